@@ -1,0 +1,85 @@
+// Command minirun is a container runtime built directly from Linux
+// primitives: a Docker-like `run` and a runc-compatible OCI runtime in one
+// binary. One file per command; the work happens in the packages.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/minirun/minirun/container"
+	"github.com/minirun/minirun/engine"
+	"github.com/minirun/minirun/namespaces"
+)
+
+func init() {
+	// A container init must do its namespace work and its final execve on
+	// one OS thread: lock the main goroutine to the main thread before
+	// anything else runs.
+	if container.IsInit() {
+		runtime.GOMAXPROCS(1)
+		runtime.LockOSThread()
+	}
+}
+
+func main() {
+	switch {
+	case container.IsInit():
+		container.Init() // never returns
+	case filepath.Base(os.Args[0]) == "minirun-init":
+		// `run --init`: this binary, bind-mounted as /sbin/minirun-init, is PID 1.
+		args := os.Args[1:]
+		if len(args) > 0 && args[0] == "--" {
+			args = args[1:]
+		}
+		os.Exit(namespaces.Reap(args, os.Environ()))
+	}
+	root := newRootCommand()
+	err := root.Execute()
+	os.Exit(exitCode(err))
+}
+
+// exitCode follows Docker: 125 when minirun itself failed, 126 when the
+// command cannot be executed, 127 when it is not found, and otherwise the
+// container's own code (carried by exitError).
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		return int(ee)
+	}
+	fmt.Fprintf(os.Stderr, "minirun: %v\n", err)
+	switch {
+	case errors.Is(err, container.ErrExecNotFound):
+		return 127
+	case errors.Is(err, container.ErrExecNotExecutable):
+		return 126
+	}
+	return 125
+}
+
+// exitError carries a container's exit code through cobra untouched.
+type exitError int
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// envOr returns the environment variable's value, or def.
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// globals are the flags every command shares (runc's global flags).
+type globals struct {
+	root, dataRoot, log, logFormat string
+	debug, systemdCgroup           bool
+}
+
+func (g *globals) engine() *engine.Engine { return engine.New(g.root, g.dataRoot) }

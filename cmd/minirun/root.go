@@ -1,0 +1,47 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+var version = "0.1.0-dev"
+
+func newRootCommand() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "minirun",
+		Short: "A container runtime built from Linux primitives, to learn from and to use",
+		Long: `minirun runs containers the way Docker and runc do, from plain Linux primitives:
+namespaces, overlayfs, pivot_root, capabilities. It has a Docker-style "run" and
+the runc-compatible OCI verbs (create, start, state, kill, delete) over one lifecycle.
+
+  sudo minirun run busybox sh          an interactive shell in a busybox container
+  sudo minirun run --dry-run busybox   the OCI config.json that would run
+
+See docs/ARCHITECTURE.md for how a container comes to be.`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.root, "root", envOr("MINIRUN_ROOT", "/run/minirun"), "state root: one directory per container (env MINIRUN_ROOT)")
+	pf.StringVar(&g.dataRoot, "data-root", envOr("MINIRUN_DATA_ROOT", "/var/lib/minirun"), "data root: images and container layers (env MINIRUN_DATA_ROOT)")
+	pf.StringVar(&g.log, "log", "", "write runtime errors to this file (runc compatibility)")
+	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json (runc compatibility)")
+	pf.BoolVar(&g.debug, "debug", false, "print debug information")
+	pf.BoolVar(&g.systemdCgroup, "systemd-cgroup", false, "accepted for runc compatibility; minirun manages cgroupfs directly")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErr(c, err) })
+	root.AddCommand(
+		newRunCommand(g),
+		newImportCommand(g),
+		newImagesCommand(g),
+		newRmCommand(g),
+		newCreateCommand(g),
+		newStartCommand(g),
+		newStateCommand(g),
+		newKillCommand(g),
+		newDeleteCommand(g),
+		newListCommand(g),
+	)
+	return root
+}

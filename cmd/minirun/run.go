@@ -1,0 +1,69 @@
+package main
+
+import (
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/minirun/minirun/engine"
+)
+
+func newRunCommand(g *globals) *cobra.Command {
+	var o engine.RunOptions
+	var entrypoint string
+	var bundle, pidFile, consoleSocket string
+	c := &cobra.Command{
+		Use:   "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
+		Short: "Run a command in a new container",
+		Long: `Run a command in a new container, from an image in the local store or (--rootfs)
+a plain directory. With --bundle it is the OCI "run" of runc: create, start and
+wait for the bundle's config.json.`,
+		Example: `  sudo minirun run busybox sh
+  sudo minirun run --rm -e FOO=bar -w /tmp -u 1000:1000 --hostname web busybox sh -c 'id; pwd; hostname; echo $FOO'
+  echo hello | sudo minirun run --rm -i busybox cat
+  sudo minirun run --rm --rootfs ./some-dir /bin/sh -c 'ls /'
+  sudo minirun run --dry-run busybox sh`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if bundle != "" || cmd.Flags().Changed("bundle") {
+				return ociRun(g, bundle, pidFile, consoleSocket, o.NoPivot, args)
+			}
+			if o.Rootfs == "" {
+				if len(args) == 0 {
+					return usageErr(cmd, errorf(`"minirun run" requires at least 1 argument: an image, or --rootfs DIR`))
+				}
+				o.Image, args = args[0], args[1:]
+			}
+			o.Args = args
+			if cmd.Flags().Changed("entrypoint") {
+				o.Entrypoint = &entrypoint
+			}
+			o.Stdin, o.Stdout, o.Stderr = os.Stdin, os.Stdout, os.Stderr
+			code, err := g.engine().Run(o)
+			if err != nil {
+				return err
+			}
+			return exitError(code)
+		},
+	}
+	f := c.Flags()
+	f.SetInterspersed(false) // flags after the image belong to the command
+	f.BoolVarP(&o.Interactive, "interactive", "i", false, "keep stdin open and connected to the container")
+	f.BoolVarP(&o.TTY, "tty", "t", false, "allocate a pseudo-terminal inside the container")
+	f.BoolVar(&o.Remove, "rm", false, "remove the container and its files when it exits")
+	f.StringArrayVarP(&o.Env, "env", "e", nil, "set an environment variable (KEY=VALUE, or KEY to copy it from here)")
+	f.StringVarP(&o.Workdir, "workdir", "w", "", "working directory inside the container (absolute)")
+	f.StringVarP(&o.User, "user", "u", "", "user[:group] to run as, names from the image's /etc/passwd or numeric IDs")
+	f.StringVar(&o.Hostname, "hostname", "", "container hostname (default: the short container ID)")
+	f.StringVar(&o.Name, "name", "", "assign a name to the container")
+	f.StringVar(&entrypoint, "entrypoint", "", "override the image's ENTRYPOINT (\"\" clears it)")
+	f.BoolVar(&o.Init, "init", false, "run a tiny init as PID 1 that forwards signals and reaps zombies")
+	f.BoolVar(&o.ReadOnly, "read-only", false, "mount the container's root filesystem read-only")
+	f.StringVar(&o.Rootfs, "rootfs", "", "use this directory as the root filesystem instead of an image")
+	f.BoolVar(&o.DryRun, "dry-run", false, "print the OCI config.json that would run, and run nothing")
+	f.BoolVar(&o.NoPivot, "no-pivot", false, "chroot into a moved mount instead of pivot_root (for initramfs hosts; weaker)")
+	f.StringVarP(&bundle, "bundle", "b", "", "OCI mode: run the bundle in this directory (runc run)")
+	f.StringVar(&pidFile, "pid-file", "", "OCI mode: write the container's PID here")
+	f.StringVar(&consoleSocket, "console-socket", "", "OCI mode: send the pty master to this AF_UNIX socket")
+	return c
+}

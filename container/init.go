@@ -1,0 +1,336 @@
+package container
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/minirun/minirun/namespaces"
+	"github.com/minirun/minirun/network"
+	"github.com/minirun/minirun/rootfs"
+	"github.com/minirun/minirun/security"
+)
+
+// IsInit tells main() that this process is a container init.
+func IsInit() bool { return len(os.Args) > 1 && os.Args[1] == "init" && os.Getenv(initEnv) == "1" }
+
+// Init is the container side of Create and Start. It runs in the
+// re-executed child, already inside its new namespaces, on the main OS
+// thread (main locks it in an init function), and never returns: it ends
+// in execve(2) or in exit.
+func Init() {
+	os.Unsetenv(initEnv)
+	sock := os.NewFile(3, "sync")
+	var cfg initConfig
+	if err := json.NewDecoder(sock).Decode(&cfg); err != nil {
+		fmt.Fprintf(os.Stderr, "minirun init: read config: %v\n", err)
+		os.Exit(1)
+	}
+	path, err := setup(&cfg)
+	if err != nil {
+		_ = json.NewEncoder(sock).Encode(errorMsg(err))
+		os.Exit(1)
+	}
+	if err := json.NewEncoder(sock).Encode(syncMsg{Type: "ready"}); err != nil {
+		os.Exit(1)
+	}
+	sock.Close()
+
+	// The barrier: opening a FIFO for writing blocks until someone opens it
+	// for reading. That someone is `start`.
+	fifo, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(cfg.FifoFd), os.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "minirun init: open exec fifo: %v\n", err)
+		os.Exit(1)
+	}
+	_, _ = fifo.Write([]byte("0"))
+	fifo.Close()
+	unix.Close(cfg.FifoFd)
+
+	if err := finalize(cfg.Spec); err != nil {
+		fmt.Fprintf(os.Stderr, "minirun init: %v\n", err)
+		os.Exit(1)
+	}
+	p := cfg.Spec.Process
+	err = unix.Exec(path, p.Args, p.Env)
+	fmt.Fprintf(os.Stderr, "minirun: exec %s: %v\n", p.Args[0], err)
+	if err == unix.EACCES || err == unix.ENOEXEC {
+		os.Exit(126)
+	}
+	os.Exit(127)
+}
+
+// setup does everything that happens before the barrier; it returns the
+// resolved path of the program to run.
+func setup(cfg *initConfig) (string, error) {
+	spec := cfg.Spec
+	newNS := map[specs.LinuxNamespaceType]bool{}
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Path != "" {
+			// Joining works per thread for these types; this locked thread
+			// is the one that will execve, so the program inherits them.
+			if err := namespaces.Join(ns.Path, namespaces.Type(ns.Type)); err != nil {
+				return "", err
+			}
+			continue
+		}
+		newNS[ns.Type] = true
+	}
+	if newNS[specs.CgroupNamespace] {
+		if err := namespaces.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return "", err
+		}
+	}
+	if newNS[specs.TimeNamespace] {
+		if err := setupTimeNamespace(spec.Linux.TimeOffsets); err != nil {
+			return "", err
+		}
+	}
+	if newNS[specs.NetworkNamespace] {
+		if err := network.LoopbackUp(); err != nil {
+			return "", err
+		}
+	}
+	if newNS[specs.UTSNamespace] {
+		if spec.Hostname != "" {
+			if err := namespaces.SetHostname(spec.Hostname); err != nil {
+				return "", err
+			}
+		}
+		if spec.Domainname != "" {
+			if err := namespaces.SetDomainname(spec.Domainname); err != nil {
+				return "", err
+			}
+		}
+	}
+	slave, err := setupRootfs(cfg, newNS[specs.UserNamespace])
+	if err != nil {
+		return "", err
+	}
+	for k, v := range spec.Linux.Sysctl {
+		if err := writeSysctl(k, v); err != nil {
+			return "", err
+		}
+	}
+	if slave != nil {
+		if err := useTerminal(slave); err != nil {
+			return "", err
+		}
+	}
+	addHome(spec.Process)
+	return namespaces.LookPath(spec.Process.Args[0], spec.Process.Env)
+}
+
+// setupRootfs builds the container's filesystem and pivots into it. It
+// returns the pty slave when the process wants a terminal.
+func setupRootfs(cfg *initConfig, userns bool) (*os.File, error) {
+	spec, root := cfg.Spec, cfg.Rootfs
+	var prop uintptr
+	if spec.Linux.RootfsPropagation != "" {
+		prop, _ = rootfs.PropagationFlag(spec.Linux.RootfsPropagation)
+	}
+	if err := rootfs.PrepareRoot(root, prop); err != nil {
+		return nil, err
+	}
+	devTmpfs := false
+	for _, m := range spec.Mounts {
+		if err := rootfs.Mount(root, m); err != nil {
+			return nil, fmt.Errorf("mount %s on %s: %w", m.Source, m.Destination, err)
+		}
+		if filepath.Clean(m.Destination) == "/dev" && m.Type == "tmpfs" {
+			devTmpfs = true
+		}
+	}
+	if devTmpfs {
+		if err := rootfs.CreateDevices(root, spec.Linux.Devices, userns); err != nil {
+			return nil, err
+		}
+		if err := rootfs.DevSymlinks(root); err != nil {
+			return nil, err
+		}
+	}
+	var slave *os.File
+	if cfg.ConsoleFd >= 0 {
+		master, s, err := rootfs.OpenConsole(root)
+		if err != nil {
+			return nil, err
+		}
+		err = SendFd(os.NewFile(uintptr(cfg.ConsoleFd), "console-socket"), "pty-master", int(master.Fd()))
+		master.Close()
+		unix.Close(cfg.ConsoleFd)
+		if err != nil {
+			return nil, err
+		}
+		slave = s
+	}
+	if _, err := rootfs.MkdirInRoot(root, spec.Process.Cwd, 0o755); err != nil {
+		return nil, err
+	}
+	if cfg.NoPivot {
+		if err := rootfs.MoveRoot(root); err != nil {
+			return nil, err
+		}
+	} else if err := rootfs.PivotRoot(root); err != nil {
+		return nil, err
+	}
+	if err := rootfs.ReadonlyPaths(spec.Linux.ReadonlyPaths); err != nil {
+		return nil, err
+	}
+	if err := rootfs.MaskPaths(spec.Linux.MaskedPaths); err != nil {
+		return nil, err
+	}
+	if spec.Root.Readonly {
+		if err := rootfs.RemountRootReadonly(); err != nil {
+			return nil, err
+		}
+	}
+	return slave, nil
+}
+
+// useTerminal makes the pty slave the controlling terminal and stdio.
+func useTerminal(slave *os.File) error {
+	fd := int(slave.Fd())
+	if err := unix.IoctlSetInt(fd, unix.TIOCSCTTY, 0); err != nil {
+		return fmt.Errorf("ioctl(TIOCSCTTY) on the container's pty: %w", err)
+	}
+	for i := 0; i < 3; i++ {
+		if err := unix.Dup3(fd, i, 0); err != nil {
+			return fmt.Errorf("dup3(pty, %d): %w", i, err)
+		}
+	}
+	return slave.Close()
+}
+
+func setupTimeNamespace(off map[string]specs.LinuxTimeOffset) error {
+	if err := namespaces.Unshare(unix.CLONE_NEWTIME); err != nil {
+		return err
+	}
+	var b strings.Builder
+	for clock, o := range off {
+		fmt.Fprintf(&b, "%s %d %d\n", clock, o.Secs, o.Nanosecs)
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	if err := os.WriteFile("/proc/self/timens_offsets", []byte(b.String()), 0); err != nil {
+		return fmt.Errorf("write /proc/self/timens_offsets: %w", err)
+	}
+	return nil
+}
+
+// writeSysctl sets one namespaced kernel parameter: net.ipv4.ip_forward
+// is /proc/sys/net/ipv4/ip_forward (man 8 sysctl).
+func writeSysctl(key, value string) error {
+	if key == "" || strings.Contains(key, "..") {
+		return fmt.Errorf("sysctl %q: invalid name", key)
+	}
+	p := filepath.Join("/proc/sys", strings.ReplaceAll(key, ".", "/"))
+	if err := os.WriteFile(p, []byte(value), 0); err != nil {
+		return fmt.Errorf("sysctl %s=%s: %w", key, value, err)
+	}
+	return nil
+}
+
+// addHome sets HOME from the container's /etc/passwd when the
+// environment lacks it, as runc does.
+func addHome(p *specs.Process) {
+	for _, kv := range p.Env {
+		if strings.HasPrefix(kv, "HOME=") {
+			return
+		}
+	}
+	home := "/"
+	if f, err := os.Open("/etc/passwd"); err == nil {
+		users, _ := security.ParsePasswd(f)
+		f.Close()
+		for _, u := range users {
+			if u.UID == p.User.UID && u.Home != "" {
+				home = u.Home
+				break
+			}
+		}
+	}
+	p.Env = append(p.Env, "HOME="+home)
+}
+
+// finalize runs right before execve: limits, user, capabilities,
+// no_new_privs, working directory, and no stray descriptors.
+func finalize(spec *specs.Spec) error {
+	p := spec.Process
+	for _, rl := range p.Rlimits {
+		if err := security.SetRlimit(rl.Type, rl.Soft, rl.Hard); err != nil {
+			return err
+		}
+	}
+	if p.OOMScoreAdj != nil {
+		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*p.OOMScoreAdj)), 0); err != nil {
+			return fmt.Errorf("write oom_score_adj: %w", err)
+		}
+	}
+	var caps *security.Caps
+	if c := p.Capabilities; c != nil {
+		caps = &security.Caps{}
+		caps.Bounding, _ = security.CapSetOf(c.Bounding)
+		caps.Effective, _ = security.CapSetOf(c.Effective)
+		caps.Permitted, _ = security.CapSetOf(c.Permitted)
+		caps.Inheritable, _ = security.CapSetOf(c.Inheritable)
+		caps.Ambient, _ = security.CapSetOf(c.Ambient)
+		if err := security.DropBounding(caps.Bounding); err != nil {
+			return err
+		}
+		if err := security.KeepCaps(true); err != nil {
+			return err
+		}
+	}
+	if err := security.SwitchUser(p.User.UID, p.User.GID, p.User.AdditionalGids); err != nil {
+		return err
+	}
+	if caps != nil {
+		if err := security.KeepCaps(false); err != nil {
+			return err
+		}
+		if err := security.ApplyCaps(*caps); err != nil {
+			return err
+		}
+	}
+	umask := 0o022
+	if p.User.Umask != nil {
+		umask = int(*p.User.Umask)
+	}
+	unix.Umask(umask)
+	if err := unix.Chdir(p.Cwd); err != nil {
+		return fmt.Errorf("chdir to cwd (%q) set in config.json: %w", p.Cwd, err)
+	}
+	if p.NoNewPrivileges {
+		if err := security.SetNoNewPrivs(); err != nil {
+			return err
+		}
+	}
+	return closeExtraFds()
+}
+
+// closeExtraFds marks every descriptor above 2 close-on-exec, so nothing of
+// minirun's leaks into the container (CVE-2016-9962, CVE-2024-21626).
+func closeExtraFds() error {
+	err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
+	if err == nil {
+		return nil
+	}
+	ents, rerr := os.ReadDir("/proc/self/fd")
+	if rerr != nil {
+		return errors.Join(err, rerr)
+	}
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			unix.CloseOnExec(fd)
+		}
+	}
+	return nil
+}

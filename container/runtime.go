@@ -1,0 +1,453 @@
+package container
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"syscall"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/minirun/minirun/namespaces"
+)
+
+const execFifo = "exec.fifo"
+
+// Runtime is a state root: one directory per container below it.
+type Runtime struct {
+	Root string // e.g. /run/minirun (runc's --root)
+}
+
+// CreateOpts are the choices a caller of Create makes beyond config.json.
+type CreateOpts struct {
+	// Stdin, Stdout, Stderr become the container's fds 0-2 when it has no
+	// terminal (nil: /dev/null).
+	Stdin, Stdout, Stderr *os.File
+	// ConsoleSocket receives the pty master when process.terminal is true
+	// (an AF_UNIX socket, see SendFd).
+	ConsoleSocket *os.File
+	// PidFile gets init's PID, with no trailing newline.
+	PidFile string
+	// NoPivot moves the root instead of pivot_root (initramfs hosts).
+	NoPivot bool
+}
+
+// Container is one container of a Runtime.
+type Container struct {
+	ID    string
+	dir   string
+	state State
+	spec  *specs.Spec
+	cmd   *exec.Cmd // only in the process that created it
+}
+
+// LoadSpec reads and checks bundle/config.json.
+func LoadSpec(bundle string) (*specs.Spec, error) {
+	b, err := os.ReadFile(filepath.Join(bundle, "config.json"))
+	if err != nil {
+		return nil, fmt.Errorf("read the bundle's config: %w", err)
+	}
+	var s specs.Spec
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", filepath.Join(bundle, "config.json"), err)
+	}
+	return &s, nil
+}
+
+// Create starts the container's init inside its namespaces and returns
+// once init waits at the exec FIFO: namespaces exist, the root filesystem is
+// in place, the user's program has not run.
+func (r *Runtime) Create(id, bundle string, opts CreateOpts) (*Container, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	bundle, err := filepath.Abs(bundle)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := LoadSpec(bundle)
+	if err != nil {
+		return nil, err
+	}
+	if err := Validate(spec); err != nil {
+		return nil, err
+	}
+	rootfs := spec.Root.Path
+	if !filepath.IsAbs(rootfs) {
+		rootfs = filepath.Join(bundle, rootfs)
+	}
+	if fi, err := os.Stat(rootfs); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("root filesystem %s: not a directory (%v)", rootfs, err)
+	}
+	if err := os.MkdirAll(r.Root, 0o711); err != nil {
+		return nil, fmt.Errorf("create state root %s: %w", r.Root, err)
+	}
+	// The directory may already exist: `minirun run` keeps the bundle in
+	// it. state.json, created exclusively, is what marks the ID as taken.
+	dir := r.dir(id)
+	if err := os.MkdirAll(dir, 0o711); err != nil {
+		return nil, fmt.Errorf("create state directory: %w", err)
+	}
+	marker, err := os.OpenFile(filepath.Join(dir, "state.json"), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		if os.IsExist(err) {
+			return nil, fmt.Errorf("container with id %q already exists", id)
+		}
+		return nil, fmt.Errorf("create state file: %w", err)
+	}
+	marker.Close()
+	c := &Container{ID: id, dir: dir, spec: spec}
+	c.state = State{
+		State:   specs.State{Version: specs.Version, ID: id, Status: Creating, Bundle: bundle, Annotations: spec.Annotations},
+		Rootfs:  rootfs,
+		Created: time.Now().UTC(),
+		Owner:   "",
+	}
+	if err := c.save(); err != nil {
+		c.destroy()
+		return nil, err
+	}
+	if err := c.start(spec, rootfs, opts); err != nil {
+		c.destroy()
+		return nil, err
+	}
+	return c, nil
+}
+
+// start launches init and runs the creation handshake with it.
+func (c *Container) start(spec *specs.Spec, rootfs string, opts CreateOpts) error {
+	fifo := filepath.Join(c.dir, execFifo)
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		return fmt.Errorf("mkfifo %s: %w", fifo, err)
+	}
+	// init reopens the FIFO through this O_PATH descriptor after
+	// pivot_root, when the state directory is out of its sight.
+	fifoFd, err := unix.Open(fifo, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", fifo, err)
+	}
+	fifoFile := os.NewFile(uintptr(fifoFd), fifo)
+	defer fifoFile.Close()
+
+	parentSock, childSock, err := socketPair()
+	if err != nil {
+		return err
+	}
+	defer parentSock.Close()
+
+	cloneFlags, uidMaps, gidMaps, err := cloneConfig(spec)
+	if err != nil {
+		childSock.Close()
+		return err
+	}
+	cmd := &exec.Cmd{
+		Path:   "/proc/self/exe",
+		Args:   []string{"minirun", "init"},
+		Env:    []string{initEnv + "=1"},
+		Stdin:  opts.Stdin,
+		Stdout: opts.Stdout,
+		Stderr: opts.Stderr,
+		// fd 3: the sync socket, fd 4: the exec FIFO, fd 5: console socket.
+		ExtraFiles: []*os.File{childSock, fifoFile},
+		SysProcAttr: &syscall.SysProcAttr{
+			Cloneflags:  cloneFlags,
+			Setsid:      true,
+			UidMappings: uidMaps,
+			GidMappings: gidMaps,
+		},
+	}
+	if len(uidMaps) > 0 {
+		cmd.SysProcAttr.GidMappingsEnableSetgroups = true
+	}
+	cfg := initConfig{Spec: spec, Rootfs: rootfs, NoPivot: opts.NoPivot, FifoFd: 4, ConsoleFd: -1}
+	if spec.Process.Terminal {
+		if opts.ConsoleSocket == nil {
+			childSock.Close()
+			return errors.New("process.terminal is true but no console socket was given (use --console-socket)")
+		}
+		cmd.ExtraFiles = append(cmd.ExtraFiles, opts.ConsoleSocket)
+		cfg.ConsoleFd = 5
+	}
+	err = cmd.Start()
+	childSock.Close()
+	if err != nil {
+		return fmt.Errorf("start container init (clone %s): %w", namespaces.FlagNames(cloneFlags), err)
+	}
+	c.cmd = cmd
+	c.state.Pid = cmd.Process.Pid
+	if start, _, err := procStartTime(c.state.Pid); err == nil {
+		c.state.InitStartTime = start
+	}
+
+	// (The cgroups issue places init in its cgroup here, before it reads
+	// its configuration: init unshares its cgroup namespace only then.)
+	if err := json.NewEncoder(parentSock).Encode(&cfg); err != nil {
+		return c.initFailed(fmt.Errorf("send config to init: %w", err))
+	}
+	var msg syncMsg
+	if err := json.NewDecoder(parentSock).Decode(&msg); err != nil {
+		if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
+			err = errors.New("container init exited during setup")
+		}
+		return c.initFailed(err)
+	}
+	if msg.Type == "error" {
+		return c.initFailed(msg.err())
+	}
+	c.state.Status = Created
+	if err := c.save(); err != nil {
+		return c.initFailed(err)
+	}
+	if opts.PidFile != "" {
+		if err := writePidFile(opts.PidFile, c.state.Pid); err != nil {
+			return c.initFailed(err)
+		}
+	}
+	return nil
+}
+
+// initFailed kills and reaps a half-created init and returns err.
+func (c *Container) initFailed(err error) error {
+	if c.cmd != nil && c.cmd.Process != nil {
+		_ = c.cmd.Process.Kill()
+		_ = c.cmd.Wait()
+	}
+	return err
+}
+
+func writePidFile(path string, pid int) error {
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		return fmt.Errorf("write pid file: %w", err)
+	}
+	return os.Rename(tmp, path)
+}
+
+// cloneConfig turns the spec's namespaces into clone flags for the new
+// ones. The cgroup and time namespaces are left out on purpose: init
+// unshares them itself (the cgroup one after it is placed in its cgroup,
+// the time one because clone(2) cannot create it).
+func cloneConfig(spec *specs.Spec) (uintptr, []syscall.SysProcIDMap, []syscall.SysProcIDMap, error) {
+	var f uintptr
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Path != "" || ns.Type == specs.CgroupNamespace || ns.Type == specs.TimeNamespace {
+			continue
+		}
+		flag, err := namespaces.CloneFlag(namespaces.Type(ns.Type))
+		if err != nil {
+			return 0, nil, nil, err
+		}
+		f |= flag
+	}
+	var um, gm []syscall.SysProcIDMap
+	if f&unix.CLONE_NEWUSER != 0 {
+		for _, m := range spec.Linux.UIDMappings {
+			um = append(um, syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)})
+		}
+		for _, m := range spec.Linux.GIDMappings {
+			gm = append(gm, syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)})
+		}
+	}
+	return f, um, gm, nil
+}
+
+// Load finds an existing container by ID.
+func (r *Runtime) Load(id string) (*Container, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	dir := r.dir(id)
+	b, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, fmt.Errorf("container %q: %w", id, ErrNotExist)
+		}
+		return nil, err
+	}
+	c := &Container{ID: id, dir: dir}
+	if err := json.Unmarshal(b, &c.state); err != nil {
+		return nil, fmt.Errorf("container %q: corrupt state file: %w", id, err)
+	}
+	c.refresh()
+	return c, nil
+}
+
+// List returns every container of the runtime, sorted by creation time.
+func (r *Runtime) List() ([]*Container, error) {
+	ents, err := os.ReadDir(r.Root)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var out []*Container
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		if c, err := r.Load(e.Name()); err == nil {
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].state.Created.Before(out[j].state.Created) })
+	return out, nil
+}
+
+// State returns the container's OCI state with a fresh status.
+func (c *Container) State() State {
+	c.refresh()
+	s := c.state
+	if s.Status == Stopped {
+		s.Pid = 0
+	}
+	return s
+}
+
+// Pid is init's PID on the host (0 once stopped).
+func (c *Container) Pid() int { return c.State().Pid }
+
+// Start lets a created container's init run the user's program: opening
+// the FIFO for reading releases init, which blocked opening it for writing.
+func (c *Container) Start() error {
+	unlock, err := lockDir(c.dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	c.refresh()
+	if c.state.Status != Created {
+		return fmt.Errorf("cannot start a container that is %s (only a created one)", c.state.Status)
+	}
+	fifo := filepath.Join(c.dir, execFifo)
+	f, err := openFifoOrDeath(fifo, c.state.Pid)
+	if err != nil {
+		return err
+	}
+	b, err := io.ReadAll(f)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("read %s: %w", fifo, err)
+	}
+	_ = os.Remove(fifo)
+	if len(b) == 0 {
+		return errors.New("container init exited before it could start the process")
+	}
+	c.state.Status = Running
+	return c.save()
+}
+
+// openFifoOrDeath opens the FIFO for reading, but gives up if init dies
+// meanwhile (an open of a FIFO blocks until the other side opens it).
+func openFifoOrDeath(path string, pid int) (*os.File, error) {
+	type result struct {
+		f   *os.File
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		f, err := os.OpenFile(path, os.O_RDONLY, 0)
+		ch <- result{f, err}
+	}()
+	for {
+		select {
+		case r := <-ch:
+			if r.err != nil {
+				return nil, fmt.Errorf("open %s: %w", path, r.err)
+			}
+			return r.f, nil
+		case <-time.After(100 * time.Millisecond):
+			if err := unix.Kill(pid, 0); err != nil {
+				// Unblock the goroutine's open by opening the writer side.
+				if w, err := os.OpenFile(path, os.O_WRONLY|unix.O_NONBLOCK, 0); err == nil {
+					w.Close()
+				}
+				return nil, errors.New("container init exited before start")
+			}
+		}
+	}
+}
+
+// Signal sends sig to the container's init.
+func (c *Container) Signal(sig unix.Signal) error {
+	c.refresh()
+	if c.state.Status != Created && c.state.Status != Running {
+		return fmt.Errorf("container %s is not running", c.ID)
+	}
+	if err := unix.Kill(c.state.Pid, sig); err != nil {
+		return fmt.Errorf("kill(%d, %s): %w", c.state.Pid, unix.SignalName(sig), err)
+	}
+	return nil
+}
+
+// Wait waits for init to exit and returns its exit code the way a shell
+// reports it (128+N for signal N). Only the process that created the
+// container can wait for it.
+func (c *Container) Wait() (int, error) {
+	if c.cmd == nil {
+		return -1, errors.New("only the creating process can wait for the container")
+	}
+	err := c.cmd.Wait()
+	st, ok := c.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ok {
+		return -1, err
+	}
+	if st.Signaled() {
+		return 128 + int(st.Signal()), nil
+	}
+	return st.ExitStatus(), nil
+}
+
+// Delete removes a stopped container. With force a live one is killed
+// first (SIGKILL) and waited for.
+func (c *Container) Delete(force bool) error {
+	unlock, err := lockDir(c.dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	c.refresh()
+	if c.state.Status != Stopped {
+		if !force {
+			return fmt.Errorf("cannot delete container %s that is %s: stop it first, or use --force", c.ID, c.state.Status)
+		}
+		_ = unix.Kill(c.state.Pid, unix.SIGKILL)
+		deadline := time.Now().Add(10 * time.Second)
+		for c.alive() && time.Now().Before(deadline) {
+			if c.cmd != nil {
+				_ = c.cmd.Wait()
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		if c.alive() {
+			return fmt.Errorf("container %s: init %d did not die after SIGKILL", c.ID, c.state.Pid)
+		}
+	}
+	return c.destroy()
+}
+
+// destroy removes the runtime's files and the state directory, unless the
+// directory still holds something of someone else's (a bundle).
+func (c *Container) destroy() error {
+	for _, f := range []string{execFifo, "state.json.tmp", "state.json"} {
+		if err := os.Remove(filepath.Join(c.dir, f)); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("remove %s: %w", filepath.Join(c.dir, f), err)
+		}
+	}
+	if err := os.Remove(c.dir); err != nil && !os.IsNotExist(err) && !errors.Is(err, unix.ENOTEMPTY) && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("remove %s: %w", c.dir, err)
+	}
+	return nil
+}
+
+// Spec is the configuration the container was created from (nil for a
+// loaded container).
+func (c *Container) Spec() *specs.Spec { return c.spec }

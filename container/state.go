@@ -1,0 +1,131 @@
+package container
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Status values of the OCI runtime spec (runtime.md, "State").
+const (
+	Creating = specs.StateCreating
+	Created  = specs.StateCreated
+	Running  = specs.StateRunning
+	Stopped  = specs.StateStopped
+)
+
+// ErrNotExist is returned for an unknown container ID.
+var ErrNotExist = errors.New("container does not exist")
+
+// State is what state.json holds: the OCI state and what minirun needs to
+// recognise its init process later.
+type State struct {
+	specs.State
+	Rootfs  string    `json:"rootfs"`
+	Created time.Time `json:"created"`
+	Owner   string    `json:"owner"`
+	// InitStartTime is field 22 of /proc/<pid>/stat of init: with the PID
+	// it names the process uniquely, even after PIDs wrap around.
+	InitStartTime uint64 `json:"initStartTime"`
+}
+
+var idPattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+
+// ValidateID accepts IDs that are safe as a directory name.
+func ValidateID(id string) error {
+	if len(id) > 1024 || !idPattern.MatchString(id) {
+		return fmt.Errorf("invalid container ID %q: use letters, digits, '_', '.' and '-', starting with a letter or digit", id)
+	}
+	return nil
+}
+
+func (r *Runtime) dir(id string) string { return filepath.Join(r.Root, id) }
+
+func writeJSON(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func (c *Container) save() error {
+	return writeJSON(filepath.Join(c.dir, "state.json"), &c.state)
+}
+
+// procStartTime reads field 22 (starttime) and field 3 (state) of
+// /proc/<pid>/stat. The command name (field 2) may hold spaces and
+// parentheses, so parsing starts after its closing ')'.
+func procStartTime(pid int) (start uint64, state byte, err error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 20 {
+		return 0, 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	start, err = strconv.ParseUint(f[19], 10, 64)
+	return start, f[0][0], err
+}
+
+// alive tells whether the container's init is still the process it was.
+func (c *Container) alive() bool {
+	if c.state.Pid <= 0 {
+		return false
+	}
+	start, st, err := procStartTime(c.state.Pid)
+	if err != nil || start != c.state.InitStartTime {
+		return false
+	}
+	return st != 'Z' && st != 'X'
+}
+
+// refresh derives the status from the kernel.
+func (c *Container) refresh() {
+	switch {
+	case !c.alive():
+		c.state.Status = Stopped
+	case fileExists(filepath.Join(c.dir, execFifo)):
+		c.state.Status = Created
+	default:
+		c.state.Status = Running
+	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
+// lock takes an exclusive flock(2) on the container's directory, so that
+// two commands on one container never interleave.
+func lockDir(dir string) (func(), error) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	return func() { unix.Close(fd) }, nil
+}

@@ -1,0 +1,109 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/minirun/minirun/namespaces"
+)
+
+// initEnv marks the re-executed process as a container init.
+const initEnv = "_MINIRUN_INIT"
+
+// initConfig is what the parent tells init over the sync socket.
+type initConfig struct {
+	Spec      *specs.Spec `json:"spec"`
+	Rootfs    string      `json:"rootfs"`
+	NoPivot   bool        `json:"noPivot"`
+	FifoFd    int         `json:"fifoFd"`
+	ConsoleFd int         `json:"consoleFd"`
+}
+
+// syncMsg is what init answers: "ready" or "error".
+type syncMsg struct {
+	Type  string `json:"type"`
+	Error string `json:"error,omitempty"`
+	// Kind classifies exec errors: "notfound" or "noexec".
+	Kind string `json:"kind,omitempty"`
+}
+
+// ErrExecNotFound and ErrExecNotExecutable wrap init's report that the
+// program cannot be run (exit codes 127 and 126 in Docker).
+var (
+	ErrExecNotFound      = namespaces.ErrNotFound
+	ErrExecNotExecutable = namespaces.ErrNotExecutable
+)
+
+type initError struct {
+	msg  string
+	kind error
+}
+
+func (e *initError) Error() string { return e.msg }
+func (e *initError) Unwrap() error { return e.kind }
+
+func (m syncMsg) err() error {
+	e := &initError{msg: m.Error}
+	switch m.Kind {
+	case "notfound":
+		e.kind = ErrExecNotFound
+	case "noexec":
+		e.kind = ErrExecNotExecutable
+	}
+	return e
+}
+
+func errorMsg(err error) syncMsg {
+	m := syncMsg{Type: "error", Error: err.Error()}
+	switch {
+	case errors.Is(err, namespaces.ErrNotFound):
+		m.Kind = "notfound"
+	case errors.Is(err, namespaces.ErrNotExecutable):
+		m.Kind = "noexec"
+	}
+	return m
+}
+
+// socketPair returns the two ends of an AF_UNIX stream socket pair.
+func socketPair() (parent, child *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("socketpair: %w", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "sync-parent"), os.NewFile(uintptr(fds[1]), "sync-child"), nil
+}
+
+// SendFd passes an open file descriptor over an AF_UNIX socket: one
+// sendmsg(2) with a non-empty payload (the name) and exactly one SCM_RIGHTS
+// control message, as the OCI console-socket protocol wants.
+// See man 7 unix ("Ancillary messages"), man 3 cmsg.
+func SendFd(sock *os.File, name string, fd int) error {
+	rights := unix.UnixRights(fd)
+	if err := unix.Sendmsg(int(sock.Fd()), []byte(name), rights, nil, 0); err != nil {
+		return fmt.Errorf("sendmsg(SCM_RIGHTS) on the console socket: %w", err)
+	}
+	return nil
+}
+
+// RecvFd receives one descriptor sent with SendFd.
+func RecvFd(sock *os.File) (*os.File, error) {
+	buf := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(4))
+	n, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("recvmsg on the console socket: %w", err)
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return nil, fmt.Errorf("console socket: expected one control message, got %d (%v)", len(msgs), err)
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		return nil, fmt.Errorf("console socket: expected one file descriptor, got %d (%v)", len(fds), err)
+	}
+	return os.NewFile(uintptr(fds[0]), string(buf[:n])), nil
+}

@@ -1,0 +1,89 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/minirun/minirun/namespaces"
+	"github.com/minirun/minirun/rootfs"
+	"github.com/minirun/minirun/security"
+)
+
+// Validate checks a spec before anything is created, and refuses fields
+// minirun cannot honour yet rather than silently ignoring them.
+func Validate(s *specs.Spec) error {
+	if s.Root == nil || s.Root.Path == "" {
+		return errors.New("config.json: root.path is required")
+	}
+	if s.Process == nil || len(s.Process.Args) == 0 {
+		return errors.New("config.json: process.args must name the program to run")
+	}
+	if s.Process.Cwd == "" || !filepath.IsAbs(s.Process.Cwd) {
+		return fmt.Errorf("config.json: process.cwd %q must be an absolute path", s.Process.Cwd)
+	}
+	if s.Linux == nil {
+		return errors.New("config.json: the linux section is required on Linux")
+	}
+	if !strings.HasPrefix(s.Version, "1.") {
+		return fmt.Errorf("config.json: unsupported ociVersion %q (minirun runs 1.x up to %s)", s.Version, specs.Version)
+	}
+	seen := map[specs.LinuxNamespaceType]bool{}
+	for _, ns := range s.Linux.Namespaces {
+		if _, err := namespaces.CloneFlag(namespaces.Type(ns.Type)); err != nil {
+			return fmt.Errorf("config.json: %w", err)
+		}
+		if seen[ns.Type] {
+			return fmt.Errorf("config.json: namespace %q is listed twice", ns.Type)
+		}
+		seen[ns.Type] = true
+		if ns.Path != "" {
+			switch ns.Type {
+			case specs.NetworkNamespace, specs.UTSNamespace, specs.IPCNamespace, specs.CgroupNamespace:
+			default:
+				return fmt.Errorf("config.json: joining an existing %s namespace (%s) is not supported yet", ns.Type, ns.Path)
+			}
+		}
+	}
+	if seen[specs.UserNamespace] && (len(s.Linux.UIDMappings) == 0 || len(s.Linux.GIDMappings) == 0) {
+		return errors.New("config.json: a user namespace needs uidMappings and gidMappings")
+	}
+	if s.Linux.RootfsPropagation != "" {
+		if _, ok := rootfs.PropagationFlag(s.Linux.RootfsPropagation); !ok {
+			return fmt.Errorf("config.json: unknown rootfsPropagation %q", s.Linux.RootfsPropagation)
+		}
+	}
+	if c := s.Process.Capabilities; c != nil {
+		for _, set := range [][]string{c.Bounding, c.Effective, c.Permitted, c.Inheritable, c.Ambient} {
+			if _, err := security.CapSetOf(set); err != nil {
+				return fmt.Errorf("config.json: %w", err)
+			}
+		}
+	}
+	for _, rl := range s.Process.Rlimits {
+		if _, err := security.RlimitNumber(rl.Type); err != nil {
+			return fmt.Errorf("config.json: %w", err)
+		}
+	}
+	for _, m := range s.Mounts {
+		if !filepath.IsAbs(m.Destination) {
+			return fmt.Errorf("config.json: mount destination %q is not an absolute path", m.Destination)
+		}
+	}
+	// Not implemented yet: refuse instead of pretending.
+	if s.Hooks != nil && (len(s.Hooks.Prestart)+len(s.Hooks.CreateRuntime)+len(s.Hooks.CreateContainer)+
+		len(s.Hooks.StartContainer)+len(s.Hooks.Poststart)+len(s.Hooks.Poststop)) > 0 {
+		return errors.New("config.json: hooks are not supported yet")
+	}
+	if s.Linux.Seccomp != nil {
+		return errors.New("config.json: linux.seccomp is not supported yet")
+	}
+	if r := s.Linux.Resources; r != nil && (r.Memory != nil || r.CPU != nil || r.Pids != nil || r.BlockIO != nil ||
+		len(r.HugepageLimits) > 0 || r.Network != nil || len(r.Unified) > 0 || len(r.Rdma) > 0) {
+		return errors.New("config.json: linux.resources (cgroup limits) are not supported yet")
+	}
+	return nil
+}

@@ -1,0 +1,126 @@
+package engine
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/minirun/minirun/container"
+	"github.com/minirun/minirun/image"
+)
+
+// Engine ties a state root (runtime state and bundles, e.g. /run/minirun)
+// to a data root (images and container layers, e.g. /var/lib/minirun).
+type Engine struct {
+	StateRoot string
+	DataRoot  string
+	Runtime   *container.Runtime
+	images    *image.Store
+}
+
+// New opens an engine; nothing is created until it is used.
+func New(stateRoot, dataRoot string) *Engine {
+	return &Engine{StateRoot: stateRoot, DataRoot: dataRoot, Runtime: &container.Runtime{Root: stateRoot}}
+}
+
+// Images opens the image store on first use.
+func (e *Engine) Images() (*image.Store, error) {
+	if e.images == nil {
+		s, err := image.Open(e.DataRoot)
+		if err != nil {
+			return nil, fmt.Errorf("open the image store in %s: %w", e.DataRoot, err)
+		}
+		e.images = s
+	}
+	return e.images, nil
+}
+
+// Meta is what the engine remembers about a container beyond the OCI
+// state: its name, image and command (Docker's config.v2.json).
+type Meta struct {
+	ID      string    `json:"id"`
+	Name    string    `json:"name"`
+	Image   string    `json:"image"`
+	Command []string  `json:"command"`
+	Created time.Time `json:"created"`
+	Remove  bool      `json:"autoRemove"`
+}
+
+func (e *Engine) containerDataDir(id string) string {
+	return filepath.Join(e.DataRoot, "containers", id)
+}
+
+func (e *Engine) bundleDir(id string) string { return filepath.Join(e.StateRoot, id) }
+
+func newID() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // the kernel's random source never fails after boot
+	}
+	return hex.EncodeToString(b)
+}
+
+// ShortID is the 12-character form Docker prints.
+func ShortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// metas lists the engine's containers.
+func (e *Engine) metas() ([]Meta, error) {
+	ents, err := os.ReadDir(filepath.Join(e.DataRoot, "containers"))
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var out []Meta
+	for _, ent := range ents {
+		b, err := os.ReadFile(filepath.Join(e.DataRoot, "containers", ent.Name(), "meta.json"))
+		if err != nil {
+			continue
+		}
+		var m Meta
+		if json.Unmarshal(b, &m) == nil {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// ErrNoSuchContainer is returned for an unknown name or ID.
+var ErrNoSuchContainer = errors.New("no such container")
+
+// Find resolves a name, a full ID or a unique ID prefix.
+func (e *Engine) Find(ref string) (Meta, error) {
+	ms, err := e.metas()
+	if err != nil {
+		return Meta{}, err
+	}
+	var hits []Meta
+	for _, m := range ms {
+		if m.ID == ref || m.Name == ref {
+			return m, nil
+		}
+		if len(ref) >= 3 && strings.HasPrefix(m.ID, ref) {
+			hits = append(hits, m)
+		}
+	}
+	switch len(hits) {
+	case 1:
+		return hits[0], nil
+	case 0:
+		return Meta{}, fmt.Errorf("%w: %s", ErrNoSuchContainer, ref)
+	default:
+		return Meta{}, fmt.Errorf("container ID prefix %q is ambiguous (%d containers): give more characters", ref, len(hits))
+	}
+}

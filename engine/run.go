@@ -1,0 +1,299 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/minirun/minirun/container"
+	"github.com/minirun/minirun/image"
+	"github.com/minirun/minirun/oci"
+	"github.com/minirun/minirun/rootfs"
+)
+
+// RunOptions are `minirun run`'s flags, already parsed.
+type RunOptions struct {
+	Image       string
+	Rootfs      string // --rootfs: a plain directory instead of an image
+	Args        []string
+	Entrypoint  *string
+	Env         []string // KEY=VALUE or KEY (taken from our environment)
+	Workdir     string
+	User        string
+	Hostname    string
+	Name        string
+	TTY         bool
+	Interactive bool
+	Remove      bool
+	ReadOnly    bool
+	Init        bool
+	NoPivot     bool
+	DryRun      bool
+
+	Stdin          *os.File
+	Stdout, Stderr *os.File
+}
+
+// UsageError is bad input: the caller prints it and exits 125 having
+// created nothing.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// check validates what can be validated before anything is created.
+func (o *RunOptions) check() error {
+	if o.Image == "" && o.Rootfs == "" {
+		return errors.New("give an image, or --rootfs DIR")
+	}
+	for i, kv := range o.Env {
+		if !strings.Contains(kv, "=") {
+			v, ok := os.LookupEnv(kv)
+			if !ok {
+				continue // Docker drops -e NAME when NAME is unset
+			}
+			o.Env[i] = kv + "=" + v
+		}
+		if err := oci.ValidateEnv(o.Env[i]); err != nil {
+			return err
+		}
+	}
+	o.Env = dropUnset(o.Env)
+	if err := oci.ValidateWorkdir(o.Workdir); err != nil {
+		return err
+	}
+	if o.Hostname != "" {
+		if err := oci.ValidateHostname(o.Hostname); err != nil {
+			return err
+		}
+	}
+	if o.Name != "" && !validName(o.Name) {
+		return fmt.Errorf("invalid container name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", o.Name)
+	}
+	if o.User != "" {
+		u, g, hasG := strings.Cut(o.User, ":")
+		if u == "" || (hasG && g == "") {
+			return fmt.Errorf("invalid user %q: want user[:group] with names or numeric IDs", o.User)
+		}
+	}
+	return nil
+}
+
+func dropUnset(env []string) []string {
+	out := env[:0]
+	for _, kv := range env {
+		if strings.Contains(kv, "=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func validName(n string) bool {
+	if err := container.ValidateID(n); err != nil {
+		return false
+	}
+	return len(n) < 128
+}
+
+// prepared is a container whose bundle is ready to create.
+type prepared struct {
+	id, bundle, dataDir string
+	rootfsMounted       string
+	spec                *specs.Spec
+	meta                Meta
+}
+
+// Run is `minirun run`: it returns the container's exit code, or an error
+// (then nothing of the container is left).
+func (e *Engine) Run(o RunOptions) (int, error) {
+	if err := o.check(); err != nil {
+		return 0, &UsageError{err}
+	}
+	if os.Geteuid() != 0 {
+		return 0, errors.New("minirun run needs root (namespaces, mounts and pivot_root need CAP_SYS_ADMIN): run it with sudo")
+	}
+	p, err := e.prepare(o)
+	if err != nil {
+		return 0, err
+	}
+	if o.DryRun {
+		out, _ := json.MarshalIndent(p.spec, "", "  ")
+		fmt.Fprintln(o.Stdout, string(out))
+		return 0, e.cleanup(p, true)
+	}
+	code, runErr := e.execute(p, o)
+	cleanErr := e.cleanup(p, o.Remove)
+	if runErr != nil {
+		return code, runErr
+	}
+	return code, cleanErr
+}
+
+// prepare mounts the root filesystem and writes the bundle.
+func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
+	var img *image.Image
+	var imgCfg ocispec.ImageConfig
+	if o.Rootfs == "" {
+		store, err := e.Images()
+		if err != nil {
+			return nil, err
+		}
+		img, err = store.Get(o.Image)
+		if err != nil {
+			if errors.Is(err, image.ErrNotFound) {
+				return nil, fmt.Errorf("image %q not found locally, and pulling from a registry is not available yet: "+
+					"check the name (minirun images lists what is here), or import one offline with "+
+					"`minirun import ROOTFS.tar NAME` (make busybox-image builds busybox)", o.Image)
+			}
+			return nil, err
+		}
+		imgCfg = img.Config.Config
+	} else {
+		o.Rootfs, err = filepath.Abs(o.Rootfs)
+		if err != nil {
+			return nil, err
+		}
+		if fi, err := os.Stat(o.Rootfs); err != nil || !fi.IsDir() {
+			return nil, &UsageError{fmt.Errorf("--rootfs %s: not a directory", o.Rootfs)}
+		}
+	}
+	if _, err := oci.Command(imgCfg, o.Entrypoint, o.Args); err != nil {
+		return nil, &UsageError{err}
+	}
+	if o.Name != "" {
+		if m, err := e.Find(o.Name); err == nil && m.Name == o.Name {
+			return nil, &UsageError{fmt.Errorf("the container name %q is already in use by container %s: remove it (minirun rm %s) or choose another name", o.Name, ShortID(m.ID), o.Name)}
+		}
+	}
+
+	id := newID()
+	p = &prepared{id: id, bundle: e.bundleDir(id), dataDir: e.containerDataDir(id)}
+	defer func() {
+		if err != nil {
+			_ = e.cleanup(p, true)
+			p = nil
+		}
+	}()
+	if o.Hostname == "" {
+		o.Hostname = ShortID(id)
+	}
+	if err := os.MkdirAll(p.bundle, 0o711); err != nil {
+		return p, err
+	}
+	if err := os.MkdirAll(p.dataDir, 0o700); err != nil {
+		return p, err
+	}
+	root := o.Rootfs
+	if img != nil {
+		root = filepath.Join(p.bundle, "rootfs")
+		upper, work := filepath.Join(p.dataDir, "upper"), filepath.Join(p.dataDir, "work")
+		for _, d := range []string{root, upper, work} {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return p, err
+			}
+		}
+		if err := rootfs.MountOverlay(img.Layers, upper, work, root); err != nil {
+			return p, fmt.Errorf("mount the image's layers: %w", err)
+		}
+		p.rootfsMounted = root
+	}
+	user, err := oci.ResolveUser(root, firstNonEmpty(o.User, imgCfg.User))
+	if err != nil {
+		return p, &UsageError{err}
+	}
+	mounts, err := writeEtcFiles(p.bundle, o.Hostname)
+	if err != nil {
+		return p, err
+	}
+	rc := oci.RunConfig{
+		Image: imgCfg, Args: o.Args, Entrypoint: o.Entrypoint, Env: o.Env, Workdir: o.Workdir,
+		User: user, Hostname: o.Hostname, TTY: o.TTY, ReadOnly: o.ReadOnly, Rootfs: root, Mounts: mounts,
+	}
+	if o.Init {
+		if rc.InitBinary, err = os.Executable(); err != nil {
+			return p, fmt.Errorf("--init: find the minirun binary: %w", err)
+		}
+	}
+	imageName := o.Rootfs
+	if img != nil {
+		imageName = image.FamiliarRef(img.Ref)
+		rc.Annotations = map[string]string{"org.opencontainers.image.ref.name": img.Ref}
+	}
+	p.spec, err = oci.BuildSpec(rc)
+	if err != nil {
+		return p, &UsageError{err}
+	}
+	b, _ := json.MarshalIndent(p.spec, "", "  ")
+	if err := os.WriteFile(filepath.Join(p.bundle, "config.json"), b, 0o600); err != nil {
+		return p, err
+	}
+	p.meta = Meta{ID: id, Name: o.Name, Image: imageName, Command: p.spec.Process.Args, Created: time.Now().UTC(), Remove: o.Remove}
+	mb, _ := json.Marshal(&p.meta)
+	if err := os.WriteFile(filepath.Join(p.dataDir, "meta.json"), mb, 0o600); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// cleanup undoes prepare (and the runtime state). With remove it deletes
+// everything; otherwise it keeps the container's directories (a stopped
+// container, as `docker ps -a` shows) but never a mount.
+func (e *Engine) cleanup(p *prepared, remove bool) error {
+	var errs []error
+	if c, err := e.Runtime.Load(p.id); err == nil {
+		if err := c.Delete(true); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if p.rootfsMounted != "" {
+		if err := rootfs.Unmount(p.rootfsMounted); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if remove {
+		for _, d := range []string{p.bundle, p.dataDir} {
+			if err := os.RemoveAll(d); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Remove is `minirun rm`: it deletes a stopped container (or, with force,
+// kills it first) and everything it left.
+func (e *Engine) Remove(ref string, force bool) error {
+	m, err := e.Find(ref)
+	if err != nil {
+		return err
+	}
+	if c, err := e.Runtime.Load(m.ID); err == nil {
+		if st := c.State().Status; st != container.Stopped && !force {
+			return fmt.Errorf("cannot remove container %s: it is %s; stop it first or use rm -f", ref, st)
+		}
+	}
+	p := &prepared{id: m.ID, bundle: e.bundleDir(m.ID), dataDir: e.containerDataDir(m.ID), rootfsMounted: filepath.Join(e.bundleDir(m.ID), "rootfs")}
+	return e.cleanup(p, true)
+}
+
+// copyOut copies until EOF or EIO (a pty master reads EIO once the last
+// slave descriptor is closed).
+func copyOut(dst io.Writer, src io.Reader) {
+	_, _ = io.Copy(dst, src)
+}

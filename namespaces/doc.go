@@ -1,0 +1,32 @@
+// Package namespaces is about the kernel feature that makes a container look
+// like a machine of its own: a namespace wraps one kind of global resource so
+// that the processes inside see their own copy of it.
+//
+//	pid     process IDs: the first process inside is PID 1       (man 7 pid_namespaces)
+//	mnt     the mount table: mounts inside are not seen outside   (man 7 mount_namespaces)
+//	uts     hostname and NIS domain name                          (man 7 uts_namespaces)
+//	ipc     System V IPC objects and POSIX message queues         (man 7 ipc_namespaces)
+//	net     interfaces, addresses, routes, firewall, ports        (man 7 network_namespaces)
+//	cgroup  which part of the cgroup tree looks like the root     (man 7 cgroup_namespaces)
+//	user    user and group IDs, and so which capabilities count   (man 7 user_namespaces)
+//	time    the offsets of CLOCK_MONOTONIC and CLOCK_BOOTTIME      (man 7 time_namespaces)
+//
+// There are three ways into a namespace (man 7 namespaces):
+//
+//   - clone(2) with CLONE_NEW* flags creates the new namespaces and a child
+//     inside them in one step. minirun starts the container's init this way,
+//     through Go's os/exec and syscall.SysProcAttr.Cloneflags.
+//   - unshare(2) moves the calling thread into new namespaces.
+//   - setns(2) joins an existing namespace through a file descriptor of
+//     /proc/<pid>/ns/<type>; that is how `exec` enters a running container.
+//
+// Each namespace has an inode number: two processes share a namespace exactly
+// when readlink /proc/<pid>/ns/<type> prints the same "type:[inode]". The
+// tests compare those to prove what the container got.
+//
+// A PID namespace's PID 1 is special: the kernel does not deliver signals
+// that PID 1 has no handler for, orphans are re-parented to it and it must
+// reap them, and when it exits every other process of the namespace is
+// killed. Reaper, in reaper.go, is a tiny PID 1 that forwards signals and
+// reaps zombies (what `docker run --init` gives you).
+package namespaces

@@ -1,0 +1,49 @@
+// Package rootfs builds the filesystem a container sees, from the mounts
+// of the OCI spec, and then makes it the root with pivot_root(2).
+//
+// # Mounts and propagation
+//
+// mount(2) attaches a filesystem (or, with MS_BIND, an existing directory
+// tree) at a path. Inside its own mount namespace the container can mount
+// and unmount freely, but mounts can still travel between namespaces through
+// "propagation": a shared mount forwards its events to its peers. systemd
+// makes / shared, so the first thing a container does is mark its whole
+// tree private (mount("", "/", MS_REC|MS_PRIVATE)); without that pivot_root
+// fails with EINVAL and mounts could leak back to the host.
+// See man 7 mount_namespaces ("Shared subtrees"), man 2 mount, man 2 umount.
+//
+// # overlayfs
+//
+// An image is a stack of read-only layer directories. overlayfs shows them
+// merged as one tree: lowerdir=top:...:bottom are read-only, upperdir takes
+// every write (copy-up), workdir is overlayfs' scratch space on the same
+// filesystem as upperdir. A deleted lower file is recorded in the upper dir
+// as a "whiteout" (a 0/0 character device). The container's root is such a
+// merged directory; throwing away the upper dir throws away the container's
+// changes. See Documentation/filesystems/overlayfs.rst.
+//
+// # pivot_root
+//
+// pivot_root(new_root, put_old) swaps the root of the mount namespace: the
+// new root becomes "/", and the old one is stacked at put_old, from where it
+// is unmounted (umount2(MNT_DETACH)). Unlike chroot(2), which only changes
+// how one process resolves "/" and is escaped with a second chroot and some
+// "cd ..", pivot_root takes the host's filesystem out of the namespace
+// entirely. minirun uses the trick pivot_root(".", ".") from the man page:
+// the old root ends up stacked on the new one and is detached at once.
+// pivot_root cannot work when the host's own root is the initial ramfs
+// (initramfs): there the fallback (NoPivot) moves the rootfs over "/" with
+// MS_MOVE and chroots, which is weaker, and says so.
+// See man 2 pivot_root, man 2 chroot.
+//
+// # /dev, /proc, /sys
+//
+// A container gets a small tmpfs /dev with only the harmless devices (null,
+// zero, full, random, urandom, tty, made with mknod(2)), its own devpts
+// instance for terminals (mount option newinstance, with /dev/ptmx pointing
+// at it), /dev/shm and /dev/mqueue, and the /dev/fd and /dev/std* links into
+// /proc/self/fd. /proc is mounted fresh so that it shows the container's
+// PID namespace; /sys read-only. Sensitive files are "masked" (a bind mount
+// of /dev/null or an empty read-only tmpfs over them) or made read-only.
+// See man 5 proc, man 4 null, man 7 pty, man 4 pts.
+package rootfs

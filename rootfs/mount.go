@@ -1,0 +1,251 @@
+package rootfs
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// mount is the one place minirun calls mount(2); errors name every argument.
+func mount(source, target, fstype string, flags uintptr, data string) error {
+	if err := unix.Mount(source, target, fstype, flags, data); err != nil {
+		return &os.PathError{Op: fmt.Sprintf("mount(%q, %q, %q, %#x, %q)", source, target, fstype, flags, data), Path: target, Err: err}
+	}
+	return nil
+}
+
+// SetPropagation changes the propagation type of the mount at path
+// (for example MS_REC|MS_PRIVATE on "/": nothing we mount leaks out).
+func SetPropagation(path string, flags uintptr) error {
+	return mount("", path, "", flags, "")
+}
+
+// PrepareRoot is the first step inside the new mount namespace: it stops
+// mount propagation back to the host and makes rootfs a mount point of its
+// own (pivot_root needs new_root to be one).
+func PrepareRoot(rootfs string, propagation uintptr) error {
+	if propagation == 0 {
+		propagation = unix.MS_REC | unix.MS_PRIVATE
+	}
+	if err := SetPropagation("/", propagation); err != nil {
+		return err
+	}
+	return mount(rootfs, rootfs, "", unix.MS_BIND|unix.MS_REC, "")
+}
+
+// InRoot resolves path inside rootfs without ever leaving it: symlinks in
+// the image are followed as if rootfs were "/" (a link "/data -> /" stays
+// inside the container).
+func InRoot(rootfs, path string) (string, error) {
+	p, err := securejoin.SecureJoin(rootfs, path)
+	if err != nil {
+		return "", fmt.Errorf("resolve %q inside %s: %w", path, rootfs, err)
+	}
+	return p, nil
+}
+
+// MkdirInRoot creates a directory (and its parents) inside rootfs.
+func MkdirInRoot(rootfs, path string, mode os.FileMode) (string, error) {
+	p, err := InRoot(rootfs, path)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(p, mode); err != nil {
+		return "", fmt.Errorf("mkdir %q in the container: %w", path, err)
+	}
+	return p, nil
+}
+
+// createTarget makes the mount point: a directory, or an empty file when a
+// file is bind-mounted.
+func createTarget(target string, file bool) error {
+	if file {
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return err
+		}
+		f, err := os.OpenFile(target, os.O_CREATE|os.O_RDONLY|unix.O_NOFOLLOW, 0o644)
+		if err != nil {
+			if fi, serr := os.Lstat(target); serr == nil && fi.Mode().IsRegular() {
+				return nil
+			}
+			return err
+		}
+		return f.Close()
+	}
+	return os.MkdirAll(target, 0o755)
+}
+
+// Mount performs one mount of the OCI spec, with its destination resolved
+// inside rootfs.
+func Mount(rootfs string, m specs.Mount) error {
+	if !filepath.IsAbs(m.Destination) {
+		return fmt.Errorf("mount destination %q is not an absolute path", m.Destination)
+	}
+	target, err := InRoot(rootfs, m.Destination)
+	if err != nil {
+		return err
+	}
+	o := ParseOptions(m.Options)
+	if m.Type == "bind" {
+		o.Flags |= unix.MS_BIND
+		o.Bind = true
+	}
+	if o.Bind {
+		return bindMount(m, target, o)
+	}
+	if m.Type == "cgroup" || m.Type == "cgroup2" {
+		if err := createTarget(target, false); err != nil {
+			return fmt.Errorf("create mount point %s: %w", m.Destination, err)
+		}
+		return mountCgroup(target, o)
+	}
+	if err := createTarget(target, false); err != nil {
+		return fmt.Errorf("create mount point %s: %w", m.Destination, err)
+	}
+	if err := mount(m.Source, target, m.Type, o.Flags, o.Data); err != nil {
+		return err
+	}
+	if o.Propagation != 0 {
+		return SetPropagation(target, o.Propagation)
+	}
+	return nil
+}
+
+func bindMount(m specs.Mount, target string, o Options) error {
+	fi, err := os.Stat(m.Source)
+	if err != nil {
+		return fmt.Errorf("bind mount source %q: %w", m.Source, err)
+	}
+	if err := createTarget(target, !fi.IsDir()); err != nil {
+		return fmt.Errorf("create mount point %s: %w", m.Destination, err)
+	}
+	if err := mount(m.Source, target, "", o.Flags&(unix.MS_BIND|unix.MS_REC), ""); err != nil {
+		return err
+	}
+	// A bind mount ignores most flags on the first call: ro, nosuid, nodev
+	// and noexec need a second, remounting call (man 8 mount, "bind mount").
+	if extra := o.Flags &^ (unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT); extra != 0 {
+		if err := remountBind(target, extra); err != nil {
+			return err
+		}
+	}
+	if o.Propagation != 0 {
+		return SetPropagation(target, o.Propagation)
+	}
+	return nil
+}
+
+// remountBind applies flags to an existing bind mount while keeping the
+// flags the kernel has locked on it (the kernel refuses to drop those).
+func remountBind(target string, flags uintptr) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(target, &st); err == nil {
+		flags |= uintptr(st.Flags) & (unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RDONLY)
+	}
+	return mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|flags, "")
+}
+
+// mountCgroup mounts the cgroup filesystem as the container should see it:
+// on a pure cgroup v2 host one cgroup2 mount; on a v1 or hybrid host a
+// tmpfs with one cgroup v1 mount per hierarchy the host has. Inside a cgroup
+// namespace every one of them shows the container's own cgroup as its root.
+func mountCgroup(target string, o Options) error {
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		return mount("cgroup2", target, "cgroup2", o.Flags, "")
+	}
+	flags := o.Flags &^ unix.MS_RDONLY
+	if err := mount("tmpfs", target, "tmpfs", flags, "mode=755"); err != nil {
+		return err
+	}
+	hier, err := v1Hierarchies()
+	if err != nil {
+		return err
+	}
+	for _, h := range hier {
+		dir := filepath.Join(target, h.dir)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		fstype := "cgroup"
+		if h.dir == "unified" {
+			fstype = "cgroup2"
+		}
+		if err := mount("cgroup", dir, fstype, o.Flags, h.data); err != nil {
+			return err
+		}
+	}
+	if o.Flags&unix.MS_RDONLY != 0 {
+		return mount("", target, "", unix.MS_REMOUNT|o.Flags, "mode=755")
+	}
+	return nil
+}
+
+type hierarchy struct{ dir, data string }
+
+// v1Hierarchies reads /proc/self/cgroup: "4:memory:/x" is hierarchy 4 with
+// the memory controller, "1:name=systemd:/" a named one, "0::/" cgroup v2.
+func v1Hierarchies() ([]hierarchy, error) {
+	f, err := os.Open("/proc/self/cgroup")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []hierarchy
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		parts := strings.SplitN(s.Text(), ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		switch {
+		case parts[1] == "":
+			if _, err := os.Stat("/sys/fs/cgroup/unified"); err == nil {
+				out = append(out, hierarchy{"unified", ""})
+			}
+		case strings.HasPrefix(parts[1], "name="):
+			out = append(out, hierarchy{strings.TrimPrefix(parts[1], "name="), "none," + parts[1]})
+		default:
+			out = append(out, hierarchy{parts[1], parts[1]})
+		}
+	}
+	return out, s.Err()
+}
+
+// MountOverlay mounts an overlay filesystem at target: lowers are listed
+// bottom layer first (as images list them) and handed to the kernel top
+// first, as lowerdir wants them.
+func MountOverlay(lowers []string, upper, work, target string) error {
+	if len(lowers) == 0 {
+		return errors.New("overlay needs at least one lower layer")
+	}
+	rev := make([]string, len(lowers))
+	for i, l := range lowers {
+		rev[len(lowers)-1-i] = l
+	}
+	data := "lowerdir=" + strings.Join(rev, ":")
+	if upper != "" {
+		data += ",upperdir=" + upper + ",workdir=" + work
+	}
+	// index=off and xino=off keep the mount cheap and let the same layer
+	// directories serve many containers at once.
+	data += ",index=off"
+	if len(data) > unix.Getpagesize()-1 {
+		return fmt.Errorf("overlay options are %d bytes, more than one page: too many layers", len(data))
+	}
+	return mount("overlay", target, "overlay", 0, data)
+}
+
+// Unmount detaches the mount at target; a path that is not mounted is fine.
+func Unmount(target string) error {
+	if err := unix.Unmount(target, unix.MNT_DETACH); err != nil && err != unix.EINVAL && err != unix.ENOENT {
+		return &os.PathError{Op: "umount2", Path: target, Err: err}
+	}
+	return nil
+}

@@ -1,0 +1,116 @@
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrInitramfs explains why pivot_root cannot work on this host.
+var ErrInitramfs = errors.New("pivot_root: invalid argument: the host's root is the initial ramfs (rootfs), " +
+	"which can never be pivoted away; run with --no-pivot (chroot into a moved mount instead, which is weaker: see docs/concepts/rootfs.md)")
+
+// PivotRoot makes rootfs the root of the mount namespace and detaches the
+// host's filesystem from it (pivot_root(".", ".") then umount2(".")).
+func PivotRoot(rootfs string) error {
+	if err := unix.Chdir(rootfs); err != nil {
+		return fmt.Errorf("chdir %s: %w", rootfs, err)
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		if err == unix.EINVAL && onInitramfs() {
+			return ErrInitramfs
+		}
+		return fmt.Errorf("pivot_root(%q, %q): %w", rootfs, ".", err)
+	}
+	// The old root is now stacked on top of "/". Make it a slave first so
+	// that detaching it cannot propagate an unmount back to the host, then
+	// detach it: after this, no path leads out of the container.
+	if err := mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("umount2(old root, MNT_DETACH): %w", err)
+	}
+	return unix.Chdir("/")
+}
+
+// MoveRoot is the fallback for initramfs hosts (runc's --no-pivot): move
+// the rootfs mount over "/" and chroot into it. The host's root is still in
+// the mount namespace underneath, reachable to a process that can chroot
+// again (CAP_SYS_CHROOT), so prefer PivotRoot.
+func MoveRoot(rootfs string) error {
+	if err := unix.Chdir(rootfs); err != nil {
+		return fmt.Errorf("chdir %s: %w", rootfs, err)
+	}
+	if err := mount(rootfs, "/", "", unix.MS_MOVE, ""); err != nil {
+		return err
+	}
+	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("chroot(%q): %w", rootfs, err)
+	}
+	return unix.Chdir("/")
+}
+
+// onInitramfs tells whether "/" is the kernel's initial rootfs (ramfs or
+// tmpfs without a parent mount).
+func onInitramfs() bool {
+	var st unix.Statfs_t
+	if err := unix.Statfs("/", &st); err != nil {
+		return false
+	}
+	return st.Type == unix.RAMFS_MAGIC || st.Type == unix.TMPFS_MAGIC
+}
+
+// MaskPaths hides sensitive paths: a file gets /dev/null bind-mounted over
+// it, a directory an empty read-only tmpfs. A path that does not exist is
+// skipped. Call it after pivot_root (paths are container paths).
+func MaskPaths(paths []string) error {
+	for _, p := range paths {
+		fi, err := os.Lstat(p)
+		if err != nil {
+			if os.IsNotExist(err) {
+				continue
+			}
+			return fmt.Errorf("mask %s: %w", p, err)
+		}
+		if fi.Mode()&os.ModeSymlink != 0 {
+			return fmt.Errorf("mask %s: is a symlink, refusing to follow it", p)
+		}
+		if fi.IsDir() {
+			err = mount("tmpfs", p, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=0,mode=0555")
+		} else {
+			err = mount("/dev/null", p, "", unix.MS_BIND, "")
+		}
+		if err != nil {
+			return fmt.Errorf("mask %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// ReadonlyPaths bind-mounts each existing path onto itself read-only.
+func ReadonlyPaths(paths []string) error {
+	for _, p := range paths {
+		if _, err := os.Lstat(p); err != nil {
+			if os.IsNotExist(err) {
+				continue
+			}
+			return fmt.Errorf("read-only %s: %w", p, err)
+		}
+		if err := mount(p, p, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return err
+		}
+		if err := remountBind(p, unix.MS_RDONLY|unix.MS_REC); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RemountRootReadonly makes "/" read-only (root.readonly in config.json,
+// docker run --read-only).
+func RemountRootReadonly() error {
+	return remountBind("/", unix.MS_RDONLY)
+}

@@ -1,0 +1,37 @@
+package security
+
+import "testing"
+
+func TestNormalizeCapability(t *testing.T) {
+	for in, want := range map[string]string{"net_admin": "CAP_NET_ADMIN", "CAP_CHOWN": "CAP_CHOWN", " sys_admin ": "CAP_SYS_ADMIN"} {
+		got, err := NormalizeCapability(in)
+		if err != nil || got != want {
+			t.Errorf("NormalizeCapability(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := NormalizeCapability("CAP_FLY"); err == nil {
+		t.Error("CAP_FLY accepted")
+	}
+}
+
+// Docker's default set prints as a80425fb in /proc/self/status.
+func TestDockerDefaultMask(t *testing.T) {
+	s, err := CapSetOf([]string{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
+		"CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+		"CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s != 0xa80425fb {
+		t.Fatalf("mask = %x, want a80425fb", uint64(s))
+	}
+}
+
+func TestRlimitNumber(t *testing.T) {
+	if _, err := RlimitNumber("nofile"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RlimitNumber("RLIMIT_BOGUS"); err == nil {
+		t.Fatal("bogus rlimit accepted")
+	}
+}
