@@ -38,6 +38,10 @@ type CreateOpts struct {
 	PidFile string
 	// NoPivot moves the root instead of pivot_root (initramfs hosts).
 	NoPivot bool
+	// DieWithParent kills init (PR_SET_PDEATHSIG) when the thread that
+	// created it exits: for a foreground `run`, whose container must not
+	// outlive it. The caller must keep that OS thread alive (LockOSThread).
+	DieWithParent bool
 }
 
 // Container is one container of a Runtime.
@@ -136,6 +140,13 @@ func (c *Container) start(spec *specs.Spec, rootfs string, opts CreateOpts) erro
 	}
 	fifoFile := os.NewFile(uintptr(fifoFd), fifo)
 	defer fifoFile.Close()
+	// In a user namespace init is the namespace's root, an ordinary uid on
+	// the host: the FIFO must be its to open.
+	if uid, gid, ok := hostRoot(spec); ok {
+		if err := os.Lchown(fifo, uid, gid); err != nil {
+			return fmt.Errorf("chown %s: %w", fifo, err)
+		}
+	}
 
 	parentSock, childSock, err := socketPair()
 	if err != nil {
@@ -164,8 +175,16 @@ func (c *Container) start(spec *specs.Spec, rootfs string, opts CreateOpts) erro
 			GidMappings: gidMaps,
 		},
 	}
-	if len(uidMaps) > 0 {
+	if cloneFlags&unix.CLONE_NEWUSER != 0 {
+		// init starts as our uid (host root), which the new namespace does
+		// not map: it must become the namespace's root (uid 0 inside, the
+		// mapped host ID outside) before execve, or exec would drop every
+		// capability it has in the namespace.
 		cmd.SysProcAttr.GidMappingsEnableSetgroups = true
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
+	}
+	if opts.DieWithParent {
+		cmd.SysProcAttr.Pdeathsig = unix.SIGKILL
 	}
 	cfg := initConfig{Spec: spec, Rootfs: rootfs, NoPivot: opts.NoPivot, FifoFd: 4, ConsoleFd: -1}
 	if spec.Process.Terminal {
@@ -257,6 +276,29 @@ func cloneConfig(spec *specs.Spec) (uintptr, []syscall.SysProcIDMap, []syscall.S
 		}
 	}
 	return f, um, gm, nil
+}
+
+// hostRoot returns the host IDs that uid and gid 0 of a new user
+// namespace map to.
+func hostRoot(spec *specs.Spec) (uid, gid int, ok bool) {
+	userns := false
+	for _, ns := range spec.Linux.Namespaces {
+		userns = userns || (ns.Type == specs.UserNamespace && ns.Path == "")
+	}
+	if !userns {
+		return 0, 0, false
+	}
+	find := func(ms []specs.LinuxIDMapping) (int, bool) {
+		for _, m := range ms {
+			if m.ContainerID == 0 && m.Size > 0 {
+				return int(m.HostID), true
+			}
+		}
+		return 0, false
+	}
+	uid, okU := find(spec.Linux.UIDMappings)
+	gid, okG := find(spec.Linux.GIDMappings)
+	return uid, gid, okU && okG
 }
 
 // Load finds an existing container by ID.

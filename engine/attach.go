@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -24,7 +25,12 @@ var forwarded = []os.Signal{
 
 // execute creates, starts and waits for the container.
 func (e *Engine) execute(p *prepared, o RunOptions) (int, error) {
-	opts := container.CreateOpts{Stdout: o.Stdout, Stderr: o.Stderr}
+	// The container must not outlive a killed `minirun run`: init gets
+	// PR_SET_PDEATHSIG, which fires when the creating *thread* exits, so
+	// this goroutine keeps its thread until the container is gone.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	opts := container.CreateOpts{Stdout: o.Stdout, Stderr: o.Stderr, DieWithParent: true}
 	if o.Interactive {
 		opts.Stdin = o.Stdin
 	}

@@ -80,12 +80,12 @@ func TestResolveUser(t *testing.T) {
 	os.WriteFile(filepath.Join(root, "etc/passwd"), []byte("root:x:0:0:root:/root:/bin/sh\nweb:x:1000:1000::/home/web:/bin/sh\n"), 0o644)
 	os.WriteFile(filepath.Join(root, "etc/group"), []byte("root:x:0:\nweb:x:1000:\nwheel:x:10:web\naudio:x:29:other,web\n"), 0o644)
 	cases := map[string][3]any{
-		"":          {uint32(0), uint32(0), 0},
-		"web":       {uint32(1000), uint32(1000), 2},
-		"1000":      {uint32(1000), uint32(1000), 2},
-		"1000:1000": {uint32(1000), uint32(1000), 0},
-		"web:wheel": {uint32(1000), uint32(10), 0},
-		"4242":      {uint32(4242), uint32(0), 0},
+		"":          {uint32(0), uint32(0), 1},
+		"web":       {uint32(1000), uint32(1000), 3},
+		"1000":      {uint32(1000), uint32(1000), 3},
+		"1000:1000": {uint32(1000), uint32(1000), 1},
+		"web:wheel": {uint32(1000), uint32(10), 1},
+		"4242":      {uint32(4242), uint32(0), 1},
 	}
 	for in, want := range cases {
 		u, err := ResolveUser(root, in)

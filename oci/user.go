@@ -18,7 +18,9 @@ import (
 // /etc/group under rootfs (never the host's). As in Docker and runc:
 //   - a numeric uid needs no passwd entry; its gid is then 0;
 //   - a name must exist in /etc/passwd;
-//   - supplementary groups come from /etc/group only when no group was given.
+//   - the primary group is always the first supplementary group (Docker
+//     since the fix for CVE-2023-25173), and the groups that list the user
+//     in /etc/group follow, only when no group was given.
 func ResolveUser(rootfs, spec string) (specs.User, error) {
 	if spec == "" {
 		spec = "0"
@@ -67,8 +69,10 @@ func ResolveUser(rootfs, spec string) (specs.User, error) {
 				return specs.User{}, fmt.Errorf("unable to find group %s: no matching entries in the image's /etc/group", groupPart)
 			}
 		}
+		u.AdditionalGids = []uint32{u.GID}
 		return u, nil
 	}
+	u.AdditionalGids = []uint32{u.GID}
 	if name != "" {
 		for _, g := range groups {
 			for _, m := range g.Members {

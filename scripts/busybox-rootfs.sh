@@ -14,6 +14,7 @@ if ! "$BUSYBOX" --list >/dev/null 2>&1; then
 fi
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
+chmod 755 "$dir"
 cd "$dir"
 mkdir -p bin etc root tmp var/spool/mail var/www home dev proc sys usr/sbin usr/bin sbin
 chmod 1777 tmp

@@ -172,12 +172,17 @@ func ApplyCaps(c Caps) error {
 	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && err != unix.EINVAL {
 		return fmt.Errorf("prctl(PR_CAP_AMBIENT_CLEAR_ALL): %w", err)
 	}
+	// The kernel accepts an ambient capability only if it is permitted and
+	// inheritable too. Like runc, minirun skips the others instead of
+	// failing: `runc spec` itself lists ambient capabilities with an empty
+	// inheritable set.
+	raisable := c.Ambient & c.Permitted & c.Inheritable
 	for n := 0; n <= LastCap(); n++ {
-		if !c.Ambient.Has(n) {
+		if !raisable.Has(n) {
 			continue
 		}
 		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(n), 0, 0); err != nil {
-			return fmt.Errorf("prctl(PR_CAP_AMBIENT_RAISE, %d): %w (an ambient capability must also be permitted and inheritable)", n, err)
+			return fmt.Errorf("prctl(PR_CAP_AMBIENT_RAISE, %d): %w", n, err)
 		}
 	}
 	return nil

@@ -1,0 +1,605 @@
+#!/usr/bin/env bash
+# bench/startup.sh: container start-up time of minirun against runc and crun.
+#
+#   sudo bench/startup.sh                 N=30 runs per runtime, ROUNDS=3 hyperfine rounds
+#   sudo N=10 ROUNDS=0 bench/startup.sh   quicker, no hyperfine cross-check
+#   sudo MINIRUN=/path/to/minirun bench/startup.sh   use that binary, build nothing
+#
+# Each runtime runs ONE shared OCI bundle (busybox rootfs, /bin/true, made from
+# `runc spec`) with `<runtime> --root <tmp>/state/<runtime> run --bundle B <id>`,
+# interleaved and with a fresh container ID per run. minirun's Docker-style
+# `run --rm busybox true` is timed too. See bench/README.md for what the numbers
+# mean. Prints a table and writes it as Markdown to bench/results/startup.md.
+#
+# Env: N (runs per runtime, default 30), ROUNDS (hyperfine cross-check rounds,
+# default 3, 0 = skip), WARMUP (untimed runs per runtime, default 3), MINIRUN,
+# TIMER (timeit, gnutime or bashtime; default: the first that works).
+#
+# Needs: runc, crun, unshare (util-linux), tar, Go (to build minirun and the
+# timing helper bench/timeit.go), and jq (Debian's jq package; if jq is missing
+# python3 edits the config instead). Optional: hyperfine (cross-check);
+# /usr/bin/time (Debian's time package) is the fallback timer when there is no Go.
+# Installs nothing. Everything it makes lives in one mktemp -d directory under
+# /tmp and in cgroups below the script's own cgroup; all of it is removed on
+# exit, interrupted or not.
+set -euo pipefail
+
+N=${N:-30}
+ROUNDS=${ROUNDS:-3}
+WARMUP=${WARMUP:-3}
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(dirname "$here")
+
+say() { printf '%s\n' "$*"; }
+warn() { printf 'startup.sh: %s\n' "$*" >&2; }
+die() {
+	warn "$*"
+	exit 1
+}
+
+for v in N ROUNDS WARMUP; do
+	[[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, not '${!v}'"
+done
+((N >= 1)) || die "N must be at least 1"
+((EUID == 0)) || die "needs root (namespaces, mounts, cgroups): sudo bench/startup.sh"
+for t in runc crun unshare tar awk sort; do
+	command -v "$t" >/dev/null || die "$t not found (Debian package: $t)"
+done
+RUNC=$(command -v runc)
+CRUN=$(command -v crun)
+if command -v jq >/dev/null; then
+	EDITOR_TOOL=jq
+elif command -v python3 >/dev/null; then
+	EDITOR_TOOL=python3
+else
+	die "neither jq (Debian package jq) nor python3 found: one is needed to edit config.json"
+fi
+GO=$(command -v go || true)
+[[ -n $GO ]] || { [[ -x /usr/local/go/bin/go ]] && GO=/usr/local/go/bin/go; } || true
+
+# ---------------------------------------------------------------- cgroup path
+# runc and crun create (and on delete remove) the container's cgroup at
+# linux.cgroupsPath. It must lie below this script's own cgroup: on a v1 or
+# hybrid host that is the memory controller's path, on a v2 host the "0::" path.
+if [[ $(stat -f -c %T /sys/fs/cgroup 2>/dev/null) == cgroup2fs ]]; then
+	own_cg=$(sed -n 's/^0:://p' /proc/self/cgroup)
+else
+	own_cg=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3; exit}' /proc/self/cgroup)
+fi
+[[ $own_cg == /* ]] || die "cannot find this process's cgroup in /proc/self/cgroup"
+CGPATH=${own_cg%/}/minirun-bench-$$
+
+# Every mounted cgroup hierarchy (v1 controllers, name=systemd, v2).
+mapfile -t CG_MOUNTS < <(awk '{for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i+1) == "cgroup" || $(i+1) == "cgroup2") print $5; break }}' /proc/self/mountinfo)
+# On v1 the same path is used in every hierarchy, including those where this
+# process sits at "/", so runc/crun create the missing ancestors of CGPATH
+# there too. Remember which of them did not exist, to remove exactly those.
+CG_NEW=()
+for m in "${CG_MOUNTS[@]}"; do
+	p=$CGPATH
+	while [[ -n $p && $p != / ]]; do
+		[[ -d $m$p ]] || CG_NEW+=("$m$p")
+		p=${p%/*}
+	done
+done
+
+# ---------------------------------------------------------------- temp dir, cleanup
+TMP=$(mktemp -d /tmp/minirun-bench.XXXXXX)
+B=$TMP/bundle
+S=$TMP/state
+DATA=$TMP/data
+M=$TMP/measure
+LOGS=$TMP/logs
+mkdir -p "$B/rootfs" "$S" "$DATA" "$M" "$LOGS" "$TMP/bin"
+
+NAMES=(minirun runc crun image) # "image" = minirun run --rm busybox true
+declare -A LABEL=(
+	[minirun]="minirun run --bundle"
+	[runc]="runc run --bundle"
+	[crun]="crun run --bundle"
+	[image]="minirun run --rm busybox true"
+)
+declare -A BIN=([runc]=$RUNC [crun]=$CRUN)
+
+# Every command runs in a private mount namespace with the cgroup v2 hierarchy
+# of this hybrid host unmounted: crun refuses to run otherwise, and the other
+# two get the same wrapper so that they all pay the same overhead.
+WRAP='umount /sys/fs/cgroup/unified 2>/dev/null; exec "$0" "$@"'
+wrapped() { unshare -m sh -c "$WRAP" "$@"; }
+
+# thaw_cgroups: thaws every frozen cgroup below CGPATH. runc and crun freeze a
+# container's cgroup while they kill it; a runtime killed at that moment leaves
+# it frozen, and as every run shares CGPATH the next run would hang there.
+thaw_cgroups() {
+	local m f
+	for m in "${CG_MOUNTS[@]}"; do
+		[[ -d $m$CGPATH ]] || continue
+		while read -r f; do
+			case $f in
+			*/freezer.state) grep -q THAWED "$f" || echo THAWED >"$f" ;;
+			*/cgroup.freeze) grep -q 0 "$f" || echo 0 >"$f" ;;
+			esac
+		done < <(find "$m$CGPATH" \( -name freezer.state -o -name cgroup.freeze \) 2>/dev/null)
+	done 2>/dev/null
+	return 0
+}
+
+# delete_containers NAME...: delete --force every container in those state roots.
+delete_containers() {
+	local name root d id
+	for name in "$@"; do
+		root=$S/$name
+		[[ -d $root && -n ${BIN[$name]:-} ]] || continue
+		for d in "$root"/*/; do
+			[[ -d $d ]] || continue
+			id=$(basename "$d")
+			if [[ $name == image ]]; then
+				wrapped "${BIN[image]}" --root "$root" --data-root "$DATA" rm -f "$id" >/dev/null 2>&1 ||
+					wrapped "${BIN[image]}" --root "$root" --data-root "$DATA" delete --force "$id" >/dev/null 2>&1
+			else
+				wrapped "${BIN[$name]}" --root "$root" delete --force "$id" >/dev/null 2>&1
+			fi
+		done
+	done
+	return 0
+}
+
+# recover: after a failed run, so that it cannot spoil the next ones.
+recover() {
+	thaw_cgroups
+	delete_containers "${NAMES[@]}"
+}
+
+CLEANED=
+cleanup() {
+	local rc=$? name root d id m
+	[[ -z $CLEANED ]] || return 0
+	CLEANED=1
+	set +e
+	trap '' INT TERM HUP
+	# Containers an interrupted run may have left: delete --force every ID in
+	# each runtime's own state root (and minirun's Docker-style containers).
+	thaw_cgroups
+	delete_containers "${NAMES[@]}"
+	if [[ -n ${BIN[image]:-} && -d $DATA/containers ]]; then
+		for d in "$DATA"/containers/*/; do
+			[[ -d $d ]] && wrapped "${BIN[image]}" --root "$S/image" --data-root "$DATA" rm -f "$(basename "$d")" >/dev/null 2>&1
+		done
+	fi
+	# Mounts below the temp dir (there should be none: the runtimes mount in
+	# their own namespaces), deepest first.
+	awk -v t="$TMP/" 'index($5, t) == 1 {print $5}' /proc/self/mountinfo | sort -r | while read -r m; do
+		umount -l "$m" 2>/dev/null
+	done
+	rm -rf --one-file-system "$TMP"
+	# Processes still in a cgroup below CGPATH were started by this benchmark
+	# (through a runtime whose state is gone): kill them by PID, wait for them.
+	local pids i
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		pids=$(for m in "${CG_MOUNTS[@]}"; do [[ -d $m$CGPATH ]] && find "$m$CGPATH" -name cgroup.procs -exec cat {} + 2>/dev/null; done | sort -u)
+		[[ -n $pids ]] || break
+		thaw_cgroups
+		kill -9 $pids 2>/dev/null
+		sleep 0.2
+	done
+	# Cgroups: everything below CGPATH, deepest first, then the ancestors of
+	# CGPATH that did not exist before the run. rmdir only removes empty ones.
+	for m in "${CG_MOUNTS[@]}"; do
+		[[ -d $m$CGPATH ]] && find "$m$CGPATH" -depth -type d -exec rmdir {} \; 2>/dev/null
+	done
+	for d in "${CG_NEW[@]}"; do # already deepest first per hierarchy
+		[[ -d $d ]] && rmdir "$d" 2>/dev/null
+	done
+	# Check that nothing is left.
+	local left=0
+	if grep -q -e "$TMP" -e "minirun-bench-$$" /proc/self/mountinfo; then
+		warn "LEFT BEHIND: mounts:"
+		grep -e "$TMP" -e "minirun-bench-$$" /proc/self/mountinfo >&2
+		left=1
+	fi
+	if [[ -e $TMP ]]; then
+		warn "LEFT BEHIND: $TMP"
+		left=1
+	fi
+	for d in "${CG_NEW[@]}"; do
+		if [[ -d $d ]]; then
+			warn "LEFT BEHIND: cgroup $d"
+			left=1
+		fi
+	done
+	for m in "${CG_MOUNTS[@]}"; do
+		if [[ -d $m$CGPATH ]]; then
+			warn "LEFT BEHIND: cgroup $m$CGPATH"
+			left=1
+		fi
+	done
+	((left)) || say "cleanup: removed $TMP; no mounts, cgroups (under $CGPATH) or state dirs left behind"
+	return "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# ---------------------------------------------------------------- binaries
+if [[ -n ${MINIRUN:-} ]]; then
+	[[ -x $MINIRUN ]] || die "MINIRUN=$MINIRUN is not an executable"
+	MINIRUN=$(realpath "$MINIRUN")
+else
+	[[ -n $GO ]] || die "go not found (and MINIRUN not set): add /usr/local/go/bin to PATH"
+	say "building minirun ..."
+	(cd "$repo" && CGO_ENABLED=0 "$GO" build -o "$TMP/bin/minirun" ./cmd/minirun) || die "go build failed"
+	MINIRUN=$TMP/bin/minirun
+fi
+BIN[minirun]=$MINIRUN
+BIN[image]=$MINIRUN
+
+# The timer: bench/timeit.go (µs CPU, ns wall, from wait4) when Go is here;
+# else /usr/bin/time (Debian package time: CPU in 10 ms steps) plus bash's
+# $EPOCHREALTIME for wall; else bash's `time` keyword (ms, no RSS).
+# TIMER=timeit|gnutime|bashtime forces one.
+TIMER=${TIMER:-auto}
+[[ $TIMER =~ ^(auto|timeit|gnutime|bashtime)$ ]] || die "TIMER must be timeit, gnutime or bashtime"
+if [[ $TIMER =~ ^(auto|timeit)$ && -n $GO ]] && (cd "$repo" && CGO_ENABLED=0 "$GO" build -o "$TMP/bin/timeit" bench/timeit.go) 2>"$LOGS/timeit-build"; then
+	TIMER=timeit
+	TIMER_DESC="bench/timeit.go: wall from fork to wait4 (monotonic), user+sys and max RSS from wait4's rusage (µs)"
+elif [[ $TIMER == timeit ]]; then
+	die "TIMER=timeit: cannot build bench/timeit.go: $(cat "$LOGS/timeit-build" 2>/dev/null)"
+elif [[ $TIMER =~ ^(auto|gnutime)$ && -x /usr/bin/time ]]; then
+	TIMER=gnutime
+	TIMER_DESC="/usr/bin/time -f '%U %S %M' (CPU in 10 ms steps!), wall from \$EPOCHREALTIME"
+else
+	TIMER=bashtime
+	TIMER_DESC="bash time keyword (ms), no max RSS"
+fi
+
+# ---------------------------------------------------------------- bundle
+say "making the bundle (busybox rootfs, runc spec) in $B ..."
+"$repo/scripts/busybox-rootfs.sh" | tar -x -C "$B/rootfs"
+(cd "$B" && "$RUNC" spec)
+# Edits to runc's default spec; mounts, maskedPaths, readonlyPaths and the
+# namespaces (pid, network, ipc, uts, mount; + cgroup) stay as runc makes them.
+#  - ociVersion 1.0.2: crun 1.8.1 accepts only 1.0.x/1.1.0 (runc writes 1.0.2-dev)
+#  - /bin/true without a terminal
+#  - no hooks, no seccomp, linux.resources only devices: what minirun accepts
+#  - no ambient capabilities: runc spec lists ambient caps but no inheritable
+#    set; runc and crun ignore the failing PR_CAP_AMBIENT_RAISE, minirun
+#    (rightly, per the kernel rules) refuses. /bin/true does not care.
+#  - linux.cgroupsPath below our own cgroup
+JQ_FILTER='
+  .ociVersion = "1.0.2"
+| .process.terminal = false
+| .process.args = ["/bin/true"]
+| .root.readonly = false
+| del(.process.capabilities.ambient)
+| del(.hooks)
+| del(.linux.seccomp)
+| (if .linux.resources.devices then .linux.resources = {devices: .linux.resources.devices} else del(.linux.resources) end)
+| .linux.namespaces |= (if any(.[]; .type == "cgroup") then . else . + [{type: "cgroup"}] end)
+| .linux.cgroupsPath = $cg
+'
+if [[ $EDITOR_TOOL == jq ]]; then
+	jq --arg cg "$CGPATH" "$JQ_FILTER" "$B/config.json" >"$B/config.json.new"
+else
+	CG="$CGPATH" python3 - "$B/config.json" >"$B/config.json.new" <<'PY'
+import json, os, sys
+c = json.load(open(sys.argv[1]))
+c["ociVersion"] = "1.0.2"
+p = c.setdefault("process", {})
+p["terminal"] = False
+p["args"] = ["/bin/true"]
+p.get("capabilities", {}).pop("ambient", None)
+c.setdefault("root", {})["readonly"] = False
+c.pop("hooks", None)
+l = c.setdefault("linux", {})
+l.pop("seccomp", None)
+dev = l.get("resources", {}).get("devices")
+if dev:
+    l["resources"] = {"devices": dev}
+else:
+    l.pop("resources", None)
+ns = l.setdefault("namespaces", [])
+if not any(n.get("type") == "cgroup" for n in ns):
+    ns.append({"type": "cgroup"})
+l["cgroupsPath"] = os.environ["CG"]
+json.dump(c, sys.stdout, indent=2)
+PY
+fi
+mv "$B/config.json.new" "$B/config.json"
+
+# ---------------------------------------------------------------- commands
+# cmd_for NAME ID: sets CMD to the wrapped command for one run.
+cmd_for() {
+	local name=$1 id=$2
+	case $name in
+	image) CMD=(unshare -m sh -c "$WRAP" "$MINIRUN" --root "$S/image" --data-root "$DATA" run --rm --name "$id" busybox true) ;;
+	*) CMD=(unshare -m sh -c "$WRAP" "${BIN[$name]}" --root "$S/$name" run --bundle "$B" "$id") ;;
+	esac
+}
+
+SEQ=0
+next_id() { SEQ=$((SEQ + 1)); ID="mb$$-$1-$SEQ"; }
+
+say "importing the busybox image into $DATA ..."
+IMAGE_ERR=
+if ! IMAGE_ERR=$("$repo/scripts/busybox-rootfs.sh" | "$MINIRUN" --root "$S/image" --data-root "$DATA" import -c 'CMD ["sh"]' - busybox:latest 2>&1 >/dev/null); then
+	IMAGE_ERR="import failed: ${IMAGE_ERR:-(no output)}"
+fi
+
+# ---------------------------------------------------------------- check (untimed)
+ACTIVE=()
+FAILED=()
+NOTES=()
+for name in "${NAMES[@]}"; do
+	if [[ $name == image && -n $IMAGE_ERR ]]; then
+		FAILED+=("$name")
+		warn "${LABEL[$name]}: SKIPPED: $IMAGE_ERR"
+		NOTES+=("${LABEL[$name]}: not measured: $IMAGE_ERR")
+		continue
+	fi
+	next_id "$name"
+	cmd_for "$name" "$ID"
+	rc=0
+	out=$("${CMD[@]}" </dev/null 2>&1) || rc=$?
+	if ((rc != 0)); then
+		[[ -n $out ]] || out="(no output)"
+		FAILED+=("$name")
+		warn "${LABEL[$name]}: FAILED the check run (exit $rc), not measured:"
+		printf '  %s\n' "$out" >&2
+		NOTES+=("${LABEL[$name]}: not measured: the check run exited $rc: $(printf '%s' "$out" | head -c 300 | tr '\n' ' ')")
+		recover
+		continue
+	fi
+	if [[ -n $out ]]; then
+		warn "${LABEL[$name]}: exit 0 but unexpected output: $out"
+		NOTES+=("${LABEL[$name]}: unexpected output on the check run: $(printf '%s' "$out" | head -c 300 | tr '\n' ' ')")
+	fi
+	ACTIVE+=("$name")
+done
+((${#ACTIVE[@]} > 0)) || die "no runtime passed the check run"
+say "check run ok: ${ACTIVE[*]}${FAILED[*]:+; FAILED: ${FAILED[*]}}"
+
+# ---------------------------------------------------------------- measure
+# measure NAME: runs CMD once, appends "wall_ns user_us sys_us maxrss_kb exit" to
+# $M/NAME; returns the command's exit code.
+measure() {
+	local name=$1 out=$M/$1 log=$LOGS/$1.log rc=0 t0 t1 line
+	case $TIMER in
+	timeit)
+		"$TMP/bin/timeit" "$out" "${CMD[@]}" </dev/null >>"$log" 2>&1 || rc=$?
+		;;
+	gnutime)
+		t0=${EPOCHREALTIME/./}
+		/usr/bin/time -o "$TMP/t" -f '%U %S %M' "${CMD[@]}" </dev/null >>"$log" 2>&1 || rc=$?
+		t1=${EPOCHREALTIME/./}
+		line=$(tail -n 1 "$TMP/t")
+		awk -v w=$(((t1 - t0) * 1000)) -v rc=$rc '{printf "%d %d %d %d %d\n", w, $1 * 1e6, $2 * 1e6, $3, rc}' <<<"$line" >>"$out"
+		;;
+	bashtime)
+		local TIMEFORMAT='%3R %3U %3S'
+		{ time "${CMD[@]}" </dev/null >>"$log" 2>&1 || rc=$?; } 2>"$TMP/t"
+		awk -v rc=$rc '{printf "%d %d %d 0 %d\n", $1 * 1e9, $2 * 1e6, $3 * 1e6, rc}' "$TMP/t" >>"$out"
+		;;
+	esac
+	return "$rc"
+}
+
+K=${#ACTIVE[@]}
+say "warm-up: $WARMUP untimed runs each ..."
+for ((i = 0; i < WARMUP; i++)); do
+	for name in "${ACTIVE[@]}"; do
+		next_id "$name"
+		cmd_for "$name" "$ID"
+		"${CMD[@]}" </dev/null >>"$LOGS/warmup.log" 2>&1 || recover
+	done
+done
+say "measuring: $N interleaved runs each of ${ACTIVE[*]} (order rotated every run) ..."
+for ((i = 0; i < N; i++)); do
+	for ((j = 0; j < K; j++)); do
+		name=${ACTIVE[(i + j) % K]}
+		next_id "$name"
+		cmd_for "$name" "$ID"
+		measure "$name" || recover
+	done
+done
+
+# ---------------------------------------------------------------- hyperfine cross-check
+# ROUNDS rounds of hyperfine over the same commands (order rotated per round),
+# ceil(N/ROUNDS) runs each per round. Container IDs come from the wrapper
+# shell's PID (hf<pid>): unique among runs in flight, as runs are sequential.
+HF_NOTE=
+HF_RUNS=0
+if ((ROUNDS > 0)) && command -v hyperfine >/dev/null; then
+	HF_RUNS=$(((N + ROUNDS - 1) / ROUNDS))
+	((HF_RUNS >= 2)) || HF_RUNS=2
+	hf_cmd() {
+		local q="'umount /sys/fs/cgroup/unified 2>/dev/null; exec \"\$0\" \"\$@\"" name=$1
+		case $name in
+		image) printf '%s' "unshare -m sh -c $q --name hf\$\$ busybox true' $MINIRUN --root $S/image --data-root $DATA run --rm" ;;
+		*) printf '%s' "unshare -m sh -c $q hf\$\$' ${BIN[$name]} --root $S/$name run --bundle $B" ;;
+		esac
+	}
+	if [[ "$MINIRUN $RUNC $CRUN $TMP" =~ [\'\"\\] ]]; then
+		HF_NOTE="hyperfine cross-check skipped: a path contains a quote or backslash"
+	else
+		say "hyperfine cross-check: $ROUNDS rounds x $HF_RUNS runs each ..."
+		for ((r = 0; r < ROUNDS; r++)); do
+			args=()
+			for ((j = 0; j < K; j++)); do
+				name=${ACTIVE[(r + j) % K]}
+				args+=(-n "$name" "$(hf_cmd "$name")")
+			done
+			if ! hyperfine -N --warmup "$WARMUP" --runs "$HF_RUNS" --style none \
+				--export-json "$M/hf-$r.json" "${args[@]}" >"$LOGS/hf-$r.log" 2>&1; then
+				warn "hyperfine round $r failed: $(tail -n 3 "$LOGS/hf-$r.log")"
+				HF_NOTE="hyperfine round $r failed: $(tail -n 1 "$LOGS/hf-$r.log")"
+				rm -f "$M/hf-$r.json"
+				recover
+			fi
+		done
+	fi
+elif ((ROUNDS > 0)); then
+	HF_NOTE="hyperfine cross-check skipped: hyperfine not installed (Debian package hyperfine)"
+fi
+
+# hf_stats NAME: "<median wall ms> <mean cpu ms> <runs>" over all rounds.
+hf_stats() {
+	local f files=()
+	for f in "$M"/hf-*.json; do [[ -e $f ]] && files+=("$f"); done
+	((${#files[@]})) || { echo "nan nan 0"; return; }
+	if command -v jq >/dev/null; then
+		jq -r --arg n "$1" '.results[] | select(.command == $n) | . as $r | .times[] | "\(. * 1000) \(($r.user + $r.system) * 1000)"' "${files[@]}"
+	else
+		python3 - "$1" "${files[@]}" <<'PY'
+import json, sys
+for f in sys.argv[2:]:
+    for r in json.load(open(f))["results"]:
+        if r["command"] == sys.argv[1]:
+            for t in r["times"]:
+                print(t * 1000, (r["user"] + r["system"]) * 1000)
+PY
+	fi | sort -n | awk '{w[NR] = $1; c += $2} END {
+		if (NR == 0) { print "nan nan 0"; exit }
+		m = (NR % 2) ? w[(NR + 1) / 2] : (w[NR / 2] + w[NR / 2 + 1]) / 2
+		printf "%.1f %.1f %d\n", m, c / NR, NR }'
+}
+
+# ---------------------------------------------------------------- statistics
+# median of the numbers on stdin
+median() { sort -n | awk '{a[NR] = $1} END { if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+# stats NAME: sets OK FAILS WMED WMIN WMAX CMED RMED (ms, ms, ms, ms, MiB)
+stats() {
+	local f=$M/$1
+	OK=0 FAILS=0 WMED=nan WMIN=nan WMAX=nan CMED=nan RMED=nan
+	[[ -s $f ]] || return 0
+	OK=$(awk '$5 == 0' "$f" | wc -l)
+	FAILS=$(awk '$5 != 0' "$f" | wc -l)
+	((OK > 0)) || return 0
+	WMED=$(awk '$5 == 0 {print $1 / 1e6}' "$f" | median)
+	WMIN=$(awk '$5 == 0 {print $1 / 1e6}' "$f" | sort -n | head -n 1)
+	WMAX=$(awk '$5 == 0 {print $1 / 1e6}' "$f" | sort -n | tail -n 1)
+	CMED=$(awk '$5 == 0 {print ($2 + $3) / 1e3}' "$f" | median)
+	RMED=$(awk '$5 == 0 {print $4 / 1024}' "$f" | median)
+}
+fmt() { awk -v x="$1" -v d="${2:-1}" 'BEGIN { if (x == "nan" || x == "") print "n/a"; else printf "%.*f\n", d, x }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan" || b == 0) print "n/a"; else printf "%.2f\n", a / b }'; }
+
+declare -A R_WMED R_CMED
+ROWS_TXT=()
+ROWS_MD=()
+for name in "${NAMES[@]}"; do
+	stats "$name"
+	R_WMED[$name]=$WMED
+	R_CMED[$name]=$CMED
+	if [[ " ${ACTIVE[*]} " != *" $name "* ]]; then
+		ROWS_TXT+=("$(printf '%-31s %5s  %9s  %15s  %9s  %8s' "${LABEL[$name]}" - FAILED - - -)")
+		ROWS_MD+=("| \`${LABEL[$name]}\` | - | failed (see notes) | - | - | - |")
+		continue
+	fi
+	runs=$OK
+	((FAILS == 0)) || runs="$OK (+$FAILS failed)"
+	((FAILS == 0)) || NOTES+=("${LABEL[$name]}: $FAILS of $N timed runs failed (excluded); first lines of its log: $(head -n 3 "$LOGS/$name.log" | tr '\n' ' ')")
+	mm="$(fmt "$WMIN") - $(fmt "$WMAX")"
+	rss=$(fmt "$RMED")
+	[[ $TIMER != bashtime ]] || rss=n/a
+	ROWS_TXT+=("$(printf '%-31s %5s  %9s  %15s  %9s  %8s' "${LABEL[$name]}" "$runs" "$(fmt "$WMED")" "$mm" "$(fmt "$CMED")" "$rss")")
+	ROWS_MD+=("| \`${LABEL[$name]}\` | $runs | $(fmt "$WMED") | $(fmt "$WMIN")–$(fmt "$WMAX") | $(fmt "$CMED") | $rss |")
+done
+
+RATIOS=(
+	"minirun/runc: wall $(ratio "${R_WMED[minirun]}" "${R_WMED[runc]}"), CPU $(ratio "${R_CMED[minirun]}" "${R_CMED[runc]}")"
+	"minirun/crun: wall $(ratio "${R_WMED[minirun]}" "${R_WMED[crun]}"), CPU $(ratio "${R_CMED[minirun]}" "${R_CMED[crun]}")"
+)
+
+HF_TXT=()
+HF_MD=()
+if compgen -G "$M/hf-*.json" >/dev/null; then
+	for name in "${ACTIVE[@]}"; do
+		read -r hw hc hn < <(hf_stats "$name")
+		HF_TXT+=("$(printf '%-31s %5s  %9s  %9s' "${LABEL[$name]}" "$hn" "$hw" "$hc")")
+		HF_MD+=("| \`${LABEL[$name]}\` | $hn | $hw | $hc |")
+	done
+fi
+
+# ---------------------------------------------------------------- machine info
+KERNEL=$(uname -r)
+NPROC=$(nproc)
+CPU=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+RUNC_V=$("$RUNC" --version 2>&1 | head -n 1 || true)
+CRUN_V=$("$CRUN" --version 2>&1 | head -n 1 || true)
+MINIRUN_V=$("$MINIRUN" --version 2>&1 | head -n 1 || true)
+COMMIT=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
+git -C "$repo" diff --quiet HEAD 2>/dev/null || COMMIT="$COMMIT (+ uncommitted changes)"
+FS=$(findmnt -no FSTYPE -T "$TMP" 2>/dev/null || echo "?")
+if [[ $(stat -f -c %T /sys/fs/cgroup) == cgroup2fs ]]; then CGMODE="v2"; elif [[ -d /sys/fs/cgroup/unified ]]; then CGMODE="hybrid (v1 + v2 at /sys/fs/cgroup/unified)"; else CGMODE="v1"; fi
+DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
+
+HDR=$(printf '%-31s %5s  %9s  %15s  %9s  %8s' runtime runs "wall med" "wall min-max" "CPU med" "RSS med")
+UNITS=$(printf '%-31s %5s  %9s  %15s  %9s  %8s' "" "" ms ms ms MiB)
+
+{
+	say ""
+	say "== container start-up: $N interleaved runs per runtime, $WARMUP warm-up runs, /bin/true in one busybox bundle =="
+	say "machine: kernel $KERNEL, $NPROC CPUs ($CPU), cgroups $CGMODE, /tmp on $FS"
+	say "runtimes: $RUNC_V | $CRUN_V | $MINIRUN_V, commit $COMMIT"
+	say "timer: $TIMER_DESC"
+	say ""
+	say "$HDR"
+	say "$UNITS"
+	printf '%s\n' "${ROWS_TXT[@]}"
+	say ""
+	say "ratios of medians:"
+	printf '  %s\n' "${RATIOS[@]}"
+	if ((${#HF_TXT[@]})); then
+		say ""
+		say "hyperfine cross-check ($ROUNDS rounds x $HF_RUNS runs, order rotated per round):"
+		printf '%-31s %5s  %9s  %9s\n' runtime runs "wall med" "CPU mean"
+		printf '%-31s %5s  %9s  %9s\n' "" "" ms ms
+		printf '%s\n' "${HF_TXT[@]}"
+	fi
+	[[ -z $HF_NOTE ]] || say "$HF_NOTE"
+	if ((${#NOTES[@]})); then
+		say ""
+		say "notes:"
+		printf '  - %s\n' "${NOTES[@]}"
+	fi
+	say ""
+}
+
+mkdir -p "$here/results"
+{
+	say "# Container start-up: minirun, runc, crun"
+	say ""
+	say "$DATE. \`bench/startup.sh\`, N=$N interleaved runs per runtime (order rotated every run), $WARMUP warm-up runs each."
+	say "Every command is \`unshare -m sh -c 'umount /sys/fs/cgroup/unified; exec <runtime> --root <tmp> run --bundle <bundle> <new id>'\`;"
+	say "the bundle is a busybox rootfs with \`runc spec\`'s config running \`/bin/true\` (see bench/README.md)."
+	say ""
+	say "- kernel $KERNEL, $NPROC CPUs ($CPU), cgroups $CGMODE, /tmp on $FS"
+	say "- $RUNC_V; $CRUN_V; $MINIRUN_V, commit $COMMIT"
+	say "- timer: $TIMER_DESC"
+	say ""
+	say "| runtime | runs | wall median (ms) | wall min–max (ms) | CPU median, user+sys (ms) | max RSS median (MiB) |"
+	say "|---|---:|---:|---:|---:|---:|"
+	printf '%s\n' "${ROWS_MD[@]}"
+	say ""
+	say "Ratios of medians:"
+	say ""
+	printf -- '- %s\n' "${RATIOS[@]}"
+	if ((${#HF_MD[@]})); then
+		say ""
+		say "hyperfine cross-check ($ROUNDS rounds × $HF_RUNS runs, order rotated per round):"
+		say ""
+		say "| runtime | runs | wall median (ms) | CPU mean, user+sys (ms) |"
+		say "|---|---:|---:|---:|"
+		printf '%s\n' "${HF_MD[@]}"
+	fi
+	[[ -z $HF_NOTE ]] || { say ""; say "$HF_NOTE"; }
+	if ((${#NOTES[@]})); then
+		say ""
+		say "Notes:"
+		say ""
+		printf -- '- %s\n' "${NOTES[@]}"
+	fi
+} >"$here/results/startup.md"
+say "wrote $here/results/startup.md"

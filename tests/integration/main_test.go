@@ -1,0 +1,183 @@
+// Package integration runs real containers with the minirun binary and
+// asserts what the process inside sees and what the kernel reports. It needs
+// root; as another user every test skips with a message saying so.
+package integration
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+var (
+	bin       string // the minirun binary under test
+	stateRoot string
+	dataRoot  string
+	repoRoot  string
+	busybox   string // an unpacked busybox rootfs, for --rootfs and OCI bundles
+)
+
+func TestMain(m *testing.M) {
+	if os.Geteuid() != 0 {
+		fmt.Println("integration: skipping every test: they run real containers and need root (run `sudo make test`)")
+		os.Exit(0)
+	}
+	code, err := setup(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "integration setup:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func setup(m *testing.M) (int, error) {
+	_, file, _, _ := runtime.Caller(0)
+	repoRoot = filepath.Join(filepath.Dir(file), "..", "..")
+	tmp, err := os.MkdirTemp("", "minirun-it-")
+	if err != nil {
+		return 1, err
+	}
+	defer os.RemoveAll(tmp)
+	os.Chmod(tmp, 0o755) // an unprivileged user must reach the binary (TestNonRootRefused)
+	bin = filepath.Join(tmp, "minirun")
+	stateRoot = filepath.Join(tmp, "run")
+	dataRoot = filepath.Join(tmp, "data")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/minirun")
+	build.Dir = repoRoot
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return 1, fmt.Errorf("build minirun: %v\n%s", err, out)
+	}
+	if _, err := os.Stat("/bin/busybox"); err != nil {
+		return 1, fmt.Errorf("/bin/busybox is missing: install Debian's busybox-static (make deps does)")
+	}
+	imp := exec.Command("sh", "-c", "scripts/busybox-rootfs.sh | "+bin+" import -c 'CMD [\"sh\"]' - busybox:latest")
+	imp.Dir = repoRoot
+	imp.Env = minirunEnv()
+	if out, err := imp.CombinedOutput(); err != nil {
+		return 1, fmt.Errorf("import busybox: %v\n%s", err, out)
+	}
+	busybox = filepath.Join(tmp, "busybox-rootfs")
+	os.MkdirAll(busybox, 0o755)
+	unpack := exec.Command("sh", "-c", "scripts/busybox-rootfs.sh | tar -x -C "+busybox)
+	unpack.Dir = repoRoot
+	if out, err := unpack.CombinedOutput(); err != nil {
+		return 1, fmt.Errorf("unpack busybox rootfs: %v\n%s", err, out)
+	}
+	code := m.Run()
+	if leaks := mountsUnder(tmp); len(leaks) > 0 {
+		fmt.Fprintf(os.Stderr, "integration: mounts left behind: %v\n", leaks)
+		for i := len(leaks) - 1; i >= 0; i-- {
+			exec.Command("umount", "-l", leaks[i]).Run()
+		}
+		code = 1
+	}
+	return code, nil
+}
+
+func minirunEnv() []string {
+	return append(os.Environ(), "MINIRUN_ROOT="+stateRoot, "MINIRUN_DATA_ROOT="+dataRoot)
+}
+
+// result is one finished minirun command.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// minirun runs the binary with args and optional stdin, and waits.
+func minirun(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = minirunEnv()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("minirun %v: timed out\nstdout: %s\nstderr: %s", args, out.String(), errb.String())
+	}
+	return result{out.String(), errb.String(), cmd.ProcessState.ExitCode()}
+}
+
+// minirunFiles is minirun() with regular files as stdout and stderr: a
+// command that leaves a process behind holding them (OCI create hands its
+// own stdio to the container) must not make the test wait for a pipe.
+func minirunFiles(t *testing.T, args ...string) result {
+	t.Helper()
+	dir := t.TempDir()
+	out, _ := os.Create(filepath.Join(dir, "stdout"))
+	errf, _ := os.Create(filepath.Join(dir, "stderr"))
+	defer out.Close()
+	defer errf.Close()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = minirunEnv()
+	cmd.Stdout, cmd.Stderr = out, errf
+	_ = cmd.Run()
+	o, _ := os.ReadFile(out.Name())
+	e, _ := os.ReadFile(errf.Name())
+	return result{string(o), string(e), cmd.ProcessState.ExitCode()}
+}
+
+// run is minirun() that fails the test unless the exit code is want.
+func run(t *testing.T, want int, args ...string) result {
+	t.Helper()
+	r := minirun(t, "", args...)
+	if r.code != want {
+		t.Fatalf("minirun %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, want, r.stdout, r.stderr)
+	}
+	return r
+}
+
+// mountsUnder lists mount points at or below dir, from /proc/self/mountinfo.
+func mountsUnder(dir string) []string {
+	b, _ := os.ReadFile("/proc/self/mountinfo")
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && strings.HasPrefix(f[4], dir) {
+			out = append(out, f[4])
+		}
+	}
+	return out
+}
+
+// entries lists a directory's names ("" for a missing directory).
+func entries(dir string) []string {
+	ents, _ := os.ReadDir(dir)
+	var out []string
+	for _, e := range ents {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// assertClean checks that no container state, layer or mount is left.
+func assertClean(t *testing.T) {
+	t.Helper()
+	if e := entries(stateRoot); len(e) > 0 {
+		t.Errorf("state root not empty: %v", e)
+	}
+	if e := entries(filepath.Join(dataRoot, "containers")); len(e) > 0 {
+		t.Errorf("container data not removed: %v", e)
+	}
+	if m := mountsUnder(filepath.Dir(stateRoot)); len(m) > 0 {
+		t.Errorf("mounts left: %v", m)
+	}
+}

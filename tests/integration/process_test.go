@@ -1,0 +1,174 @@
+package integration
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// minirunAs runs minirun as another user.
+func minirunAs(t *testing.T, uid uint32, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = minirunEnv()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	_ = cmd.Run()
+	return result{out.String(), errb.String(), cmd.ProcessState.ExitCode()}
+}
+
+// openPty returns a new pseudo-terminal pair of the host.
+func openPty(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := os.OpenFile("/dev/pts/"+itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, s
+}
+
+func itoa(n int) string { return fmtInt(n) }
+
+func fmtInt(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	for n > 0 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+		n /= 10
+	}
+	return string(b)
+}
+
+// TestTTY drives `run -it` through a real pty, like a person at a terminal:
+// the container gets a terminal of its own with our window size, echoes
+// what we type, and exits with the shell's code.
+func TestTTY(t *testing.T) {
+	master, slave := openPty(t)
+	defer master.Close()
+	if err := unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 33, Col: 101}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "run", "--rm", "-it", "busybox", "sh")
+	cmd.Env = minirunEnv()
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	slave.Close()
+	var out bytes.Buffer
+	outDone := make(chan struct{})
+	go func() { io.Copy(&out, master); close(outDone) }()
+	io.WriteString(master, "tty; stty size; echo pid=$$ term=$TERM\n")
+	time.Sleep(300 * time.Millisecond)
+	io.WriteString(master, "exit 5\n")
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- cmd.Wait() }()
+	select {
+	case <-waitErr:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("-it sh did not exit; output so far:\n%s", out.String())
+	}
+	<-outDone
+	if code := cmd.ProcessState.ExitCode(); code != 5 {
+		t.Errorf("exit code %d, want 5", code)
+	}
+	got := out.String()
+	for _, want := range []string{"/dev/pts/0", "33 101", "pid=1 term=xterm"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("terminal output lacks %q:\n%s", want, got)
+		}
+	}
+	assertClean(t)
+}
+
+// Signals sent to minirun reach the container's PID 1.
+func TestSignalForwarding(t *testing.T) {
+	cmd := exec.Command(bin, "run", "--rm", "busybox", "sh", "-c",
+		`trap 'echo got TERM; exit 3' TERM; echo ready; while true; do sleep 0.1; done`)
+	cmd.Env = minirunEnv()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	if !sc.Scan() || sc.Text() != "ready" {
+		cmd.Process.Kill()
+		t.Fatalf("container did not start: %q", sc.Text())
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	var rest []string
+	for sc.Scan() {
+		rest = append(rest, sc.Text())
+	}
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 3 || strings.Join(rest, "\n") != "got TERM" {
+		t.Fatalf("exit %d, output %q; want 3 and the trap's line", code, rest)
+	}
+	assertClean(t)
+}
+
+// A container killed from outside by SIGKILL reports 137.
+func TestKilledFromOutside(t *testing.T) {
+	cmd := exec.Command(bin, "run", "--rm", "busybox", "sh", "-c", "echo ready; sleep 100")
+	cmd.Env = minirunEnv()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	bufio.NewReader(stdout).ReadString('\n')
+	// The container's init is minirun's only child (any of its threads
+	// may have started it).
+	kids, _ := filepath.Glob("/proc/" + fmtInt(cmd.Process.Pid) + "/task/*/children")
+	var pids []string
+	for _, k := range kids {
+		b, _ := os.ReadFile(k)
+		pids = append(pids, strings.Fields(string(b))...)
+	}
+	if len(pids) != 1 {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		t.Fatalf("want one container process, found %v", pids)
+	}
+	pid, _ := strconv.Atoi(pids[0])
+	syscall.Kill(pid, syscall.SIGKILL)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 137 {
+		t.Fatalf("exit %d, want 137", code)
+	}
+	assertClean(t)
+}
+
+func TestInitReaper(t *testing.T) {
+	r := run(t, 0, "run", "--rm", "--init", "busybox", "sh", "-c",
+		"cat /proc/1/cmdline | tr '\\0' ' '; echo; (sleep 0.1 &); sleep 0.5; ps -o stat,comm | grep -c '^Z' || true")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "/sbin/minirun-init -- sh -c") || lines[1] != "0" {
+		t.Fatalf("--init: got %q (want minirun-init as PID 1 and no zombie)", r.stdout)
+	}
+}
