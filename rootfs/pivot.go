@@ -10,7 +10,7 @@ import (
 
 // ErrInitramfs explains why pivot_root cannot work on this host.
 var ErrInitramfs = errors.New("pivot_root: invalid argument: the host's root is the initial ramfs (rootfs), " +
-	"which can never be pivoted away; run with --no-pivot (chroot into a moved mount instead, which is weaker: see docs/concepts/rootfs.md)")
+	"which can never be pivoted away; run with --no-pivot (chroot into a moved mount instead, which is weaker: see docs/ARCHITECTURE.md, section 'The root filesystem')")
 
 // PivotRoot makes rootfs the root of the mount namespace and detaches the
 // host's filesystem from it (pivot_root(".", ".") then umount2(".")).

@@ -42,6 +42,7 @@ See docs/ARCHITECTURE.md for how a container comes to be.`,
 		newKillCommand(g),
 		newDeleteCommand(g),
 		newListCommand(g),
+		newSpecCommand(g),
 	)
 	return root
 }

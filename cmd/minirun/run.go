@@ -4,6 +4,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/minirun/minirun/engine"
 )
@@ -17,7 +18,11 @@ func newRunCommand(g *globals) *cobra.Command {
 		Short: "Run a command in a new container",
 		Long: `Run a command in a new container, from an image in the local store or (--rootfs)
 a plain directory. With --bundle it is the OCI "run" of runc: create, start and
-wait for the bundle's config.json.`,
+wait for the bundle's config.json.
+
+At a terminal, with neither -i nor -t given, run behaves as -it, so that
+"minirun run busybox sh" is a shell you can type into; give -i=false (or pipe
+the input) for Docker's behaviour.`,
 		Example: `  sudo minirun run busybox sh
   sudo minirun run --rm -e FOO=bar -w /tmp -u 1000:1000 --hostname web busybox sh -c 'id; pwd; hostname; echo $FOO'
   echo hello | sudo minirun run --rm -i busybox cat
@@ -39,6 +44,14 @@ wait for the bundle's config.json.`,
 				o.Entrypoint = &entrypoint
 			}
 			o.Stdin, o.Stdout, o.Stderr = os.Stdin, os.Stdout, os.Stderr
+			// A person at a terminal who types `minirun run busybox sh`
+			// wants the shell: with neither -i nor -t given (not even as
+			// =false) and a terminal on both ends, run acts as -it.
+			// Docker would start sh with no input and return at once.
+			if !cmd.Flags().Changed("interactive") && !cmd.Flags().Changed("tty") &&
+				term.IsTerminal(int(os.Stdin.Fd())) && term.IsTerminal(int(os.Stdout.Fd())) {
+				o.Interactive, o.TTY = true, true
+			}
 			code, err := g.engine().Run(o)
 			if err != nil {
 				return err

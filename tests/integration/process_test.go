@@ -67,12 +67,22 @@ func fmtInt(n int) string {
 // the container gets a terminal of its own with our window size, echoes
 // what we type, and exits with the shell's code.
 func TestTTY(t *testing.T) {
+	for _, args := range [][]string{
+		{"run", "--rm", "-it", "busybox", "sh"},
+		// At a terminal, `run busybox sh` with neither -i nor -t is a shell too.
+		{"run", "--rm", "busybox", "sh"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) { testTTY(t, args) })
+	}
+}
+
+func testTTY(t *testing.T, args []string) {
 	master, slave := openPty(t)
 	defer master.Close()
 	if err := unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 33, Col: 101}); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "run", "--rm", "-it", "busybox", "sh")
+	cmd := exec.Command(bin, args...)
 	cmd.Env = minirunEnv()
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}

@@ -1,0 +1,62 @@
+# minirun — build, install, test.
+#   sudo make install busybox-image && sudo minirun run busybox sh
+#   sudo make test
+# sudo resets PATH, so Go is looked for where the official tarball puts it too.
+GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MINIRUN_DATA_ROOT ?= /var/lib/minirun
+export MINIRUN_DATA_ROOT
+
+# CGO_ENABLED=0 makes a static binary: `run --init` bind-mounts this same
+# binary into containers that have no C library.
+GOFLAGS_BUILD = CGO_ENABLED=0
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: all build install uninstall busybox-image deps test unit vet bench clean
+
+all: build
+
+build:
+	$(GOFLAGS_BUILD) $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o bin/minirun ./cmd/minirun
+
+install: build
+	install -D -m 0755 bin/minirun $(DESTDIR)$(BINDIR)/minirun
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/minirun
+
+# Debian's packages the project needs: busybox-static for the offline
+# busybox image (and the tests). Nothing is installed if it is already there.
+deps:
+	@if [ ! -x /bin/busybox ]; then \
+		echo "installing busybox-static (Debian) for the offline busybox image"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static; \
+	fi
+
+# The offline busybox image, built from Debian's busybox-static: no registry
+# needed. Skipped when the store already has busybox:latest.
+busybox-image: deps build
+	@if bin/minirun images | grep -q '^busybox  *latest '; then \
+		echo "busybox:latest is already in $(MINIRUN_DATA_ROOT)"; \
+	else \
+		scripts/busybox-rootfs.sh | bin/minirun import -c 'CMD ["sh"]' - busybox:latest; \
+	fi
+
+vet:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+	$(GO) vet ./...
+
+# Unit tests run anywhere; the integration tests in tests/integration run
+# real containers and need root (as another user they skip, saying so).
+unit:
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /tests/)
+
+test: deps vet
+	$(GO) test -count=1 -timeout 20m ./...
+
+bench: build
+	MINIRUN=$(CURDIR)/bin/minirun bench/startup.sh
+
+clean:
+	rm -rf bin
