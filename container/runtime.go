@@ -16,6 +16,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/minirun/minirun/cgroups"
 	"github.com/minirun/minirun/namespaces"
 )
 
@@ -160,9 +161,11 @@ func (c *Container) start(spec *specs.Spec, rootfs string, opts CreateOpts) erro
 		return err
 	}
 	cmd := &exec.Cmd{
-		Path:   "/proc/self/exe",
-		Args:   []string{"minirun", "init"},
-		Env:    []string{initEnv + "=1"},
+		Path: "/proc/self/exe",
+		Args: []string{"minirun", "init"},
+		// GOMAXPROCS set spares the Go runtime of init from reading cgroup
+		// files at start-up; the user's program never sees this env.
+		Env:    []string{initEnv + "=1", "GOMAXPROCS=1"},
 		Stdin:  opts.Stdin,
 		Stdout: opts.Stdout,
 		Stderr: opts.Stderr,
@@ -206,8 +209,13 @@ func (c *Container) start(spec *specs.Spec, rootfs string, opts CreateOpts) erro
 		c.state.InitStartTime = start
 	}
 
-	// (The cgroups issue places init in its cgroup here, before it reads
-	// its configuration: init unshares its cgroup namespace only then.)
+	// Place init in its cgroup, with the limits already written, before it
+	// reads its configuration: init unshares its cgroup namespace only
+	// then, so the namespace's root is the container's cgroup, and no
+	// instruction of the user's program runs outside the limits.
+	if err := c.setupCgroup(spec); err != nil {
+		return c.initFailed(err)
+	}
 	if err := json.NewEncoder(parentSock).Encode(&cfg); err != nil {
 		return c.initFailed(fmt.Errorf("send config to init: %w", err))
 	}
@@ -233,13 +241,109 @@ func (c *Container) start(spec *specs.Spec, rootfs string, opts CreateOpts) erro
 	return nil
 }
 
-// initFailed kills and reaps a half-created init and returns err.
+// initFailed kills and reaps a half-created init, removes its cgroup, and
+// returns err.
 func (c *Container) initFailed(err error) error {
 	if c.cmd != nil && c.cmd.Process != nil {
 		_ = c.cmd.Process.Kill()
 		_ = c.cmd.Wait()
 	}
+	if cerr := c.destroyCgroup(); cerr != nil {
+		return errors.Join(err, cerr)
+	}
 	return err
+}
+
+// DefaultCgroupParent is where containers go when config.json gives no
+// linux.cgroupsPath: /minirun/<id> below the root of the hierarchy.
+const DefaultCgroupParent = "/minirun"
+
+// setupCgroup creates the container's cgroup, writes its limits and moves
+// init into it. The cgroup's location is saved at once, so that Delete
+// finds it even if a later step fails.
+func (c *Container) setupCgroup(spec *specs.Spec) error {
+	path := spec.Linux.CgroupsPath
+	if path == "" {
+		path = DefaultCgroupParent + "/" + c.ID
+	}
+	mgr, err := cgroups.New(path)
+	if err != nil {
+		return err
+	}
+	err = mgr.Create()
+	cfg := mgr.Config()
+	c.state.Cgroup = &cfg
+	if serr := c.save(); serr != nil && err == nil {
+		err = serr
+	}
+	if err == nil {
+		err = mgr.Set(spec.Linux.Resources)
+	}
+	if err == nil {
+		err = mgr.Apply(c.state.Pid)
+	}
+	return err
+}
+
+// cgroup returns the manager of the container's cgroup, or nil.
+func (c *Container) cgroup() cgroups.Manager {
+	if c.state.Cgroup == nil {
+		return nil
+	}
+	m, err := cgroups.Load(*c.state.Cgroup)
+	if err != nil {
+		return nil
+	}
+	return m
+}
+
+// destroyCgroup kills whatever is left in the cgroup and removes it.
+func (c *Container) destroyCgroup() error {
+	m := c.cgroup()
+	if m == nil {
+		return nil
+	}
+	if err := m.Destroy(); err != nil {
+		return err
+	}
+	c.state.Cgroup = nil
+	return nil
+}
+
+// OOMKilled tells whether the kernel's OOM killer killed a process of the
+// container (read it before Delete).
+func (c *Container) OOMKilled() bool {
+	m := c.cgroup()
+	if m == nil {
+		return false
+	}
+	n, err := m.OOMKills()
+	return err == nil && n > 0
+}
+
+// Stats reads the container's cgroup counters.
+func (c *Container) Stats() (*cgroups.Stats, error) {
+	m := c.cgroup()
+	if m == nil {
+		return nil, fmt.Errorf("container %s has no cgroup", c.ID)
+	}
+	return m.Stats()
+}
+
+// SignalAll sends sig to every process of the container (kill --all).
+func (c *Container) SignalAll(sig unix.Signal) error {
+	m := c.cgroup()
+	if m == nil {
+		return c.Signal(sig)
+	}
+	pids, err := m.Pids()
+	if err != nil {
+		return err
+	}
+	for _, p := range pids {
+		_ = unix.Kill(p, sig)
+	}
+	return nil
 }
 
 func writePidFile(path string, pid int) error {
@@ -472,6 +576,9 @@ func (c *Container) Delete(force bool) error {
 		if c.alive() {
 			return fmt.Errorf("container %s: init %d did not die after SIGKILL", c.ID, c.state.Pid)
 		}
+	}
+	if err := c.destroyCgroup(); err != nil {
+		return err
 	}
 	return c.destroy()
 }

@@ -13,6 +13,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/minirun/minirun/cgroups"
 )
 
 // Status values of the OCI runtime spec (runtime.md, "State").
@@ -36,6 +38,8 @@ type State struct {
 	// InitStartTime is field 22 of /proc/<pid>/stat of init: with the PID
 	// it names the process uniquely, even after PIDs wrap around.
 	InitStartTime uint64 `json:"initStartTime"`
+	// Cgroup locates the container's cgroup (nil before it exists).
+	Cgroup *cgroups.Config `json:"cgroup,omitempty"`
 }
 
 var idPattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)

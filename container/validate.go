@@ -8,6 +8,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/minirun/minirun/cgroups"
 	"github.com/minirun/minirun/namespaces"
 	"github.com/minirun/minirun/rootfs"
 	"github.com/minirun/minirun/security"
@@ -81,9 +82,13 @@ func Validate(s *specs.Spec) error {
 	if s.Linux.Seccomp != nil {
 		return errors.New("config.json: linux.seccomp is not supported yet")
 	}
-	if r := s.Linux.Resources; r != nil && (r.Memory != nil || r.CPU != nil || r.Pids != nil || r.BlockIO != nil ||
-		len(r.HugepageLimits) > 0 || r.Network != nil || len(r.Unified) > 0 || len(r.Rdma) > 0) {
-		return errors.New("config.json: linux.resources (cgroup limits) are not supported yet")
+	if r := s.Linux.Resources; r != nil {
+		if len(r.Rdma) > 0 {
+			return errors.New("config.json: linux.resources.rdma is not supported")
+		}
+		if err := cgroups.ValidateDeviceRules(r.Devices); err != nil {
+			return fmt.Errorf("config.json: linux.resources.devices: %w", err)
+		}
 	}
 	return nil
 }

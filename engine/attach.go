@@ -23,8 +23,9 @@ var forwarded = []os.Signal{
 	unix.SIGPROF, unix.SIGIO, unix.SIGPWR, unix.SIGSYS, unix.SIGTRAP, unix.SIGXCPU, unix.SIGXFSZ,
 }
 
-// execute creates, starts and waits for the container.
-func (e *Engine) execute(p *prepared, o RunOptions) (int, error) {
+// execute creates, starts and waits for the container. It returns the
+// exit code and whether the OOM killer struck.
+func (e *Engine) execute(p *prepared, o RunOptions) (int, bool, error) {
 	// The container must not outlive a killed `minirun run`: init gets
 	// PR_SET_PDEATHSIG, which fires when the creating *thread* exits, so
 	// this goroutine keeps its thread until the container is gone.
@@ -38,7 +39,7 @@ func (e *Engine) execute(p *prepared, o RunOptions) (int, error) {
 	if o.TTY {
 		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
-			return 0, fmt.Errorf("socketpair for the console: %w", err)
+			return 0, false, fmt.Errorf("socketpair for the console: %w", err)
 		}
 		consoleHost = os.NewFile(uintptr(fds[0]), "console-host")
 		opts.ConsoleSocket = os.NewFile(uintptr(fds[1]), "console-container")
@@ -55,13 +56,13 @@ func (e *Engine) execute(p *prepared, o RunOptions) (int, error) {
 		opts.ConsoleSocket.Close()
 	}
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	var outDone chan struct{}
 	if o.TTY {
 		master, err := container.RecvFd(consoleHost)
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		defer master.Close()
 		restore := e.attachTerminal(master, o)
@@ -73,7 +74,7 @@ func (e *Engine) execute(p *prepared, o RunOptions) (int, error) {
 		}()
 	}
 	if err := c.Start(); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	pid := c.Pid()
 	done := make(chan struct{})
@@ -92,7 +93,7 @@ func (e *Engine) execute(p *prepared, o RunOptions) (int, error) {
 	if outDone != nil {
 		<-outDone
 	}
-	return code, err
+	return code, c.OOMKilled(), err
 }
 
 // attachTerminal connects our terminal to the container's pty master: raw

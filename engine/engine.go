@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/minirun/minirun/cgroups"
 	"github.com/minirun/minirun/container"
 	"github.com/minirun/minirun/image"
 )
@@ -123,4 +124,21 @@ func (e *Engine) Find(ref string) (Meta, error) {
 	default:
 		return Meta{}, fmt.Errorf("container ID prefix %q is ambiguous (%d containers): give more characters", ref, len(hits))
 	}
+}
+
+// Stats reads a running container's cgroup counters.
+func (e *Engine) Stats(ref string) (Meta, *cgroups.Stats, error) {
+	m, err := e.Find(ref)
+	if err != nil {
+		return Meta{}, nil, err
+	}
+	c, err := e.Runtime.Load(m.ID)
+	if err != nil {
+		return m, nil, fmt.Errorf("container %s is not running", ref)
+	}
+	if st := c.State().Status; st != container.Running && st != container.Created {
+		return m, nil, fmt.Errorf("container %s is %s: stats needs a running container", ref, st)
+	}
+	s, err := c.Stats()
+	return m, s, err
 }

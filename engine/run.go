@@ -37,9 +37,15 @@ type RunOptions struct {
 	Init        bool
 	NoPivot     bool
 	DryRun      bool
+	Limits      oci.Limits // cgroup limits, Docker's flags
+	// CgroupParent is where the container's cgroup goes: absolute from
+	// the hierarchy's root, or relative to minirun's own cgroup.
+	CgroupParent string
 
 	Stdin          *os.File
 	Stdout, Stderr *os.File
+
+	resources *specs.LinuxResources // from Limits, by check
 }
 
 // UsageError is bad input: the caller prints it and exits 125 having
@@ -48,6 +54,10 @@ type UsageError struct{ Err error }
 
 func (e *UsageError) Error() string { return e.Err.Error() }
 func (e *UsageError) Unwrap() error { return e.Err }
+
+// DefaultCgroupParent is the parent of every container's cgroup unless
+// --cgroup-parent or MINIRUN_CGROUP_PARENT says otherwise.
+const DefaultCgroupParent = "/minirun"
 
 // check validates what can be validated before anything is created.
 func (o *RunOptions) check() error {
@@ -77,6 +87,14 @@ func (o *RunOptions) check() error {
 	}
 	if o.Name != "" && !validName(o.Name) {
 		return fmt.Errorf("invalid container name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", o.Name)
+	}
+	res, err := o.Limits.Resources()
+	if err != nil {
+		return err
+	}
+	o.resources = res
+	if strings.Contains(o.CgroupParent, "..") {
+		return fmt.Errorf("--cgroup-parent %q must not contain ..", o.CgroupParent)
 	}
 	if o.User != "" {
 		u, g, hasG := strings.Cut(o.User, ":")
@@ -130,7 +148,10 @@ func (e *Engine) Run(o RunOptions) (int, error) {
 		fmt.Fprintln(o.Stdout, string(out))
 		return 0, e.cleanup(p, true)
 	}
-	code, runErr := e.execute(p, o)
+	code, oom, runErr := e.execute(p, o)
+	if oom {
+		fmt.Fprintf(o.Stderr, "minirun: container %s: OOMKilled: the kernel's OOM killer killed a process that reached the memory limit\n", ShortID(p.id))
+	}
 	cleanErr := e.cleanup(p, o.Remove)
 	if runErr != nil {
 		return code, runErr
@@ -217,6 +238,7 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 	rc := oci.RunConfig{
 		Image: imgCfg, Args: o.Args, Entrypoint: o.Entrypoint, Env: o.Env, Workdir: o.Workdir,
 		User: user, Hostname: o.Hostname, TTY: o.TTY, ReadOnly: o.ReadOnly, Rootfs: root, Mounts: mounts,
+		Resources: o.resources, CgroupsPath: cgroupPath(o.CgroupParent, id),
 	}
 	if o.Init {
 		if rc.InitBinary, err = os.Executable(); err != nil {
@@ -242,6 +264,18 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 		return p, err
 	}
 	return p, nil
+}
+
+// cgroupPath is <parent>/<id>, the parent from --cgroup-parent, then
+// MINIRUN_CGROUP_PARENT, then /minirun.
+func cgroupPath(parent, id string) string {
+	if parent == "" {
+		parent = os.Getenv("MINIRUN_CGROUP_PARENT")
+	}
+	if parent == "" {
+		parent = DefaultCgroupParent
+	}
+	return strings.TrimSuffix(parent, "/") + "/" + id
 }
 
 func firstNonEmpty(a, b string) string {

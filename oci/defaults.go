@@ -2,6 +2,8 @@ package oci
 
 import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/minirun/minirun/cgroups"
 )
 
 // DefaultPath is the PATH Docker gives a container whose image sets none.
@@ -72,6 +74,8 @@ func DefaultMounts() []specs.Mount {
 		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
 		{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
 		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
+		// Inside the cgroup namespace this shows the container's own cgroup as the root.
+		{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}},
 		{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
 		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=67108864"}},
 	}
@@ -96,7 +100,11 @@ func Default() *specs.Spec {
 		},
 		Mounts: DefaultMounts(),
 		Linux: &specs.Linux{
-			Namespaces:    append([]specs.LinuxNamespace(nil), DefaultNamespaces...),
+			Namespaces: append([]specs.LinuxNamespace(nil), DefaultNamespaces...),
+			// Docker's device allowlist: deny everything, then allow the
+			// harmless devices. Without it, root in the container could
+			// mknod the host's disk (CAP_MKNOD) and open it.
+			Resources:     &specs.LinuxResources{Devices: cgroups.DefaultDeviceRules()},
 			MaskedPaths:   append([]string(nil), DefaultMaskedPaths...),
 			ReadonlyPaths: append([]string(nil), DefaultReadonlyPaths...),
 		},

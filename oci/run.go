@@ -24,6 +24,11 @@ type RunConfig struct {
 	ReadOnly   bool
 	Rootfs     string        // root.path
 	Mounts     []specs.Mount // added after the default mounts (/etc/hosts, ...)
+	// Resources are the cgroup limits (see Limits.Resources); the device
+	// allowlist is always added.
+	Resources *specs.LinuxResources
+	// CgroupsPath places the container's cgroup (linux.cgroupsPath).
+	CgroupsPath string
 	// InitBinary, when set, is bind-mounted as /sbin/minirun-init and runs
 	// as PID 1 in front of the command (docker run --init).
 	InitBinary  string
@@ -146,6 +151,12 @@ func BuildSpec(rc RunConfig) (*specs.Spec, error) {
 	}
 	p.Env = MergeEnv(env, rc.Env)
 	s.Mounts = append(s.Mounts, rc.Mounts...)
+	s.Linux.CgroupsPath = rc.CgroupsPath
+	if rc.Resources != nil {
+		res := *rc.Resources
+		res.Devices = append(s.Linux.Resources.Devices, rc.Resources.Devices...)
+		s.Linux.Resources = &res
+	}
 	if rc.InitBinary != "" {
 		s.Mounts = append(s.Mounts, specs.Mount{Destination: InitPath, Type: "bind", Source: rc.InitBinary, Options: []string{"bind", "ro", "nosuid", "nodev"}})
 		p.Args = append([]string{InitPath, "--"}, p.Args...)

@@ -11,6 +11,7 @@ import (
 )
 
 func newKillCommand(g *globals) *cobra.Command {
+	var all bool
 	c := &cobra.Command{
 		Use:     "kill ID [SIGNAL]",
 		Short:   "OCI: send a signal (default SIGTERM) to the container's init",
@@ -29,10 +30,13 @@ func newKillCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if all {
+				return c.SignalAll(sig)
+			}
 			return c.Signal(sig)
 		},
 	}
-	c.Flags().Bool("all", false, "send to every process of the container (needs cgroups; not yet)")
+	c.Flags().BoolVarP(&all, "all", "a", false, "send the signal to every process of the container (its cgroup)")
 	return c
 }
 

@@ -43,6 +43,7 @@ See docs/ARCHITECTURE.md for how a container comes to be.`,
 		newDeleteCommand(g),
 		newListCommand(g),
 		newSpecCommand(g),
+		newStatsCommand(g),
 	)
 	return root
 }

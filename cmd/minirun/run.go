@@ -27,7 +27,8 @@ the input) for Docker's behaviour.`,
   sudo minirun run --rm -e FOO=bar -w /tmp -u 1000:1000 --hostname web busybox sh -c 'id; pwd; hostname; echo $FOO'
   echo hello | sudo minirun run --rm -i busybox cat
   sudo minirun run --rm --rootfs ./some-dir /bin/sh -c 'ls /'
-  sudo minirun run --dry-run busybox sh`,
+  sudo minirun run --dry-run busybox sh
+  sudo minirun run --rm -m 64m --pids-limit 20 --cpus 0.5 busybox sh`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if bundle != "" || cmd.Flags().Changed("bundle") {
@@ -75,6 +76,25 @@ the input) for Docker's behaviour.`,
 	f.StringVar(&o.Rootfs, "rootfs", "", "use this directory as the root filesystem instead of an image")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the OCI config.json that would run, and run nothing")
 	f.BoolVar(&o.NoPivot, "no-pivot", false, "chroot into a moved mount instead of pivot_root (for initramfs hosts; weaker)")
+	l := &o.Limits
+	f.StringVarP(&l.Memory, "memory", "m", "", "memory limit (e.g. 64m); the OOM killer acts inside the container above it")
+	f.StringVar(&l.MemoryReservation, "memory-reservation", "", "memory soft limit")
+	f.StringVar(&l.MemorySwap, "memory-swap", "", "memory plus swap limit (-1: unlimited swap)")
+	f.Int64Var(&l.MemorySwappiness, "memory-swappiness", -1, "swappiness of the container's memory, 0 to 100")
+	f.BoolVar(&l.OOMKillDisable, "oom-kill-disable", false, "disable the OOM killer (cgroup v1 only)")
+	f.StringVar(&l.CPUs, "cpus", "", "number of CPUs (e.g. 0.5: half a core, as a CFS quota)")
+	f.Int64VarP(&l.CPUShares, "cpu-shares", "c", 0, "relative CPU weight (default 1024)")
+	f.Int64Var(&l.CPUQuota, "cpu-quota", 0, "CFS quota in microseconds per period")
+	f.Int64Var(&l.CPUPeriod, "cpu-period", 0, "CFS period in microseconds")
+	f.StringVar(&l.CPUsetCPUs, "cpuset-cpus", "", "CPUs the container may run on (0-1,3)")
+	f.StringVar(&l.CPUsetMems, "cpuset-mems", "", "memory nodes the container may use")
+	f.Int64Var(&l.PidsLimit, "pids-limit", 0, "maximum number of processes (-1: unlimited)")
+	f.Uint16Var(&l.BlkioWeight, "blkio-weight", 0, "relative block I/O weight, 10 to 1000")
+	f.StringArrayVar(&l.DeviceReadBps, "device-read-bps", nil, "read rate limit for a device (/dev/vda:1mb)")
+	f.StringArrayVar(&l.DeviceWriteBps, "device-write-bps", nil, "write rate limit for a device (/dev/vda:1mb)")
+	f.StringArrayVar(&l.DeviceReadIOps, "device-read-iops", nil, "read operations per second for a device (/dev/vda:100)")
+	f.StringArrayVar(&l.DeviceWriteIOps, "device-write-iops", nil, "write operations per second for a device (/dev/vda:100)")
+	f.StringVar(&o.CgroupParent, "cgroup-parent", "", "parent cgroup: absolute, or relative to minirun's own cgroup (env MINIRUN_CGROUP_PARENT; default /minirun)")
 	f.StringVarP(&bundle, "bundle", "b", "", "OCI mode: run the bundle in this directory (runc run)")
 	f.StringVar(&pidFile, "pid-file", "", "OCI mode: write the container's PID here")
 	f.StringVar(&consoleSocket, "console-socket", "", "OCI mode: send the pty master to this AF_UNIX socket")

@@ -71,6 +71,13 @@ func setup(m *testing.M) (int, error) {
 		return 1, fmt.Errorf("unpack busybox rootfs: %v\n%s", err, out)
 	}
 	code := m.Run()
+	if left := cgroupsLeft(); len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "integration: cgroups left behind: %v\n", left)
+		for i := len(left) - 1; i >= 0; i-- {
+			os.Remove(left[i])
+		}
+		code = 1
+	}
 	if leaks := mountsUnder(tmp); len(leaks) > 0 {
 		fmt.Fprintf(os.Stderr, "integration: mounts left behind: %v\n", leaks)
 		for i := len(leaks) - 1; i >= 0; i-- {
@@ -81,8 +88,12 @@ func setup(m *testing.M) (int, error) {
 	return code, nil
 }
 
+// cgroupParent keeps every container cgroup of the tests below the test
+// process's own cgroup (a relative parent), as this machine requires.
+var cgroupParent = fmt.Sprintf("minirun-it-%d", os.Getpid())
+
 func minirunEnv() []string {
-	return append(os.Environ(), "MINIRUN_ROOT="+stateRoot, "MINIRUN_DATA_ROOT="+dataRoot)
+	return append(os.Environ(), "MINIRUN_ROOT="+stateRoot, "MINIRUN_DATA_ROOT="+dataRoot, "MINIRUN_CGROUP_PARENT="+cgroupParent)
 }
 
 // result is one finished minirun command.
@@ -158,6 +169,21 @@ func mountsUnder(dir string) []string {
 	return out
 }
 
+// cgroupsLeft finds directories named after the tests' cgroup parent.
+func cgroupsLeft() []string {
+	var out []string
+	filepath.Walk("/sys/fs/cgroup", func(p string, fi os.FileInfo, err error) error {
+		if err != nil || !fi.IsDir() {
+			return nil
+		}
+		if strings.Contains(p, cgroupParent) {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out
+}
+
 // entries lists a directory's names ("" for a missing directory).
 func entries(dir string) []string {
 	ents, _ := os.ReadDir(dir)
@@ -179,5 +205,8 @@ func assertClean(t *testing.T) {
 	}
 	if m := mountsUnder(filepath.Dir(stateRoot)); len(m) > 0 {
 		t.Errorf("mounts left: %v", m)
+	}
+	if c := cgroupsLeft(); len(c) > 0 {
+		t.Errorf("cgroups left: %v", c)
 	}
 }

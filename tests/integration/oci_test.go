@@ -22,6 +22,7 @@ func bundle(t *testing.T, args []string, edit func(*specs.Spec)) string {
 	s.Root.Path = busybox
 	s.Process.Args = args
 	s.Hostname = "oci"
+	s.Linux.CgroupsPath = cgroupParent + "/" + filepath.Base(dir)
 	if edit != nil {
 		edit(s)
 	}

@@ -1,0 +1,216 @@
+package cgroups
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Manager is one container's cgroup, on whichever version the host has.
+type Manager interface {
+	// Create makes the cgroup directories (and enables the controllers
+	// on the way down, on v2). It records what it created in Config.
+	Create() error
+	// Set writes the OCI resource limits. Called before the process runs.
+	Set(r *specs.LinuxResources) error
+	// Apply moves a process into the cgroup (cgroup.procs).
+	Apply(pid int) error
+	// Pids lists every process in the cgroup.
+	Pids() ([]int, error)
+	// Stats reads the usage counters.
+	Stats() (*Stats, error)
+	// OOMKills is how many processes the kernel's OOM killer killed in
+	// the cgroup.
+	OOMKills() (uint64, error)
+	// Freeze stops every process of the cgroup; Thaw lets them go on.
+	Freeze() error
+	Thaw() error
+	// Destroy kills what is left in the cgroup and removes every directory
+	// Create made, even after a failure half-way.
+	Destroy() error
+	// Config is what must be saved to find the cgroup again.
+	Config() Config
+}
+
+// Config locates a container's cgroup; it is saved in the container state.
+type Config struct {
+	Mode Mode `json:"mode"`
+	// Path is the cgroup path as given (absolute, or relative to the
+	// caller's own cgroup), resolved to absolute on v2.
+	Path string `json:"path"`
+	// Dirs are the cgroup directories on v1: hierarchy -> directory
+	// ("memory" -> /sys/fs/cgroup/memory/x/y). A relative Path resolves
+	// differently in each hierarchy, as the caller's own cgroup does.
+	Dirs map[string]string `json:"dirs,omitempty"`
+	// Created lists the directories Create made (deepest last), so that
+	// Destroy removes exactly those and never a cgroup someone else made.
+	Created []string `json:"created,omitempty"`
+}
+
+// Stats are a cgroup's usage counters, with the same meaning on v1 and v2.
+type Stats struct {
+	MemoryUsage, MemoryLimit  uint64 // bytes; limit 0 = none
+	CPUUsage                  time.Duration
+	CPUThrottledPeriods       uint64
+	CPUThrottledTime          time.Duration
+	Pids, PidsLimit           uint64 // limit 0 = none
+	IOReadBytes, IOWriteBytes uint64
+	OOMKills                  uint64
+}
+
+// New returns a manager for the cgroup at path (an OCI cgroupsPath:
+// absolute, or relative to the caller's own cgroup) on this host.
+func New(path string) (Manager, error) {
+	mode := DetectMode()
+	switch mode {
+	case Unified:
+		return newV2(Config{Mode: mode, Path: path})
+	case Legacy, Hybrid:
+		return newV1(Config{Mode: mode, Path: path})
+	}
+	return nil, errors.New("no cgroup filesystem is mounted at /sys/fs/cgroup: mount cgroup2 there (mount -t cgroup2 none /sys/fs/cgroup)")
+}
+
+// Load finds a cgroup again from its saved Config.
+func Load(c Config) (Manager, error) {
+	switch c.Mode {
+	case Unified:
+		return &v2{cfg: c, dir: filepath.Join(Root, c.Path)}, nil
+	case Legacy, Hybrid:
+		return loadV1(c)
+	}
+	return nil, fmt.Errorf("unknown cgroup mode %d", c.Mode)
+}
+
+// writeFile writes one cgroup file; the error names the file, the value
+// and the host's mode, which is what a person needs to fix it.
+func writeFile(mode Mode, dir, file, value string) error {
+	p := filepath.Join(dir, file)
+	if err := os.WriteFile(p, []byte(value), 0); err != nil {
+		var hint string
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			hint = ": this kernel or mode has no such file (is the controller enabled?)"
+		case errors.Is(err, unix.EBUSY):
+			hint = ": the kernel refused it while the group uses more than that"
+		case errors.Is(err, unix.EINVAL):
+			hint = ": the kernel does not accept this value"
+		}
+		return fmt.Errorf("%s: write %s = %s in %s: %w%s", mode, file, value, dir, err, hint)
+	}
+	return nil
+}
+
+func readUint(dir, file string) (uint64, error) {
+	b, err := os.ReadFile(filepath.Join(dir, file))
+	if err != nil {
+		return 0, err
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "max" {
+		return 0, nil
+	}
+	return strconv.ParseUint(s, 10, 64)
+}
+
+// keyedValue reads "key value" lines (memory.events, cpu.stat, ...).
+func keyedValue(dir, file, key string) (uint64, error) {
+	b, err := os.ReadFile(filepath.Join(dir, file))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 && f[0] == key {
+			return strconv.ParseUint(f[1], 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("%s: no %q line", filepath.Join(dir, file), key)
+}
+
+func readPids(dir string) ([]int, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, f := range strings.Fields(string(b)) {
+		if p, err := strconv.Atoi(f); err == nil {
+			pids = append(pids, p)
+		}
+	}
+	return pids, nil
+}
+
+// mkdirs creates dir and its missing parents below root, returning the
+// directories it created, top first.
+func mkdirs(root, dir string) ([]string, error) {
+	var missing []string
+	for d := dir; d != root && d != "/" && d != "."; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		}
+		missing = append([]string{d}, missing...)
+	}
+	var created []string
+	for _, d := range missing {
+		if err := os.Mkdir(d, 0o755); err != nil && !os.IsExist(err) {
+			return created, fmt.Errorf("create cgroup %s: %w", d, err)
+		}
+		created = append(created, d)
+	}
+	return created, nil
+}
+
+// removeDirs removes created directories, deepest first, with rmdir(2):
+// a cgroup directory goes once it has no process and no child. The leaf is
+// retried briefly (EBUSY right after its last process died); a parent
+// that still holds other containers is left in place.
+func removeDirs(created []string) error {
+	for i := len(created) - 1; i >= 0; i-- {
+		err := unix.Rmdir(created[i])
+		for try := 0; err == unix.EBUSY && i == len(created)-1 && try < 200; try++ {
+			time.Sleep(5 * time.Millisecond)
+			err = unix.Rmdir(created[i])
+		}
+		switch {
+		case err == nil || err == unix.ENOENT:
+		case i < len(created)-1 && (err == unix.ENOTEMPTY || err == unix.EBUSY):
+			return nil // shared parent still in use
+		default:
+			return fmt.Errorf("remove cgroup %s: %w", created[i], err)
+		}
+	}
+	return nil
+}
+
+// ConvertSharesToWeight maps cgroup v1 cpu.shares [2, 262144] to v2
+// cpu.weight [1, 10000] linearly, as runc and crun do (1024 -> 39).
+func ConvertSharesToWeight(shares uint64) uint64 {
+	if shares == 0 {
+		return 0
+	}
+	if shares < 2 {
+		shares = 2
+	}
+	if shares > 262144 {
+		shares = 262144
+	}
+	return 1 + ((shares-2)*9999)/262142
+}
+
+// ConvertBlkioToIOWeight maps v1 blkio.weight [10, 1000] to v2 io.weight
+// [1, 10000], as runc does.
+func ConvertBlkioToIOWeight(w uint16) uint64 {
+	if w == 0 {
+		return 0
+	}
+	return 1 + (uint64(w)-10)*9999/990
+}

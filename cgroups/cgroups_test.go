@@ -1,0 +1,169 @@
+package cgroups
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func TestConversions(t *testing.T) {
+	for shares, want := range map[uint64]uint64{2: 1, 1024: 39, 262144: 10000, 512: 20} {
+		if got := ConvertSharesToWeight(shares); got != want {
+			t.Errorf("shares %d -> weight %d, want %d", shares, got, want)
+		}
+	}
+	if ConvertBlkioToIOWeight(10) != 1 || ConvertBlkioToIOWeight(1000) != 10000 {
+		t.Error("blkio weight conversion")
+	}
+}
+
+func TestResolvePath(t *testing.T) {
+	cases := []struct{ p, own, want string }{
+		{"/minirun/abc", "/x", "/minirun/abc"},
+		{"minirun/abc", "/x/y", "/x/y/minirun/abc"},
+		{"abc", "/", "/abc"},
+	}
+	for _, c := range cases {
+		if got, err := ResolvePath(c.p, c.own); err != nil || got != c.want {
+			t.Errorf("ResolvePath(%q, %q) = %q, %v", c.p, c.own, got, err)
+		}
+	}
+	if _, err := ResolvePath("../escape", "/x"); err == nil {
+		t.Error("'..' accepted")
+	}
+}
+
+// TestManagerOnHost exercises the host's real cgroups (v1 on a hybrid or
+// legacy host, v2 on a unified one) below this test's own cgroup.
+func TestManagerOnHost(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: creates cgroups below its own")
+	}
+	mode := DetectMode()
+	if mode == Unavailable {
+		t.Fatal("no cgroup filesystem at /sys/fs/cgroup")
+	}
+	t.Logf("host: %s", mode)
+	path := fmt.Sprintf("minirun-test-%d/c1", os.Getpid())
+	m, err := New(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := m.Destroy(); err != nil {
+			t.Errorf("Destroy: %v", err)
+		}
+		assertGone(t, m.Config())
+	})
+	if err := m.Create(); err != nil {
+		t.Fatal(err)
+	}
+	limit := int64(64 << 20)
+	pids := int64(10)
+	quota, period := int64(50000), uint64(100000)
+	shares := uint64(512)
+	r := &specs.LinuxResources{
+		Memory: &specs.LinuxMemory{Limit: &limit},
+		Pids:   &specs.LinuxPids{Limit: &pids},
+		CPU:    &specs.LinuxCPU{Quota: &quota, Period: &period, Shares: &shares, Cpus: "0"},
+	}
+	if err := m.Set(r); err != nil {
+		t.Fatal(err)
+	}
+	sleeper := exec.Command("sleep", "60")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer sleeper.Wait()
+	if err := m.Apply(sleeper.Process.Pid); err != nil {
+		sleeper.Process.Kill()
+		t.Fatal(err)
+	}
+	got, err := m.Pids()
+	if err != nil || len(got) != 1 || got[0] != sleeper.Process.Pid {
+		t.Errorf("Pids = %v, %v; want [%d]", got, err, sleeper.Process.Pid)
+	}
+	// What the kernel reports, in the process's own view.
+	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", sleeper.Process.Pid))
+	if !strings.Contains(string(status), "Cpus_allowed_list:\t0\n") {
+		t.Errorf("cpuset not applied:\n%s", status)
+	}
+	st, err := m.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.MemoryLimit != uint64(limit) || st.PidsLimit != 10 || st.Pids != 1 {
+		t.Errorf("stats: %+v", st)
+	}
+	if mode == Unified {
+		checkFile(t, m.(*v2).dir, "cpu.max", "50000 100000")
+		checkFile(t, m.(*v2).dir, "cpu.weight", "20")
+	} else {
+		v := m.(*v1)
+		checkFile(t, v.dir("cpu"), "cpu.cfs_quota_us", "50000")
+		checkFile(t, v.dir("cpu"), "cpu.shares", "512")
+		checkFile(t, v.dir("memory"), "memory.limit_in_bytes", strconv.FormatInt(limit, 10))
+	}
+	if err := m.Freeze(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Thaw(); err != nil {
+		t.Fatal(err)
+	}
+	// Destroy must kill the process left inside.
+	if err := m.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { sleeper.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Destroy left the process alive")
+	}
+	assertGone(t, m.Config())
+}
+
+func checkFile(t *testing.T, dir, file, want string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, file))
+	if err != nil || strings.TrimSpace(string(b)) != want {
+		t.Errorf("%s/%s = %q, %v; want %q", dir, file, b, err, want)
+	}
+}
+
+func assertGone(t *testing.T, c Config) {
+	t.Helper()
+	for _, d := range c.Created {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("cgroup %s still exists", d)
+		}
+	}
+}
+
+// A bad limit is refused with the file, the value and the mode named.
+func TestWriteErrorNamesEverything(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	m, err := New(fmt.Sprintf("minirun-test-%d/bad", os.Getpid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Destroy()
+	if err := m.Create(); err != nil {
+		t.Fatal(err)
+	}
+	r := &specs.LinuxResources{CPU: &specs.LinuxCPU{Cpus: "99"}}
+	err = m.Set(r)
+	if err == nil || !strings.Contains(err.Error(), "cpuset.cpus = 99") || !strings.Contains(err.Error(), "cgroup v") {
+		t.Fatalf("error %v: want the file, value and mode", err)
+	}
+}
