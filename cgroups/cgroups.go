@@ -176,9 +176,11 @@ func mkdirs(root, dir string) ([]string, error) {
 func removeDirs(created []string) error {
 	for i := len(created) - 1; i >= 0; i-- {
 		err := unix.Rmdir(created[i])
-		for try := 0; err == unix.EBUSY && i == len(created)-1 && try < 200; try++ {
-			time.Sleep(5 * time.Millisecond)
-			err = unix.Rmdir(created[i])
+		if err == unix.EBUSY && i == len(created)-1 {
+			poll(time.Second, func() bool {
+				err = unix.Rmdir(created[i])
+				return err != unix.EBUSY
+			})
 		}
 		switch {
 		case err == nil || err == unix.ENOENT:

@@ -322,12 +322,11 @@ func (m *v1) freeze(state string) error {
 	if err := writeFile(m.cfg.Mode, d, "freezer.state", state); err != nil {
 		return err
 	}
-	for i := 0; i < 1000; i++ {
+	if poll(time.Second, func() bool {
 		b, err := os.ReadFile(filepath.Join(d, "freezer.state"))
-		if err == nil && strings.TrimSpace(string(b)) == state {
-			return nil
-		}
-		time.Sleep(time.Millisecond)
+		return err == nil && strings.TrimSpace(string(b)) == state
+	}) {
+		return nil
 	}
 	return fmt.Errorf("%s: %s did not become %s", m.cfg.Mode, d, state)
 }
@@ -374,7 +373,8 @@ func (m *v1) Stats() (*Stats, error) {
 // removes the directories Create made, in every hierarchy.
 func (m *v1) Destroy() error {
 	if d := m.procsDir(); d != "" {
-		if _, err := os.Stat(d); err == nil {
+		// Only a cgroup with processes left needs the freeze-and-kill.
+		if pids, err := readPids(d); err == nil && len(pids) > 0 {
 			frozen := m.Freeze() == nil
 			killAll(d)
 			if frozen {

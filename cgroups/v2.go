@@ -251,11 +251,11 @@ func (m *v2) freeze(v string) error {
 	if err := m.write("cgroup.freeze", v); err != nil {
 		return err
 	}
-	for i := 0; i < 1000; i++ {
-		if got, err := keyedValue(m.dir, "cgroup.events", "frozen"); err == nil && strconv.FormatUint(got, 10) == v {
-			return nil
-		}
-		time.Sleep(time.Millisecond)
+	if poll(time.Second, func() bool {
+		got, err := keyedValue(m.dir, "cgroup.events", "frozen")
+		return err == nil && strconv.FormatUint(got, 10) == v
+	}) {
+		return nil
 	}
 	return fmt.Errorf("%s: %s did not reach frozen=%s", Unified, m.dir, v)
 }
@@ -299,7 +299,7 @@ func (m *v2) Stats() (*Stats, error) {
 // Destroy kills everything in the cgroup with cgroup.kill (one write
 // SIGKILLs the whole subtree), waits until it is empty, and removes it.
 func (m *v2) Destroy() error {
-	if _, err := os.Stat(m.dir); err == nil {
+	if pids, err := readPids(m.dir); err == nil && len(pids) > 0 {
 		if err := os.WriteFile(filepath.Join(m.dir, "cgroup.kill"), []byte("1"), 0); err != nil && !errors.Is(err, os.ErrNotExist) {
 			killAll(m.dir)
 		}
@@ -317,13 +317,27 @@ func killAll(dir string) {
 	}
 }
 
-// waitEmpty waits (up to 2 s) until no process is left in dir.
+// waitEmpty waits (up to 2 s) until no process is left in dir. Killed
+// processes leave within microseconds to milliseconds, so it polls with a
+// growing pause rather than a fixed one.
 func waitEmpty(dir string) {
-	for i := 0; i < 400; i++ {
+	poll(2*time.Second, func() bool {
 		pids, err := readPids(dir)
-		if err != nil || len(pids) == 0 {
-			return
+		return err != nil || len(pids) == 0
+	})
+}
+
+// poll calls done with pauses growing from 50µs until it returns true or
+// the time is up; it reports whether done returned true.
+func poll(limit time.Duration, done func() bool) bool {
+	deadline := time.Now().Add(limit)
+	for pause := 50 * time.Microsecond; ; pause = min(2*pause, 10*time.Millisecond) {
+		if done() {
+			return true
 		}
-		time.Sleep(5 * time.Millisecond)
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(pause)
 	}
 }
