@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -142,4 +143,35 @@ func TestBadLimits(t *testing.T) {
 		}
 	}
 	assertClean(t)
+}
+
+// stats reads a running container's cgroup.
+func TestStats(t *testing.T) {
+	cmd := exec.Command(bin, "run", "--rm", "--name", "statsme", "-m", "64m", "--pids-limit", "30", "busybox", "sh", "-c", "trap 'exit 0' TERM; echo ready; sleep 30 & wait")
+	cmd.Env = minirunEnv()
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM) // forwarded to the container's trap
+		cmd.Wait()
+		assertClean(t)
+	}()
+	buf := make([]byte, 6)
+	if _, err := out.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, 0, "stats", "--no-stream", "statsme")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "CONTAINER ID") || !strings.Contains(lines[1], "statsme") ||
+		!strings.Contains(lines[1], "/ 64MiB") {
+		t.Fatalf("stats output:\n%s", r.stdout)
+	}
+	if f := strings.Fields(lines[1]); f[len(f)-2] != "2" {
+		t.Errorf("PIDS column %q, want 2 (sh and sleep)", f[len(f)-2])
+	}
+	if r := minirun(t, "", "stats", "--no-stream", "nosuch"); r.code != 125 || !strings.Contains(r.stderr, "no such container") {
+		t.Errorf("unknown container: %d %q", r.code, r.stderr)
+	}
 }
