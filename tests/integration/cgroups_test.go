@@ -104,17 +104,16 @@ func TestIOThrottleOnLoopDevice(t *testing.T) {
 	if err := os.WriteFile(img, make([]byte, 4<<20), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("losetup", "--find", "--show", img).Output()
+	// `losetup -f` then `losetup DEV FILE`: works with util-linux and busybox.
+	out, err := exec.Command("losetup", "-f").Output()
 	if err != nil {
-		t.Fatalf("losetup: %v", err)
+		t.Fatalf("losetup -f: %v", err)
 	}
 	loop := strings.TrimSpace(string(out))
-	defer exec.Command("losetup", "-d", loop).Run()
-	var st os.FileInfo
-	if st, err = os.Stat(loop); err != nil {
-		t.Fatal(err)
+	if out, err := exec.Command("losetup", loop, img).CombinedOutput(); err != nil {
+		t.Fatalf("losetup %s: %v %s", loop, err, out)
 	}
-	_ = st
+	defer exec.Command("losetup", "-d", loop).Run()
 	r := run(t, 0, "run", "--rm", "--device-read-bps", loop+":1mb", "busybox", "sh", "-c",
 		"cat /sys/fs/cgroup/blkio/blkio.throttle.read_bps_device 2>/dev/null || cat /sys/fs/cgroup/io.max")
 	if !strings.Contains(r.stdout, "1048576") && !strings.Contains(r.stdout, "rbps=1048576") {

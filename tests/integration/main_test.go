@@ -45,29 +45,40 @@ func setup(m *testing.M) (int, error) {
 	}
 	defer os.RemoveAll(tmp)
 	os.Chmod(tmp, 0o755) // an unprivileged user must reach the binary (TestNonRootRefused)
-	bin = filepath.Join(tmp, "minirun")
 	stateRoot = filepath.Join(tmp, "run")
 	dataRoot = filepath.Join(tmp, "data")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/minirun")
-	build.Dir = repoRoot
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return 1, fmt.Errorf("build minirun: %v\n%s", err, out)
+	// In the cgroup-v2 VM (vmtest/) there is no Go toolchain and no GNU
+	// tar: the binary and the busybox rootfs come prebuilt.
+	bin = os.Getenv("MINIRUN_TEST_BINARY")
+	if bin == "" {
+		bin = filepath.Join(tmp, "minirun")
+		build := exec.Command("go", "build", "-o", bin, "./cmd/minirun")
+		build.Dir = repoRoot
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			return 1, fmt.Errorf("build minirun: %v\n%s", err, out)
+		}
 	}
-	if _, err := os.Stat("/bin/busybox"); err != nil {
-		return 1, fmt.Errorf("/bin/busybox is missing: install Debian's busybox-static (make deps does)")
+	rootfsTar := os.Getenv("MINIRUN_TEST_BUSYBOX_TAR")
+	if rootfsTar == "" {
+		if _, err := os.Stat("/bin/busybox"); err != nil {
+			return 1, fmt.Errorf("/bin/busybox is missing: install Debian's busybox-static (make deps does)")
+		}
+		rootfsTar = filepath.Join(tmp, "busybox.tar")
+		mk := exec.Command("sh", "-c", "scripts/busybox-rootfs.sh > "+rootfsTar)
+		mk.Dir = repoRoot
+		if out, err := mk.CombinedOutput(); err != nil {
+			return 1, fmt.Errorf("build the busybox rootfs: %v\n%s", err, out)
+		}
 	}
-	imp := exec.Command("sh", "-c", "scripts/busybox-rootfs.sh | "+bin+" import -c 'CMD [\"sh\"]' - busybox:latest")
-	imp.Dir = repoRoot
+	imp := exec.Command(bin, "import", "-c", `CMD ["sh"]`, rootfsTar, "busybox:latest")
 	imp.Env = minirunEnv()
 	if out, err := imp.CombinedOutput(); err != nil {
 		return 1, fmt.Errorf("import busybox: %v\n%s", err, out)
 	}
 	busybox = filepath.Join(tmp, "busybox-rootfs")
 	os.MkdirAll(busybox, 0o755)
-	unpack := exec.Command("sh", "-c", "scripts/busybox-rootfs.sh | tar -x -C "+busybox)
-	unpack.Dir = repoRoot
-	if out, err := unpack.CombinedOutput(); err != nil {
+	if out, err := exec.Command("tar", "-x", "-f", rootfsTar, "-C", busybox).CombinedOutput(); err != nil {
 		return 1, fmt.Errorf("unpack busybox rootfs: %v\n%s", err, out)
 	}
 	code := m.Run()
