@@ -13,7 +13,7 @@ export MINIRUN_DATA_ROOT
 GOFLAGS_BUILD = CGO_ENABLED=0
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build install uninstall busybox-image deps test unit vet bench clean
+.PHONY: all build install uninstall busybox-image deps test unit vet bench bench-cgroups vmtest clean
 
 all: build
 
@@ -54,6 +54,26 @@ unit:
 
 test: deps vet
 	$(GO) test -count=1 -timeout 20m ./...
+	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) vmtest; else echo "vmtest: skipped, the cgroup-v2 VM needs root"; fi
+
+# The root tests again, on a pure cgroup-v2 kernel: Debian's kernel under
+# qemu (vmtest/), with static test binaries, minirun and the busybox rootfs.
+VMTEST_DIR ?= $(CURDIR)/bin/vmtest
+VMTEST_BUILD = CGO_ENABLED=0 GOAMD64=v1
+vmtest:
+	rm -rf $(VMTEST_DIR) && mkdir -p $(VMTEST_DIR)
+	$(VMTEST_BUILD) $(GO) build -o $(VMTEST_DIR)/minirun ./cmd/minirun
+	$(VMTEST_BUILD) $(GO) test -c -o $(VMTEST_DIR)/cgroups.test ./cgroups/
+	$(VMTEST_BUILD) $(GO) test -c -o $(VMTEST_DIR)/integration.test ./tests/integration/
+	scripts/busybox-rootfs.sh > $(VMTEST_DIR)/busybox.tar
+	vmtest/deps.sh
+	vmtest/run.sh --mem 2G --timeout 1200 --files $(VMTEST_DIR) -- sh -c '\
+		echo "== cgroups package on $$(uname -r), cgroup v2" && ./cgroups.test -test.count=1 && \
+		echo "== integration tests on cgroup v2" && \
+		MINIRUN_TEST_BINARY=/work/minirun MINIRUN_TEST_BUSYBOX_TAR=/work/busybox.tar ./integration.test -test.v'
+
+bench-cgroups:
+	$(GO) test -run '^$$' -bench SetupTeardown -benchtime 200x ./cgroups/
 
 bench: build
 	MINIRUN=$(CURDIR)/bin/minirun bench/startup.sh

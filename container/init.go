@@ -88,11 +88,6 @@ func setup(cfg *initConfig) (string, error) {
 			return "", err
 		}
 	}
-	if newNS[specs.TimeNamespace] {
-		if err := setupTimeNamespace(spec.Linux.TimeOffsets); err != nil {
-			return "", err
-		}
-	}
 	if newNS[specs.NetworkNamespace] {
 		if err := network.LoopbackUp(); err != nil {
 			return "", err
@@ -206,23 +201,6 @@ func useTerminal(slave *os.File) error {
 		}
 	}
 	return slave.Close()
-}
-
-func setupTimeNamespace(off map[string]specs.LinuxTimeOffset) error {
-	if err := namespaces.Unshare(unix.CLONE_NEWTIME); err != nil {
-		return err
-	}
-	var b strings.Builder
-	for clock, o := range off {
-		fmt.Fprintf(&b, "%s %d %d\n", clock, o.Secs, o.Nanosecs)
-	}
-	if b.Len() == 0 {
-		return nil
-	}
-	if err := os.WriteFile("/proc/self/timens_offsets", []byte(b.String()), 0); err != nil {
-		return fmt.Errorf("write /proc/self/timens_offsets: %w", err)
-	}
-	return nil
 }
 
 // writeSysctl sets one namespaced kernel parameter: net.ipv4.ip_forward

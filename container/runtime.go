@@ -198,7 +198,7 @@ func (c *Container) start(spec *specs.Spec, rootfs string, opts CreateOpts) erro
 		cmd.ExtraFiles = append(cmd.ExtraFiles, opts.ConsoleSocket)
 		cfg.ConsoleFd = 5
 	}
-	err = cmd.Start()
+	err = startInit(cmd, spec)
 	childSock.Close()
 	if err != nil {
 		return fmt.Errorf("start container init (clone %s): %w", namespaces.FlagNames(cloneFlags), err)
@@ -239,6 +239,38 @@ func (c *Container) start(spec *specs.Spec, rootfs string, opts CreateOpts) erro
 		}
 	}
 	return nil
+}
+
+// startInit starts init. With a new time namespace it first unshares
+// CLONE_NEWTIME and writes the clock offsets: unshare(CLONE_NEWTIME) puts
+// only the caller's *children* in the new namespace (clone(2) cannot create
+// one), and the offsets can only be written while no process is inside
+// yet. The offsets file, /proc/self/timens_offsets, belongs to the main
+// thread, so this must run on it: minirun's main() keeps the main
+// goroutine there. (man 7 time_namespaces)
+func startInit(cmd *exec.Cmd, spec *specs.Spec) error {
+	newTime := false
+	for _, ns := range spec.Linux.Namespaces {
+		newTime = newTime || (ns.Type == specs.TimeNamespace && ns.Path == "")
+	}
+	if !newTime {
+		return cmd.Start()
+	}
+	if unix.Gettid() != unix.Getpid() {
+		return errors.New("a time namespace must be created from the main thread (call Create from the main goroutine locked with runtime.LockOSThread in init)")
+	}
+	if err := namespaces.UnshareTime(spec.Linux.TimeOffsets); err != nil {
+		return err
+	}
+	err := cmd.Start()
+	if errors.Is(err, unix.EINVAL) {
+		var u unix.Utsname
+		_ = unix.Uname(&u)
+		return fmt.Errorf("this kernel (%s) refuses a new time namespace here: Go starts processes with clone(CLONE_VM|CLONE_VFORK), "+
+			"which older kernels reject into a new time namespace (Linux 6.18 accepts it); drop the time namespace from config.json or use a newer kernel: %w",
+			unix.ByteSliceToString(u.Release[:]), err)
+	}
+	return err
 }
 
 // initFailed kills and reaps a half-created init, removes its cgroup, and
@@ -356,8 +388,8 @@ func writePidFile(path string, pid int) error {
 
 // cloneConfig turns the spec's namespaces into clone flags for the new
 // ones. The cgroup and time namespaces are left out on purpose: init
-// unshares them itself (the cgroup one after it is placed in its cgroup,
-// the time one because clone(2) cannot create it).
+// unshares the cgroup one itself, after it is placed in its cgroup, and
+// startInit makes the time one (clone(2) cannot create it).
 func cloneConfig(spec *specs.Spec) (uintptr, []syscall.SysProcIDMap, []syscall.SysProcIDMap, error) {
 	var f uintptr
 	for _, ns := range spec.Linux.Namespaces {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -115,6 +116,27 @@ func SetHostname(name string) error {
 func SetDomainname(name string) error {
 	if err := unix.Setdomainname([]byte(name)); err != nil {
 		return fmt.Errorf("setdomainname(%q): %w", name, err)
+	}
+	return nil
+}
+
+// UnshareTime creates a time namespace for the calling thread's future
+// children and sets its clock offsets ("monotonic" and "boottime", in
+// seconds and nanoseconds) through /proc/self/timens_offsets. That file
+// speaks for the process's main thread, so call this on the main thread.
+func UnshareTime(offsets map[string]specs.LinuxTimeOffset) error {
+	if err := Unshare(unix.CLONE_NEWTIME); err != nil {
+		return err
+	}
+	var b strings.Builder
+	for clock, o := range offsets {
+		fmt.Fprintf(&b, "%s %d %d\n", clock, o.Secs, o.Nanosecs)
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	if err := os.WriteFile("/proc/self/timens_offsets", []byte(b.String()), 0); err != nil {
+		return fmt.Errorf("write timens_offsets %q: %w", b.String(), err)
 	}
 	return nil
 }

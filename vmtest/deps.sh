@@ -82,6 +82,12 @@ if [ "$refresh" = 0 ] && [ -z "${MINIRUN_VMTEST_KERNEL_PKG:-}" ] &&
 fi
 
 mkdir -p "$CACHE/debs" "$CACHE/kernel"
+# Two runs filling the cache at once would extract over each other: lock.
+exec 9>"$CACHE/.lock"
+flock 9
+# A half-done download or extraction is removed if we fail.
+partial=()
+trap 'if [ ${#partial[@]} -gt 0 ]; then rm -rf "${partial[@]}"; fi' EXIT
 [ "$refresh" = 1 ] && apt_update
 
 # Which versioned package does the linux-image-amd64 metapackage point at?
@@ -109,6 +115,7 @@ if [ ! -e "$dir/.complete" ]; then
 		log "downloading $pkg=$ver"
 		# apt drops privileges to _apt for downloads: give it a dir it may write.
 		dl=$(mktemp -d "$CACHE/debs/.dl.XXXXXX")
+		partial+=("$dl")
 		chmod 755 "$dl"; chown _apt "$dl" 2>/dev/null || true
 		(cd "$dl" && apt-get download -qq "$pkg=$ver" >&2) || { rm -rf "$dl"; die "apt-get download $pkg=$ver failed"; }
 		mv "$dl"/*.deb "$CACHE/debs/"
@@ -117,6 +124,7 @@ if [ ! -e "$dir/.complete" ]; then
 	fi
 	log "extracting $(basename "$deb")"
 	rm -rf "$dir.tmp"
+	partial+=("$dir.tmp")
 	mkdir -p "$dir.tmp"
 	dpkg-deb -x "$deb" "$dir.tmp"
 	kver=$(ls "$dir.tmp/lib/modules" 2>/dev/null | head -n1)

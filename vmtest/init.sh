@@ -50,6 +50,7 @@ if [ "$1" != stage2 ]; then
 	mount -o bind / /newroot || die "bind-mount / /newroot"
 	cd /newroot || die "cd /newroot"
 	mount --move . / || die "mount --move . /"
+	# shellcheck disable=SC2093 # die only runs if exec fails
 	exec chroot . /bin/sh /init stage2
 	die "chroot into the bind-mounted root"
 fi
@@ -68,7 +69,9 @@ ln -sf /proc/self/fd /dev/fd
 ln -sf /proc/self/fd/0 /dev/stdin
 ln -sf /proc/self/fd/1 /dev/stdout
 ln -sf /proc/self/fd/2 /dev/stderr
-mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs /tmp
+# /tmp without nodev: tests mknod device nodes in t.TempDir() and open them
+# (a nodev mount would turn every such open into EACCES).
+mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tmpfs -o nosuid,nodev,mode=0755 tmpfs /run
 
 # cgroup v2, alone. The kernel was booted with cgroup_no_v1=all, so no v1

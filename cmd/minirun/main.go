@@ -16,12 +16,12 @@ import (
 )
 
 func init() {
-	// A container init must do its namespace work and its final execve on
-	// one OS thread: lock the main goroutine to the main thread before
-	// anything else runs.
+	// The main goroutine stays on the main thread: a container init does its
+	// namespace work and its final execve on one OS thread, and a time
+	// namespace can only be prepared from the main thread.
+	runtime.LockOSThread()
 	if container.IsInit() {
 		runtime.GOMAXPROCS(1)
-		runtime.LockOSThread()
 	}
 }
 

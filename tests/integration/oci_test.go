@@ -169,7 +169,19 @@ func TestTimeNamespace(t *testing.T) {
 		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace})
 		s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"boottime": {Secs: 10 * 86400}}
 	})
-	r := run(t, 0, "run", "--bundle", b, "timens1")
+	r := minirun(t, "", "run", "--bundle", b, "timens1")
+	if r.code == 125 && strings.Contains(r.stderr, "refuses a new time namespace") {
+		// Older kernels (Debian 12's 6.1, in vmtest/) reject it: the error
+		// must say so plainly, and nothing may be left.
+		t.Logf("kernel without time namespaces for minirun: %s", r.stderr)
+		if e := entries(stateRoot); len(e) > 0 {
+			t.Fatalf("state left: %v", e)
+		}
+		return
+	}
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
 	up, err := strconv.ParseFloat(strings.Fields(r.stdout)[0], 64)
 	hostRaw, _ := os.ReadFile("/proc/uptime")
 	host, _ := strconv.ParseFloat(strings.Fields(string(hostRaw))[0], 64)
