@@ -13,7 +13,7 @@ export MINIRUN_DATA_ROOT
 GOFLAGS_BUILD = CGO_ENABLED=0
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build install uninstall busybox-image deps test unit vet bench bench-cgroups vmtest clean
+.PHONY: all build install uninstall busybox-image deps test unit vet bench bench-cgroups vmtest vmtest-build clean
 
 all: build
 
@@ -60,20 +60,29 @@ test: deps vet
 # qemu (vmtest/), with static test binaries, minirun and the busybox rootfs.
 VMTEST_DIR ?= $(CURDIR)/bin/vmtest
 VMTEST_BUILD = CGO_ENABLED=0 GOAMD64=v1
-vmtest:
+vmtest-build:
 	rm -rf $(VMTEST_DIR) && mkdir -p $(VMTEST_DIR)
 	$(VMTEST_BUILD) $(GO) build -o $(VMTEST_DIR)/minirun ./cmd/minirun
 	$(VMTEST_BUILD) $(GO) test -c -o $(VMTEST_DIR)/cgroups.test ./cgroups/
 	$(VMTEST_BUILD) $(GO) test -c -o $(VMTEST_DIR)/integration.test ./tests/integration/
 	scripts/busybox-rootfs.sh > $(VMTEST_DIR)/busybox.tar
 	vmtest/deps.sh
+
+vmtest: vmtest-build
 	vmtest/run.sh --mem 2G --timeout 1200 --files $(VMTEST_DIR) -- sh -c '\
 		echo "== cgroups package on $$(uname -r), cgroup v2" && ./cgroups.test -test.count=1 && \
 		echo "== integration tests on cgroup v2" && \
 		MINIRUN_TEST_BINARY=/work/minirun MINIRUN_TEST_BUSYBOX_TAR=/work/busybox.tar ./integration.test -test.v'
 
-bench-cgroups:
+# Cost of a container's cgroup on this host, and on cgroup v2 in the VM:
+# setup+teardown alone, and `run --rm busybox true` with and without limits.
+bench-cgroups: vmtest-build
 	$(GO) test -run '^$$' -bench SetupTeardown -benchtime 200x ./cgroups/
+	$(GO) test -run '^$$' -bench Run -benchtime 30x ./tests/integration/
+	vmtest/run.sh --mem 2G --timeout 1200 --files $(VMTEST_DIR) -- sh -c '\
+		./cgroups.test -test.run "^$$" -test.bench SetupTeardown -test.benchtime 100x && \
+		MINIRUN_TEST_BINARY=/work/minirun MINIRUN_TEST_BUSYBOX_TAR=/work/busybox.tar \
+		./integration.test -test.run "^$$" -test.bench Run -test.benchtime 20x'
 
 bench: build
 	MINIRUN=$(CURDIR)/bin/minirun bench/startup.sh
