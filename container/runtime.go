@@ -18,6 +18,7 @@ import (
 
 	"github.com/minirun/minirun/cgroups"
 	"github.com/minirun/minirun/namespaces"
+	"github.com/minirun/minirun/rootfs"
 )
 
 const execFifo = "exec.fifo"
@@ -309,12 +310,44 @@ func (c *Container) setupCgroup(spec *specs.Spec) error {
 		err = serr
 	}
 	if err == nil {
-		err = mgr.Set(spec.Linux.Resources)
+		err = mgr.Set(withImplicitDevices(spec))
 	}
 	if err == nil {
 		err = mgr.Apply(c.state.Pid)
 	}
 	return err
+}
+
+// withImplicitDevices returns the spec's resources with allow rules
+// appended for the devices every container gets (null, zero, full, random,
+// urandom, tty, the pty multiplexer and the pty slaves) and for each
+// device of linux.devices, as runc does: the runtime creates those nodes
+// (mknod needs "m") and the program must be able to use them. Rules apply
+// in order and the last match wins, so these come last. A spec with no
+// device rules at all gets exactly these: deny by default.
+func withImplicitDevices(spec *specs.Spec) *specs.LinuxResources {
+	var r specs.LinuxResources
+	if spec.Linux.Resources != nil {
+		r = *spec.Linux.Resources
+	}
+	r.Devices = append([]specs.LinuxDeviceCgroup(nil), r.Devices...)
+	allow := func(typ string, major, minor *int64) {
+		r.Devices = append(r.Devices, specs.LinuxDeviceCgroup{Allow: true, Type: typ, Major: major, Minor: minor, Access: "rwm"})
+	}
+	num := func(n int64) *int64 { return &n }
+	for _, d := range append(append([]specs.LinuxDevice{}, rootfs.DefaultDevices...), spec.Linux.Devices...) {
+		typ := d.Type
+		if typ == "u" {
+			typ = "c"
+		}
+		if typ == "p" {
+			continue // a FIFO is no device for the device cgroup
+		}
+		allow(typ, num(d.Major), num(d.Minor))
+	}
+	allow("c", num(5), num(2)) // /dev/ptmx
+	allow("c", num(136), nil)  // /dev/pts/*
+	return &r
 }
 
 // cgroup returns the manager of the container's cgroup, or nil.

@@ -189,3 +189,15 @@ func TestTimeNamespace(t *testing.T) {
 		t.Fatalf("uptime inside %q, host %v: want it 10 days ahead", r.stdout, host)
 	}
 }
+
+// runc spec's config denies every device; the default devices the
+// runtime creates must still work (runc and crun allow them implicitly).
+func TestOCIDenyAllDevicesKeepsDefaults(t *testing.T) {
+	b := bundle(t, []string{"sh", "-c", "echo x > /dev/null && head -c1 /dev/zero | wc -c && mknod /tmp/d b 7 0 2>&1 || echo mknod-denied"}, func(s *specs.Spec) {
+		s.Linux.Resources = &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}}
+	})
+	r := run(t, 0, "run", "--bundle", b, "denyall")
+	if !strings.HasPrefix(r.stdout, "1\n") || !strings.Contains(r.stdout, "mknod-denied") {
+		t.Fatalf("got %q", r.stdout)
+	}
+}
