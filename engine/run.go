@@ -38,6 +38,7 @@ type RunOptions struct {
 	NoPivot     bool
 	DryRun      bool
 	Limits      oci.Limits // cgroup limits, Docker's flags
+	Ulimits     []string   // --ulimit nofile=1024:2048
 	// CgroupParent is where the container's cgroup goes: absolute from
 	// the hierarchy's root, or relative to minirun's own cgroup.
 	CgroupParent string
@@ -87,6 +88,11 @@ func (o *RunOptions) check() error {
 	}
 	if o.Name != "" && !validName(o.Name) {
 		return fmt.Errorf("invalid container name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", o.Name)
+	}
+	for _, u := range o.Ulimits {
+		if _, err := oci.ParseUlimit(u); err != nil {
+			return err
+		}
 	}
 	res, err := o.Limits.Resources()
 	if err != nil {
@@ -238,7 +244,7 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 	rc := oci.RunConfig{
 		Image: imgCfg, Args: o.Args, Entrypoint: o.Entrypoint, Env: o.Env, Workdir: o.Workdir,
 		User: user, Hostname: o.Hostname, TTY: o.TTY, ReadOnly: o.ReadOnly, Rootfs: root, Mounts: mounts,
-		Resources: o.resources, CgroupsPath: cgroupPath(o.CgroupParent, id),
+		Resources: o.resources, CgroupsPath: cgroupPath(o.CgroupParent, id), Ulimits: o.Ulimits,
 	}
 	if o.Init {
 		if rc.InitBinary, err = os.Executable(); err != nil {

@@ -99,3 +99,15 @@ func TestResolveUser(t *testing.T) {
 		}
 	}
 }
+
+func TestParseUlimit(t *testing.T) {
+	rl, err := ParseUlimit("nofile=1024:2048")
+	if err != nil || rl.Type != "RLIMIT_NOFILE" || rl.Soft != 1024 || rl.Hard != 2048 {
+		t.Fatalf("%+v %v", rl, err)
+	}
+	for _, bad := range []string{"nofile", "bogus=1", "nofile=2:1", "nofile=x"} {
+		if _, err := ParseUlimit(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

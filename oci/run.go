@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/minirun/minirun/security"
 )
 
 // RunConfig is what `minirun run` was asked for, in Docker's terms.
@@ -29,6 +32,8 @@ type RunConfig struct {
 	Resources *specs.LinuxResources
 	// CgroupsPath places the container's cgroup (linux.cgroupsPath).
 	CgroupsPath string
+	// Ulimits are Docker's --ulimit values: "nofile=1024:2048", "nproc=512".
+	Ulimits []string
 	// InitBinary, when set, is bind-mounted as /sbin/minirun-init and runs
 	// as PID 1 in front of the command (docker run --init).
 	InitBinary  string
@@ -109,6 +114,40 @@ func ValidateWorkdir(w string) error {
 	return nil
 }
 
+// ParseUlimit parses Docker's --ulimit NAME=SOFT[:HARD] ("nofile=1024:2048").
+func ParseUlimit(u string) (specs.POSIXRlimit, error) {
+	name, val, ok := strings.Cut(u, "=")
+	bad := fmt.Errorf("invalid --ulimit %q: want NAME=SOFT[:HARD], e.g. nofile=1024:2048", u)
+	if !ok || name == "" || val == "" {
+		return specs.POSIXRlimit{}, bad
+	}
+	typ := "RLIMIT_" + strings.ToUpper(name)
+	if _, err := security.RlimitNumber(typ); err != nil {
+		return specs.POSIXRlimit{}, fmt.Errorf("invalid --ulimit %q: %w", u, err)
+	}
+	softS, hardS, hasHard := strings.Cut(val, ":")
+	parse := func(s string) (uint64, error) {
+		if s == "-1" || s == "unlimited" {
+			return ^uint64(0), nil
+		}
+		return strconv.ParseUint(s, 10, 64)
+	}
+	soft, err := parse(softS)
+	if err != nil {
+		return specs.POSIXRlimit{}, bad
+	}
+	hard := soft
+	if hasHard {
+		if hard, err = parse(hardS); err != nil {
+			return specs.POSIXRlimit{}, bad
+		}
+	}
+	if soft > hard {
+		return specs.POSIXRlimit{}, fmt.Errorf("invalid --ulimit %q: the soft limit is above the hard one", u)
+	}
+	return specs.POSIXRlimit{Type: typ, Soft: soft, Hard: hard}, nil
+}
+
 // BuildSpec turns a RunConfig into the spec the runtime will execute.
 func BuildSpec(rc RunConfig) (*specs.Spec, error) {
 	args, err := Command(rc.Image, rc.Entrypoint, rc.Args)
@@ -152,6 +191,13 @@ func BuildSpec(rc RunConfig) (*specs.Spec, error) {
 	p.Env = MergeEnv(env, rc.Env)
 	s.Mounts = append(s.Mounts, rc.Mounts...)
 	s.Linux.CgroupsPath = rc.CgroupsPath
+	for _, u := range rc.Ulimits {
+		rl, err := ParseUlimit(u)
+		if err != nil {
+			return nil, err
+		}
+		p.Rlimits = append(p.Rlimits, rl)
+	}
 	if rc.Resources != nil {
 		res := *rc.Resources
 		res.Devices = append(s.Linux.Resources.Devices, rc.Resources.Devices...)

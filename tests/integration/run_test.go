@@ -286,3 +286,20 @@ func TestNonRootRefused(t *testing.T) {
 		t.Fatalf("as uid 65534: exit %d, %q", r.code, r.stderr)
 	}
 }
+
+func TestUlimitAndNoPivot(t *testing.T) {
+	r := run(t, 0, "run", "--rm", "--ulimit", "nofile=512:1024", "busybox", "sh", "-c", "ulimit -n; ulimit -Hn")
+	if r.stdout != "512\n1024\n" {
+		t.Fatalf("--ulimit: %q", r.stdout)
+	}
+	// The initramfs fallback: move the rootfs over / and chroot.
+	r = run(t, 0, "run", "--rm", "--no-pivot", "busybox", "sh", "-c", "echo $$; ls /bin/busybox")
+	if r.stdout != "1\n/bin/busybox\n" {
+		t.Fatalf("--no-pivot: %q", r.stdout)
+	}
+	r = minirun(t, "", "run", "--rm", "--ulimit", "nofile=2:1", "busybox", "true")
+	if r.code != 125 || !strings.Contains(r.stderr, "soft limit is above the hard one") {
+		t.Fatalf("bad --ulimit: %d %q", r.code, r.stderr)
+	}
+	assertClean(t)
+}
