@@ -95,6 +95,14 @@ func testTTY(t *testing.T, args []string) {
 	go func() { io.Copy(&out, master); close(outDone) }()
 	io.WriteString(master, "tty; stty size; echo pid=$$ term=$TERM\n")
 	time.Sleep(300 * time.Millisecond)
+	// A window resize: the kernel sends SIGWINCH to minirun (the terminal's
+	// foreground process), which passes the new size to the container's pty.
+	if err := unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 44, Col: 120}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	io.WriteString(master, "stty size\n")
+	time.Sleep(300 * time.Millisecond)
 	io.WriteString(master, "exit 5\n")
 	waitErr := make(chan error, 1)
 	go func() { waitErr <- cmd.Wait() }()
@@ -109,7 +117,7 @@ func testTTY(t *testing.T, args []string) {
 		t.Errorf("exit code %d, want 5", code)
 	}
 	got := out.String()
-	for _, want := range []string{"/dev/pts/0", "33 101", "pid=1 term=xterm"} {
+	for _, want := range []string{"/dev/pts/0", "33 101", "pid=1 term=xterm", "44 120"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("terminal output lacks %q:\n%s", want, got)
 		}
