@@ -631,11 +631,11 @@ func (c *Container) Delete(force bool) error {
 			return fmt.Errorf("cannot delete container %s that is %s: stop it first, or use --force", c.ID, c.state.Status)
 		}
 		_ = unix.Kill(c.state.Pid, unix.SIGKILL)
+		if c.cmd != nil {
+			_ = c.cmd.Wait() // our own child: reap it, or it stays a zombie
+		}
 		deadline := time.Now().Add(10 * time.Second)
 		for c.alive() && time.Now().Before(deadline) {
-			if c.cmd != nil {
-				_ = c.cmd.Wait()
-			}
 			time.Sleep(2 * time.Millisecond)
 		}
 		if c.alive() {
