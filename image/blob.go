@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -29,7 +30,8 @@ func (s *Store) BlobPath(d digest.Digest) string {
 // If expected is not empty, the content must hash to it: on a mismatch
 // PutBlob returns an error and keeps nothing. If a blob with the expected
 // digest is already stored, PutBlob returns at once without reading r; this
-// is what makes a second pull of the same layer free. If expected is empty
+// is what makes a second pull of the same layer free. (It then marks the
+// blob as just used, see reuse, so that Prune leaves it to the caller.) If expected is empty
 // the sha256 digest is computed while writing.
 func (s *Store) PutBlob(r io.Reader, expected digest.Digest) (ocispec.Descriptor, error) {
 	alg := digest.Canonical
@@ -39,7 +41,10 @@ func (s *Store) PutBlob(r io.Reader, expected digest.Digest) (ocispec.Descriptor
 		}
 		alg = expected.Algorithm()
 		if fi, err := os.Stat(s.BlobPath(expected)); err == nil && fi.Mode().IsRegular() {
-			return ocispec.Descriptor{Digest: expected, Size: fi.Size()}, nil
+			if fi, ok := s.reuse(s.BlobPath(expected)); ok {
+				return ocispec.Descriptor{Digest: expected, Size: fi.Size()}, nil
+			}
+			// Pruned in the meantime: store it again.
 		}
 	}
 	w, err := s.newBlobWriter(alg)
@@ -105,8 +110,10 @@ func (w *blobWriter) commit(expected digest.Digest) (ocispec.Descriptor, error) 
 	desc := ocispec.Descriptor{Digest: got, Size: w.size}
 	final := w.s.BlobPath(got)
 	if _, err := os.Stat(final); err == nil {
-		os.Remove(tmp) // already stored (same digest means same content)
-		return desc, nil
+		if _, ok := w.s.reuse(final); ok {
+			os.Remove(tmp) // already stored (same digest means same content)
+			return desc, nil
+		}
 	}
 	if err := os.Chmod(tmp, blobFileMode); err != nil {
 		os.Remove(tmp)
@@ -149,4 +156,34 @@ func (s *Store) readBlob(d digest.Digest) ([]byte, error) {
 		return nil, fmt.Errorf("blob %s: corrupt, content hashes to %s", d, got)
 	}
 	return data, nil
+}
+
+// reuse is how a writer takes a blob file or layer directory that is
+// already in the store: it reports whether path exists and, if it does,
+// marks it as just used (see touch) so that Prune's grace period protects it
+// while the writer goes on to tag its image. Both happen under the store
+// lock, which Prune holds while it decides and deletes, so either Prune has
+// already deleted path (reuse says so, and the writer stores it again) or
+// Prune sees it as new.
+func (s *Store) reuse(path string) (fs.FileInfo, bool) {
+	if unlock, err := s.lock(); err == nil {
+		defer unlock()
+	}
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil, false
+	}
+	touch(path, fi)
+	return fi, true
+}
+
+// touch sets the same permissions on path again: chmod(2) updates the
+// inode's change time (ctime), which is what Prune looks at (see gc.go),
+// and changes nothing else: not the content, not the modification time a
+// container would see on a layer's root directory. Errors are ignored: at
+// worst Prune may take the blob, and then Tag reports it missing.
+func touch(path string, fi fs.FileInfo) {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		_ = syscall.Chmod(path, st.Mode&0o7777)
+	}
 }

@@ -18,7 +18,10 @@
 //     built, and its history. Its digest is the image ID docker shows.
 //   - A layer (layer.md) is a tar archive of file system changes: the files
 //     a build step added or changed, and "whiteouts" for the files it
-//     deleted. Layers are usually gzip-compressed.
+//     deleted. Layers are usually gzip-compressed; newer images may use
+//     zstd (media type ...tar+zstd), which is smaller and faster to unpack.
+//     UnpackLayer reads plain, gzip and zstd tars, told apart by their
+//     first bytes (1f 8b for gzip, 28 b5 2f fd for zstd).
 //   - The index (image-layout.md, image-index.md) lists manifests. Ours,
 //     images/index.json, is the list of tags: each entry points to a
 //     manifest and carries the annotation org.opencontainers.image.ref.name
@@ -36,8 +39,10 @@
 //	<root>/images/oci-layout            {"imageLayoutVersion":"1.0.0"}
 //	<root>/images/index.json            the tags (an OCI image index)
 //	<root>/images/blobs/sha256/<hex>    manifests, configs, layer tars
-//	<root>/images/.lock                 flock(2)ed while index.json changes
+//	<root>/images/.lock                 flock(2)ed while index.json changes or GC deletes
+//	<root>/images/.tmp-*                blobs and index updates being written
 //	<root>/layers/<diff-id-hex>/        one unpacked layer, shared by all images
+//	<root>/layers/.tmp-*/               layers being unpacked (.tmp-del-*: being deleted)
 //
 // images/ is a valid OCI image layout: tools such as skopeo or umoci can
 // read it. Every file is written under a temporary name and renamed into
@@ -46,6 +51,15 @@
 // either is complete or does not exist. Changes to index.json happen under
 // a lock on images/.lock, so concurrent imports cannot lose each other's
 // tags.
+//
+// An entry of index.json without a ref name is a dangling image (docker's
+// "<none>:<none>"): one that lost its last tag, for example when a newer
+// pull moved the tag, but that a container may still use. Dangling images
+// are found by ID, not listed, and deleted by Prune once no container uses
+// them. Deleting images and collecting unreferenced blobs and layers
+// (Remove, Prune) is explained in gc.go, including how that stays safe
+// while other processes pull, load or import; reading and writing image
+// archives (Load, Save, docker save and OCI layout tarballs) in archive.go.
 //
 // # From layers to a root file system
 //

@@ -17,7 +17,7 @@ import (
 
 // Image is one tagged image of the store, ready to run.
 type Image struct {
-	Ref      string        // normalised reference it was found by (for List: each tag is one entry)
+	Ref      string        // normalised reference it was found by (for List: each tag is one entry); "" for a dangling (untagged) image found by ID
 	ID       digest.Digest // digest of the config blob (Docker's image ID)
 	Manifest digest.Digest // digest of the manifest blob
 	Config   ocispec.Image // parsed config
@@ -183,10 +183,12 @@ func (s *Store) findByID(idx *ocispec.Index, match func(digest.Digest) bool) (oc
 	return found[i], names[i], true
 }
 
+// indexOfSmallest picks the alphabetically first name, preferring any tag
+// to "" (a dangling entry, which has no name).
 func indexOfSmallest(names []string) int {
 	best := 0
 	for i, n := range names {
-		if n < names[best] {
+		if names[best] == "" || (n != "" && n < names[best]) {
 			best = i
 		}
 	}
@@ -234,7 +236,12 @@ func (s *Store) configDigest(d ocispec.Descriptor) (digest.Digest, error) {
 }
 
 // load builds the Image for an index entry, without touching layer dirs.
-func (s *Store) load(entry ocispec.Descriptor, name string) (*Image, error) {
+// name is "" for a dangling entry.
+func (s *Store) load(entry ocispec.Descriptor, ref string) (*Image, error) {
+	name := ref // for messages
+	if name == "" {
+		name = "(untagged) " + string(entry.Digest)
+	}
 	m, err := s.readManifest(entry)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", name, err)
@@ -248,7 +255,7 @@ func (s *Store) load(entry ocispec.Descriptor, name string) (*Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("image %s: config: %w", name, err)
 	}
-	img := &Image{Ref: name, ID: m.Config.Digest, Manifest: entry.Digest}
+	img := &Image{Ref: ref, ID: m.Config.Digest, Manifest: entry.Digest}
 	if err := json.Unmarshal(data, &img.Config); err != nil {
 		return nil, fmt.Errorf("image %s: config %s: %w", name, m.Config.Digest, err)
 	}
@@ -272,22 +279,26 @@ func (s *Store) load(entry ocispec.Descriptor, name string) (*Image, error) {
 
 // ensureLayers unpacks every layer of img whose directory is missing.
 func (s *Store) ensureLayers(img *Image) error {
+	name := img.Ref // for messages
+	if name == "" {
+		name = "(untagged) " + string(img.Manifest)
+	}
 	var m *ocispec.Manifest
 	for i, dir := range img.Layers {
 		if _, err := os.Lstat(dir); err == nil {
 			continue
 		} else if !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("image %s: layer %d: %w", img.Ref, i, err)
+			return fmt.Errorf("image %s: layer %d: %w", name, i, err)
 		}
 		if m == nil {
 			var err error
 			if m, err = s.readManifest(ocispec.Descriptor{Digest: img.Manifest}); err != nil {
-				return fmt.Errorf("image %s: %w", img.Ref, err)
+				return fmt.Errorf("image %s: %w", name, err)
 			}
 		}
 		l := m.Layers[i]
 		if _, err := s.UnpackLayer(l.Digest, l.MediaType, img.Config.RootFS.DiffIDs[i]); err != nil {
-			return fmt.Errorf("image %s: %w", img.Ref, err)
+			return fmt.Errorf("image %s: %w", name, err)
 		}
 	}
 	return nil

@@ -20,8 +20,8 @@ import (
 // importHistory is the history comment of an imported image.
 const importHistory = "imported from tarball by minirun"
 
-// Import is `docker import`: r is a tar stream (plain or gzip, told apart by
-// its first bytes) of a root filesystem. Import stores it as one
+// Import is `docker import`: r is a tar stream (plain, gzip or zstd, told
+// apart by its first bytes) of a root filesystem. Import stores it as one
 // gzip-compressed layer blob, unpacks it, writes an OCI image config
 // (with cfg as its execution parameters) and an OCI manifest, and tags ref.
 // Importing the same tar again reuses the layer blob and the layer directory;
@@ -89,6 +89,7 @@ func (s *Store) putLayerFromTar(r io.Reader) (ocispec.Descriptor, digest.Digest,
 	if err != nil {
 		return ocispec.Descriptor{}, "", fmt.Errorf("read tar: %w", err)
 	}
+	defer plain.Close()
 	w, err := s.newBlobWriter(digest.Canonical)
 	if err != nil {
 		return ocispec.Descriptor{}, "", err

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"time"
 
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -22,6 +23,15 @@ import (
 // the same Root at the same time.
 type Store struct {
 	Root string // absolute path of the store root
+
+	// GracePeriod protects new blobs and layer directories from Prune:
+	// those created or reused less than this long ago are kept even when no
+	// tag references them yet, because a pull, load or import may have just
+	// written them and be about to tag its image (see gc.go). Zero means
+	// DefaultGracePeriod.
+	GracePeriod time.Duration
+
+	clock func() time.Time // what Prune takes as "now"; nil means time.Now (tests move it)
 }
 
 // Directory modes. The store root and layers/ are 0711: other users may
@@ -171,47 +181,202 @@ func refName(d ocispec.Descriptor) string {
 }
 
 // Tag points ref (normalised first) at the manifest described by manifest,
-// replacing any existing tag of the same ref. The manifest blob must already
-// be in the store. If manifest.MediaType is empty the OCI manifest type is
-// assumed.
+// replacing any existing tag of the same ref. If manifest.MediaType is empty
+// the OCI manifest type is assumed.
+//
+// The manifest and every blob it names (config and layers) must already be
+// in the store: Tag checks that under the store lock, the same lock GC
+// (Remove, Prune) holds while it deletes, so a tag never points at an image
+// with missing blobs. A writer that stores blobs and then tags (Import,
+// Load, Pull) therefore either sees its blobs survive or gets a clear error,
+// never a broken image. Layer directories are not checked: they are a cache
+// that Get recreates from the blobs.
+//
+// If the tag moves away from an image that has no other name, that image
+// stays in the index as a dangling entry (docker's "<none>:<none>"): a
+// container may still use it. Remove and Prune delete dangling images.
 func (s *Store) Tag(ref string, manifest ocispec.Descriptor) error {
 	name, err := NormalizeRef(ref)
 	if err != nil {
 		return err
 	}
-	if err := manifest.Digest.Validate(); err != nil {
-		return fmt.Errorf("tag %s: manifest digest %q: %w", name, manifest.Digest, err)
+	return s.tagMany([]tagRequest{{name: name, desc: manifest}})
+}
+
+// tagRequest is one index entry for tagMany to add: desc tagged name, or a
+// dangling entry for desc if name is "".
+type tagRequest struct {
+	name string
+	desc ocispec.Descriptor
+}
+
+// tagMany adds several index entries in one update of index.json, under one
+// hold of the store lock, after checking that every blob of every manifest
+// is in place. Either all entries are added or, on error, none.
+func (s *Store) tagMany(reqs []tagRequest) error {
+	for i, r := range reqs {
+		what := r.name
+		if what == "" {
+			what = "untagged image " + string(r.desc.Digest)
+		}
+		if err := r.desc.Digest.Validate(); err != nil {
+			return fmt.Errorf("tag %s: manifest digest %q: %w", what, r.desc.Digest, err)
+		}
+		if r.desc.MediaType == "" {
+			r.desc.MediaType = ocispec.MediaTypeImageManifest
+		}
+		// Copy the annotations: the caller's map must not change under it.
+		ann := map[string]string{}
+		for k, v := range r.desc.Annotations {
+			ann[k] = v
+		}
+		delete(ann, ocispec.AnnotationRefName)
+		if r.name != "" {
+			ann[ocispec.AnnotationRefName] = r.name
+		}
+		if len(ann) == 0 {
+			ann = nil
+		}
+		r.desc.Annotations = ann
+		reqs[i] = r
 	}
-	if _, err := os.Stat(s.BlobPath(manifest.Digest)); err != nil {
-		return fmt.Errorf("tag %s: manifest blob %s: %w", name, manifest.Digest, err)
-	}
-	if manifest.MediaType == "" {
-		manifest.MediaType = ocispec.MediaTypeImageManifest
-	}
-	// Copy the annotations: the caller's map must not change under it.
-	ann := map[string]string{}
-	for k, v := range manifest.Annotations {
-		ann[k] = v
-	}
-	ann[ocispec.AnnotationRefName] = name
-	manifest.Annotations = ann
 
 	unlock, err := s.lock()
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	for _, r := range reqs {
+		if err := s.checkComplete(r.desc); err != nil {
+			if r.name == "" {
+				return fmt.Errorf("store untagged image: %w", err)
+			}
+			return fmt.Errorf("tag %s: %w", r.name, err)
+		}
+	}
 	idx, err := s.readIndex()
 	if err != nil {
 		return err
 	}
-	idx.Manifests = append(withoutRef(idx.Manifests, name), manifest)
+	for _, r := range reqs {
+		if r.name == "" {
+			// A dangling entry only if the manifest has no entry at all yet.
+			if !hasManifest(idx.Manifests, r.desc.Digest) {
+				idx.Manifests = append(idx.Manifests, r.desc)
+			}
+			continue
+		}
+		var old *ocispec.Descriptor
+		kept := make([]ocispec.Descriptor, 0, len(idx.Manifests)+1)
+		for _, d := range idx.Manifests {
+			switch {
+			case refName(d) == r.name:
+				old = &d
+			case refName(d) == "" && d.Digest == r.desc.Digest:
+				// A dangling entry of this manifest: it has a name again.
+			default:
+				kept = append(kept, d)
+			}
+		}
+		if old != nil && old.Digest != r.desc.Digest && !hasManifest(kept, old.Digest) {
+			kept = append(kept, dangling(*old))
+		}
+		idx.Manifests = append(kept, r.desc)
+	}
 	return s.writeIndex(idx)
 }
 
-// Untag removes the tag ref (normalised first). The blobs and layers stay:
-// another tag may still use them. Returns an error wrapping ErrNotFound if
-// the tag does not exist.
+// checkComplete checks that the manifest d and, for an image manifest,
+// its config and layer blobs are stored. The caller holds the lock. For an
+// image index only the index blob itself is checked (an index usually
+// lists platforms that were never fetched).
+func (s *Store) checkComplete(d ocispec.Descriptor) error {
+	if !blobStored(s.BlobPath(d.Digest)) {
+		return fmt.Errorf("manifest blob %s is not in the store", d.Digest)
+	}
+	if isIndexType(d.MediaType) {
+		return nil
+	}
+	m, err := s.readManifest(d)
+	if err != nil {
+		return err
+	}
+	missing := func(what string, b ocispec.Descriptor) error {
+		return fmt.Errorf("manifest %s: %s blob %s is not in the store (removed by a concurrent rmi or prune?): pull, load or import the image again",
+			short(d.Digest), what, b.Digest)
+	}
+	if !blobStored(s.BlobPath(m.Config.Digest)) {
+		return missing("config", m.Config)
+	}
+	for i, l := range m.Layers {
+		if isForeignLayer(l.MediaType) {
+			continue // never distributed with the image, never stored
+		}
+		if !blobStored(s.BlobPath(l.Digest)) {
+			return missing(fmt.Sprintf("layer %d", i), l)
+		}
+	}
+	return nil
+}
+
+// blobStored reports whether path is an existing regular file ("" is not).
+func blobStored(path string) bool {
+	if path == "" {
+		return false
+	}
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// isIndexType says whether a media type is an image index (OCI) or a
+// manifest list (Docker): a list of manifests rather than one image.
+func isIndexType(mediaType string) bool {
+	return mediaType == ocispec.MediaTypeImageIndex || mediaType == dockerManifestListType
+}
+
+// dockerManifestListType is Docker's name for an image index.
+const dockerManifestListType = "application/vnd.docker.distribution.manifest.list.v2+json"
+
+// isForeignLayer says whether a layer is "non-distributable": its blob is
+// fetched from elsewhere, if at all (Windows base layers), not stored.
+func isForeignLayer(mediaType string) bool {
+	switch mediaType {
+	case mediaTypeDockerForeignLayer, mediaTypeOCINonDistLayer, mediaTypeOCINonDistGzip, mediaTypeOCINonDistZstd:
+		return true
+	}
+	return false
+}
+
+// hasManifest says whether any entry of descs points at manifest d.
+func hasManifest(descs []ocispec.Descriptor, d digest.Digest) bool {
+	for _, e := range descs {
+		if e.Digest == d {
+			return true
+		}
+	}
+	return false
+}
+
+// dangling is the untagged copy of an index entry: the same descriptor
+// without the ref name annotation.
+func dangling(d ocispec.Descriptor) ocispec.Descriptor {
+	ann := map[string]string{}
+	for k, v := range d.Annotations {
+		if k != ocispec.AnnotationRefName {
+			ann[k] = v
+		}
+	}
+	if len(ann) == 0 {
+		ann = nil
+	}
+	d.Annotations = ann
+	return d
+}
+
+// Untag removes the tag ref (normalised first). If that was the image's
+// last name the image stays, as a dangling entry (see Tag): only Remove
+// and Prune, which ask whether a container uses an image, delete images.
+// Returns an error wrapping ErrNotFound if the tag does not exist.
 func (s *Store) Untag(ref string) error {
 	name, err := NormalizeRef(ref)
 	if err != nil {
@@ -229,6 +394,11 @@ func (s *Store) Untag(ref string) error {
 	kept := withoutRef(idx.Manifests, name)
 	if len(kept) == len(idx.Manifests) {
 		return fmt.Errorf("image %q: %w", name, ErrNotFound)
+	}
+	for _, d := range idx.Manifests {
+		if refName(d) == name && !hasManifest(kept, d.Digest) {
+			kept = append(kept, dangling(d))
+		}
 	}
 	idx.Manifests = kept
 	return s.writeIndex(idx)

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/klauspost/compress/zstd"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
@@ -24,15 +25,16 @@ const (
 	mediaTypeDockerForeignLayer = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
 	mediaTypeOCINonDistLayer    = "application/vnd.oci.image.layer.nondistributable.v1.tar"
 	mediaTypeOCINonDistGzip     = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+	mediaTypeOCINonDistZstd     = "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd"
 )
 
 // supportedLayerType says whether UnpackLayer can read a layer of this media
 // type. An empty media type is accepted (the blob's first bytes decide).
 func supportedLayerType(mediaType string) bool {
 	switch mediaType {
-	case "", ocispec.MediaTypeImageLayer, ocispec.MediaTypeImageLayerGzip,
+	case "", ocispec.MediaTypeImageLayer, ocispec.MediaTypeImageLayerGzip, ocispec.MediaTypeImageLayerZstd,
 		mediaTypeDockerLayer, mediaTypeDockerForeignLayer,
-		mediaTypeOCINonDistLayer, mediaTypeOCINonDistGzip:
+		mediaTypeOCINonDistLayer, mediaTypeOCINonDistGzip, mediaTypeOCINonDistZstd:
 		return true
 	}
 	return false
@@ -40,9 +42,9 @@ func supportedLayerType(mediaType string) bool {
 
 // UnpackLayer unpacks the layer blob (already in the store) into
 // layers/<diffID hex>/ and returns that directory. It is idempotent: a layer
-// that is already unpacked is returned as it is. While unpacking it hashes
-// the uncompressed tar stream and refuses the layer if the hash is not
-// diffID. The layer is first unpacked into layers/.tmp-<random>/ and renamed
+// that is already unpacked is returned as it is (and marked as just used,
+// see reuse in blob.go). While unpacking it hashes the uncompressed tar
+// stream and refuses the layer if the hash is not diffID. The layer is first unpacked into layers/.tmp-<random>/ and renamed
 // into place only when complete, so a half-unpacked layer never appears
 // under its real name.
 func (s *Store) UnpackLayer(blob digest.Digest, mediaType string, diffID digest.Digest) (string, error) {
@@ -64,7 +66,11 @@ func (s *Store) UnpackLayer(blob digest.Digest, mediaType string, diffID digest.
 		if !fi.IsDir() {
 			return fail("%s exists and is not a directory", dir)
 		}
-		return dir, nil // already unpacked
+		// Already unpacked. reuse protects it from a concurrent Prune (see
+		// gc.go); if Prune took it just now, unpack it again.
+		if _, ok := s.reuse(dir); ok {
+			return dir, nil
+		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return fail("%w", err)
 	}
@@ -131,6 +137,7 @@ func unpackTar(r io.Reader, dir string, alg digest.Algorithm) (digest.Digest, er
 	if err != nil {
 		return "", err
 	}
+	defer plain.Close()
 	digester := alg.Digester()
 	stream := io.TeeReader(plain, digester.Hash())
 
@@ -167,10 +174,18 @@ var (
 	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
 )
 
-// decompress returns the uncompressed stream of r, recognising gzip by its
-// magic bytes. Anything else is taken as a plain tar (a tar starts with a
-// file name, never with these non-printable bytes).
-func decompress(r io.Reader) (io.Reader, error) {
+// decompress returns the uncompressed stream of r, recognising gzip and
+// zstd by their magic bytes. Anything else is taken as a plain tar (a tar
+// starts with a file name, never with these non-printable bytes). The
+// caller must Close the result: the zstd decoder runs goroutines that only
+// Close stops.
+//
+// zstd (RFC 8878) is what `docker buildx --output compression=zstd` and
+// many registries use for new images; it is decoded with
+// github.com/klauspost/compress/zstd, the package containerd uses. Its
+// default limits are kept: a frame may ask for a window of at most 512 MiB,
+// which bounds the memory a hostile layer can make us allocate.
+func decompress(r io.Reader) (io.ReadCloser, error) {
 	br := bufio.NewReader(r)
 	magic, err := br.Peek(len(zstdMagic))
 	if err != nil && err != io.EOF {
@@ -184,9 +199,25 @@ func decompress(r io.Reader) (io.Reader, error) {
 		}
 		return zr, nil
 	case bytes.HasPrefix(magic, zstdMagic):
-		return nil, errors.New("unsupported media type: zstd-compressed layers are not supported yet")
+		zr, err := zstd.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("zstd: %w", err)
+		}
+		return &zstdReader{zr.IOReadCloser()}, nil
 	}
-	return br, nil
+	return io.NopCloser(br), nil
+}
+
+// zstdReader names the format in decoding errors ("zstd: ..."), as the
+// gzip package does for gzip, so an error says which decompressor failed.
+type zstdReader struct{ io.ReadCloser }
+
+func (z *zstdReader) Read(p []byte) (int, error) {
+	n, err := z.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("zstd: %w", err)
+	}
+	return n, err
 }
 
 // short shortens a digest for error messages: sha256:0123456789ab….
