@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	digest "github.com/opencontainers/go-digest"
+
 	"github.com/minirun/minirun/cgroups"
 	"github.com/minirun/minirun/container"
 	"github.com/minirun/minirun/image"
@@ -48,6 +50,7 @@ type Meta struct {
 	ID      string    `json:"id"`
 	Name    string    `json:"name"`
 	Image   string    `json:"image"`
+	ImageID string    `json:"imageID,omitempty"` // config digest: keeps the image from rmi while the container exists
 	Command []string  `json:"command"`
 	Created time.Time `json:"created"`
 	Remove  bool      `json:"autoRemove"`
@@ -141,4 +144,20 @@ func (e *Engine) Stats(ref string) (Meta, *cgroups.Stats, error) {
 	}
 	s, err := c.Stats()
 	return m, s, err
+}
+
+// ImagesInUse is the set of image IDs that containers (running or not)
+// were created from: rmi refuses those without -f, prune keeps them.
+func (e *Engine) ImagesInUse() (map[digest.Digest]bool, error) {
+	ms, err := e.metas()
+	if err != nil {
+		return nil, err
+	}
+	used := map[digest.Digest]bool{}
+	for _, m := range ms {
+		if m.ImageID != "" {
+			used[digest.Digest(m.ImageID)] = true
+		}
+	}
+	return used, nil
 }

@@ -1,17 +1,21 @@
 package engine
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 
 	"github.com/minirun/minirun/container"
 	"github.com/minirun/minirun/image"
@@ -39,6 +43,8 @@ type RunOptions struct {
 	DryRun      bool
 	Limits      oci.Limits // cgroup limits, Docker's flags
 	Ulimits     []string   // --ulimit nofile=1024:2048
+	Pull        string     // always, missing (default) or never
+	Platform    string     // --platform for a pull
 	// CgroupParent is where the container's cgroup goes: absolute from
 	// the hierarchy's root, or relative to minirun's own cgroup.
 	CgroupParent string
@@ -88,6 +94,11 @@ func (o *RunOptions) check() error {
 	}
 	if o.Name != "" && !validName(o.Name) {
 		return fmt.Errorf("invalid container name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", o.Name)
+	}
+	switch o.Pull {
+	case "", "missing", "always", "never":
+	default:
+		return fmt.Errorf("invalid --pull %q: want always, missing or never", o.Pull)
 	}
 	for _, u := range o.Ulimits {
 		if _, err := oci.ParseUlimit(u); err != nil {
@@ -174,13 +185,8 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 		if err != nil {
 			return nil, err
 		}
-		img, err = store.Get(o.Image)
+		img, err = e.findImage(store, o)
 		if err != nil {
-			if errors.Is(err, image.ErrNotFound) {
-				return nil, fmt.Errorf("image %q not found locally, and pulling from a registry is not available yet: "+
-					"check the name (minirun images lists what is here), or import one offline with "+
-					"`minirun import ROOTFS.tar NAME` (make busybox-image builds busybox)", o.Image)
-			}
 			return nil, err
 		}
 		imgCfg = img.Config.Config
@@ -251,9 +257,12 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 			return p, fmt.Errorf("--init: find the minirun binary: %w", err)
 		}
 	}
-	imageName := o.Rootfs
+	imageName, imageID := o.Rootfs, ""
 	if img != nil {
-		imageName = image.FamiliarRef(img.Ref)
+		imageName, imageID = image.FamiliarRef(img.Ref), img.ID.String()
+		if img.Ref == "" { // an untagged image, run by ID
+			imageName = img.ID.Encoded()[:12]
+		}
 		rc.Annotations = map[string]string{"org.opencontainers.image.ref.name": img.Ref}
 	}
 	p.spec, err = oci.BuildSpec(rc)
@@ -264,12 +273,42 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 	if err := os.WriteFile(filepath.Join(p.bundle, "config.json"), b, 0o600); err != nil {
 		return p, err
 	}
-	p.meta = Meta{ID: id, Name: o.Name, Image: imageName, Command: p.spec.Process.Args, Created: time.Now().UTC(), Remove: o.Remove}
+	p.meta = Meta{ID: id, Name: o.Name, Image: imageName, ImageID: imageID, Command: p.spec.Process.Args, Created: time.Now().UTC(), Remove: o.Remove}
 	mb, _ := json.Marshal(&p.meta)
 	if err := os.WriteFile(filepath.Join(p.dataDir, "meta.json"), mb, 0o600); err != nil {
 		return p, err
 	}
 	return p, nil
+}
+
+// findImage applies the --pull policy: never (the store only), missing
+// (pull when the store lacks it, Docker's default) or always.
+func (e *Engine) findImage(store *image.Store, o RunOptions) (*image.Image, error) {
+	if o.Pull != "always" {
+		img, err := store.Get(o.Image)
+		if err == nil || !errors.Is(err, image.ErrNotFound) {
+			return img, err
+		}
+		if o.Pull == "never" {
+			return nil, fmt.Errorf("image %q not found locally and --pull never forbids pulling it: "+
+				"check the name (minirun images lists what is here), pull it, or import it offline with "+
+				"`minirun import ROOTFS.tar NAME` (make busybox-image builds busybox)", o.Image)
+		}
+		fmt.Fprintf(o.Stderr, "Unable to find image '%s' locally\n", o.Image)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, unix.SIGTERM)
+	defer stop()
+	img, err := store.Pull(ctx, o.Image, image.PullOptions{
+		Platform: o.Platform,
+		Mirror:   os.Getenv("MINIRUN_REGISTRY_MIRROR"),
+		Progress: image.NewProgress(o.Stderr, term.IsTerminal(int(o.Stderr.Fd()))),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("image %q not found locally and the pull failed: %w\n"+
+			"Check the name, or import the image offline: `minirun import ROOTFS.tar NAME`, `minirun load -i ARCHIVE` "+
+			"(make busybox-image builds busybox without a registry)", o.Image, err)
+	}
+	return img, nil
 }
 
 // cgroupPath is <parent>/<id>, the parent from --cgroup-parent, then

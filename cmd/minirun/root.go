@@ -44,6 +44,13 @@ See docs/ARCHITECTURE.md for how a container comes to be.`,
 		newListCommand(g),
 		newSpecCommand(g),
 		newStatsCommand(g),
+		newPullCommand(g),
+		newLoginCommand(g),
+		newLogoutCommand(g),
+		newRmiCommand(g),
+		newImageCommand(g),
+		newLoadCommand(g),
+		newSaveCommand(g),
 	)
 	return root
 }

@@ -71,6 +71,7 @@ func setup(m *testing.M) (int, error) {
 			return 1, fmt.Errorf("build the busybox rootfs: %v\n%s", err, out)
 		}
 	}
+	os.Setenv("MINIRUN_TEST_BUSYBOX_TAR_RESOLVED", rootfsTar)
 	imp := exec.Command(bin, "import", "-c", `CMD ["sh"]`, rootfsTar, "busybox:latest")
 	imp.Env = minirunEnv()
 	if out, err := imp.CombinedOutput(); err != nil {

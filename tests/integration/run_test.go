@@ -204,7 +204,9 @@ func TestBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"run", "--rm", "busybx", "true"}, `image "busybx" not found locally`},
+		// --pull never: tests send no traffic to a real registry.
+		{[]string{"run", "--rm", "--pull", "never", "busybx", "true"}, `image "busybx" not found locally`},
+		{[]string{"run", "--rm", "--pull", "sometimes", "busybox", "true"}, "invalid --pull"},
 		{[]string{"run", "--rm", "-u", "nobodyx", "busybox", "true"}, "unable to find user nobodyx"},
 		{[]string{"run", "--rm", "-u", "1000:", "busybox", "true"}, "invalid user"},
 		{[]string{"run", "--rm", "-w", "tmp", "busybox", "true"}, "needs to be an absolute path"},

@@ -1,0 +1,103 @@
+package integration
+
+import (
+	"io"
+	"log"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// A registry on loopback, holding the busybox rootfs as a one-layer image.
+func testRegistry(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	layer, err := tarball.LayerFromFile(os.Getenv("MINIRUN_TEST_BUSYBOX_TAR_RESOLVED"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := img.ConfigFile()
+	cfg = cfg.DeepCopy()
+	cfg.Architecture, cfg.OS = "amd64", "linux"
+	cfg.Config.Cmd = []string{"sh"}
+	cfg.Config.Env = []string{"FROM_REGISTRY=yes"}
+	if img, err = mutate.ConfigFile(img, cfg); err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := name.ParseReference(host+"/test/busybox:1", name.Insecure)
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	return host
+}
+
+func TestPullAndRun(t *testing.T) {
+	host := testRegistry(t)
+	r := run(t, 0, "pull", host+"/test/busybox:1")
+	if !strings.Contains(r.stdout, "Pull complete") {
+		t.Errorf("pull output: %q", r.stdout)
+	}
+	r = run(t, 0, "images")
+	if !strings.Contains(r.stdout, host+"/test/busybox") {
+		t.Errorf("images: %q", r.stdout)
+	}
+	r = run(t, 0, "run", "--rm", host+"/test/busybox:1", "sh", "-c", "echo $FROM_REGISTRY")
+	if r.stdout != "yes\n" {
+		t.Errorf("run of the pulled image: %q", r.stdout)
+	}
+	// Docker's default (--pull missing) pulls what the store lacks.
+	r = run(t, 0, "run", "--rm", host+"/test/busybox:1", "true")
+	r = minirun(t, "", "run", "--rm", host+"/test/busybox:nope", "true")
+	if r.code != 125 || !strings.Contains(r.stderr, "not found locally and the pull failed") || !strings.Contains(r.stderr, host) {
+		t.Errorf("unknown tag: %d %q", r.code, r.stderr)
+	}
+	assertClean(t)
+}
+
+// save, rmi (refused while a container uses the image), load: a round trip
+// through a docker-save archive gives back the same image.
+func TestSaveRmiLoad(t *testing.T) {
+	archive := t.TempDir() + "/busybox.tar"
+	run(t, 0, "save", "-o", archive, "busybox:latest")
+	id := strings.TrimSpace(run(t, 0, "images", "-q").stdout)
+	run(t, 0, "run", "--name", "uses-busybox", "busybox", "true")
+	r := minirun(t, "", "rmi", "busybox:latest")
+	if r.code == 0 || !strings.Contains(r.stderr, "used by a container") {
+		t.Fatalf("rmi of an image in use: %d %q", r.code, r.stderr)
+	}
+	run(t, 0, "rm", "uses-busybox")
+	r = run(t, 0, "rmi", "busybox:latest")
+	if !strings.Contains(r.stdout, "Untagged: busybox:latest") || !strings.Contains(r.stdout, "Deleted: sha256:") {
+		t.Fatalf("rmi output: %q", r.stdout)
+	}
+	if r := run(t, 0, "images", "-q"); strings.Contains(r.stdout, id) {
+		t.Fatalf("image still listed: %q", r.stdout)
+	}
+	r = run(t, 0, "load", "-i", archive)
+	if !strings.Contains(r.stdout, "Loaded image: busybox:latest") {
+		t.Fatalf("load output: %q", r.stdout)
+	}
+	if got := strings.TrimSpace(run(t, 0, "images", "-q").stdout); !strings.Contains(got, id) {
+		t.Fatalf("image ID after load %q, want %q", got, id)
+	}
+	run(t, 0, "run", "--rm", "busybox", "true")
+	r = run(t, 0, "image", "inspect", "busybox")
+	if !strings.Contains(r.stdout, `"RepoTags": [`) || !strings.Contains(r.stdout, "busybox:latest") {
+		t.Fatalf("inspect: %q", r.stdout)
+	}
+	assertClean(t)
+}
