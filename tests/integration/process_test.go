@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -63,6 +64,35 @@ func fmtInt(n int) string {
 	return string(b)
 }
 
+// syncBuffer collects a pty's output for the test to read while it grows.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *syncBuffer) waitFor(t *testing.T, s string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(b.String(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("terminal never showed %q; output:\n%s", s, b.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // TestTTY drives `run -it` through a real pty, like a person at a terminal:
 // the container gets a terminal of its own with our window size, echoes
 // what we type, and exits with the shell's code.
@@ -90,19 +120,23 @@ func testTTY(t *testing.T, args []string) {
 		t.Fatal(err)
 	}
 	slave.Close()
-	var out bytes.Buffer
+	out := &syncBuffer{}
 	outDone := make(chan struct{})
-	go func() { io.Copy(&out, master); close(outDone) }()
+	go func() { io.Copy(out, master); close(outDone) }()
+	// Each step waits for the shell's answer to the previous one: the VM
+	// runs ten times slower than the host, so fixed pauses would race.
 	io.WriteString(master, "tty; stty size; echo pid=$$ term=$TERM\n")
-	time.Sleep(300 * time.Millisecond)
+	out.waitFor(t, "pid=1 term=xterm\r\n")
 	// A window resize: the kernel sends SIGWINCH to minirun (the terminal's
 	// foreground process), which passes the new size to the container's pty.
 	if err := unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 44, Col: 120}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
-	io.WriteString(master, "stty size\n")
-	time.Sleep(300 * time.Millisecond)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "44 120") && time.Now().Before(deadline) {
+		io.WriteString(master, "stty size\n")
+		time.Sleep(200 * time.Millisecond)
+	}
 	io.WriteString(master, "exit 5\n")
 	waitErr := make(chan error, 1)
 	go func() { waitErr <- cmd.Wait() }()
