@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"archive/tar"
+	"bytes"
 	"io"
 	"log"
 	"net/http/httptest"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -99,5 +102,58 @@ func TestSaveRmiLoad(t *testing.T) {
 	if !strings.Contains(r.stdout, `"RepoTags": [`) || !strings.Contains(r.stdout, "busybox:latest") {
 		t.Fatalf("inspect: %q", r.stdout)
 	}
+	assertClean(t)
+}
+
+// tarLayer builds an uncompressed layer from name -> content ("" for a
+// directory).
+func tarLayer(t *testing.T, files [][2]string) v1.Layer {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range files {
+		h := &tar.Header{Name: f[0], Mode: 0o644, Size: int64(len(f[1])), Typeflag: tar.TypeReg}
+		if strings.HasSuffix(f[0], "/") {
+			h = &tar.Header{Name: f[0], Mode: 0o755, Typeflag: tar.TypeDir}
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write([]byte(f[1]))
+	}
+	tw.Close()
+	b := buf.Bytes()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// A container sees the layers merged: a whiteout deletes a lower file, an
+// opaque directory hides everything below it.
+func TestRunSeesMergedLayers(t *testing.T) {
+	host := testRegistry(t)
+	base, _ := tarball.LayerFromFile(os.Getenv("MINIRUN_TEST_BUSYBOX_TAR_RESOLVED"))
+	l1 := tarLayer(t, [][2]string{{"data/", ""}, {"data/a", "A"}, {"data/b", "B"}, {"opq/", ""}, {"opq/old", "old"}})
+	l2 := tarLayer(t, [][2]string{{"data/.wh.a", ""}, {"data/c", "C"}, {"opq/", ""}, {"opq/.wh..wh..opq", ""}, {"opq/new", "new"}})
+	img, err := mutate.AppendLayers(empty.Image, base, l1, l2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := img.ConfigFile()
+	cfg = cfg.DeepCopy()
+	cfg.Architecture, cfg.OS = "amd64", "linux"
+	img, _ = mutate.ConfigFile(img, cfg)
+	ref, _ := name.ParseReference(host+"/test/layers:1", name.Insecure)
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, 0, "run", "--rm", host+"/test/layers:1", "sh", "-c", "ls /data /opq; cat /data/b /data/c /opq/new")
+	want := "/data:\nb\nc\n\n/opq:\nnew\nBCnew"
+	if r.stdout != want {
+		t.Fatalf("merged view:\n%q\nwant\n%q", r.stdout, want)
+	}
+	run(t, 0, "rmi", host+"/test/layers:1")
 	assertClean(t)
 }
