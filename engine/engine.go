@@ -47,13 +47,15 @@ func (e *Engine) Images() (*image.Store, error) {
 // Meta is what the engine remembers about a container beyond the OCI
 // state: its name, image and command (Docker's config.v2.json).
 type Meta struct {
-	ID      string    `json:"id"`
-	Name    string    `json:"name"`
-	Image   string    `json:"image"`
-	ImageID string    `json:"imageID,omitempty"` // config digest: keeps the image from rmi while the container exists
-	Command []string  `json:"command"`
-	Created time.Time `json:"created"`
-	Remove  bool      `json:"autoRemove"`
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Image   string `json:"image"`
+	ImageID string `json:"imageID,omitempty"` // config digest: keeps the image from rmi while the container exists
+	// StopSignal is the image's STOPSIGNAL, what `stop` sends first.
+	StopSignal string    `json:"stopSignal,omitempty"`
+	Command    []string  `json:"command"`
+	Created    time.Time `json:"created"`
+	Remove     bool      `json:"autoRemove"`
 }
 
 func (e *Engine) containerDataDir(id string) string {

@@ -247,6 +247,11 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 	if err != nil {
 		return p, err
 	}
+	vols, err := anonymousVolumes(root, p.dataDir, imgCfg.Volumes)
+	if err != nil {
+		return p, err
+	}
+	mounts = append(mounts, vols...)
 	rc := oci.RunConfig{
 		Image: imgCfg, Args: o.Args, Entrypoint: o.Entrypoint, Env: o.Env, Workdir: o.Workdir,
 		User: user, Hostname: o.Hostname, TTY: o.TTY, ReadOnly: o.ReadOnly, Rootfs: root, Mounts: mounts,
@@ -273,7 +278,7 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 	if err := os.WriteFile(filepath.Join(p.bundle, "config.json"), b, 0o600); err != nil {
 		return p, err
 	}
-	p.meta = Meta{ID: id, Name: o.Name, Image: imageName, ImageID: imageID, Command: p.spec.Process.Args, Created: time.Now().UTC(), Remove: o.Remove}
+	p.meta = Meta{ID: id, Name: o.Name, Image: imageName, ImageID: imageID, StopSignal: imgCfg.StopSignal, Command: p.spec.Process.Args, Created: time.Now().UTC(), Remove: o.Remove}
 	mb, _ := json.Marshal(&p.meta)
 	if err := os.WriteFile(filepath.Join(p.dataDir, "meta.json"), mb, 0o600); err != nil {
 		return p, err

@@ -157,3 +157,28 @@ func TestRunSeesMergedLayers(t *testing.T) {
 	run(t, 0, "rmi", host+"/test/layers:1")
 	assertClean(t)
 }
+
+// An image's VOLUME is a directory outside the overlay, seeded from the
+// image, and its STOPSIGNAL is remembered.
+func TestImageVolumeSeeded(t *testing.T) {
+	host := testRegistry(t)
+	base, _ := tarball.LayerFromFile(os.Getenv("MINIRUN_TEST_BUSYBOX_TAR_RESOLVED"))
+	l1 := tarLayer(t, [][2]string{{"srv/", ""}, {"srv/data/", ""}, {"srv/data/seed", "from-image"}})
+	img, _ := mutate.AppendLayers(empty.Image, base, l1)
+	cfg, _ := img.ConfigFile()
+	cfg = cfg.DeepCopy()
+	cfg.Architecture, cfg.OS = "amd64", "linux"
+	cfg.Config.Volumes = map[string]struct{}{"/srv/data": {}}
+	cfg.Config.StopSignal = "SIGQUIT"
+	img, _ = mutate.ConfigFile(img, cfg)
+	ref, _ := name.ParseReference(host+"/test/vol:1", name.Insecure)
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, 0, "run", "--rm", host+"/test/vol:1", "sh", "-c", "cat /srv/data/seed; echo; grep ' /srv/data ' /proc/self/mountinfo | grep -c overlay; echo new > /srv/data/x && cat /srv/data/x")
+	if r.stdout != "from-image\n0\nnew\n" {
+		t.Fatalf("volume: %q", r.stdout)
+	}
+	run(t, 0, "rmi", host+"/test/vol:1")
+	assertClean(t)
+}
