@@ -7,6 +7,7 @@ import (
 	"log"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -181,4 +182,30 @@ func TestImageVolumeSeeded(t *testing.T) {
 	}
 	run(t, 0, "rmi", host+"/test/vol:1")
 	assertClean(t)
+}
+
+// A full disk fails the pull with the kernel's reason, and leaves no image
+// and no half-written file.
+func TestPullDiskFull(t *testing.T) {
+	host := testRegistry(t)
+	small := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", small).CombinedOutput(); err != nil {
+		t.Fatalf("mount a small tmpfs: %v %s", err, out)
+	}
+	defer exec.Command("umount", small).Run()
+	cmd := exec.Command(bin, "--data-root", small, "pull", host+"/test/busybox:1")
+	cmd.Env = minirunEnv()
+	out, err := cmd.CombinedOutput()
+	if err == nil || cmd.ProcessState.ExitCode() != 125 || !strings.Contains(string(out), "no space left on device") {
+		t.Fatalf("pull onto a full disk: %v\n%s", err, out)
+	}
+	ls := exec.Command(bin, "--data-root", small, "images", "-q")
+	ls.Env = minirunEnv()
+	if b, _ := ls.Output(); len(strings.TrimSpace(string(b))) != 0 {
+		t.Fatalf("an image was listed after the failed pull: %q", b)
+	}
+	found, _ := exec.Command("find", small, "-name", ".tmp-*").Output()
+	if len(strings.TrimSpace(string(found))) != 0 {
+		t.Fatalf("temporary files left: %s", found)
+	}
 }
