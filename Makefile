@@ -13,7 +13,7 @@ export MINIRUN_DATA_ROOT
 GOFLAGS_BUILD = CGO_ENABLED=0
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build install uninstall busybox-image deps test unit vet bench bench-cgroups vmtest vmtest-build clean
+.PHONY: all build install uninstall busybox-image deps test unit vet bench bench-pull bench-cgroups vmtest vmtest-build clean
 
 all: build
 
@@ -86,6 +86,11 @@ bench-cgroups: vmtest-build
 
 bench: build
 	MINIRUN=$(CURDIR)/bin/minirun bench/startup.sh
+
+# Pull + unpack of a 5-layer image from a loopback registry, against
+# skopeo copy + umoci unpack and podman pull (Debian packages).
+bench-pull:
+	bench/pull.sh
 
 clean:
 	rm -rf bin
