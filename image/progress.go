@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 )
@@ -125,7 +126,11 @@ func (lp *layerProgress) add(n int) {
 		return
 	}
 	lp.lastDraw = now
-	line := "Downloading  " + humanSize(lp.current)
+	line := "Downloading  "
+	if lp.total > 0 {
+		line += bar(lp.current, lp.total) + "  "
+	}
+	line += humanSize(lp.current)
 	if lp.total > 0 {
 		line += "/" + humanSize(lp.total)
 	}
@@ -133,6 +138,20 @@ func (lp *layerProgress) add(n int) {
 		line += "  " + humanSize(int64(float64(lp.current)/secs)) + "/s"
 	}
 	lp.redraw(line)
+}
+
+// bar draws docker pull's progress bar: [=========>          ]
+func bar(cur, total int64) string {
+	const width = 30
+	n := int(cur * width / total)
+	if n > width {
+		n = width
+	}
+	s := strings.Repeat("=", n)
+	if n < width {
+		s += ">" + strings.Repeat(" ", width-n-1)
+	}
+	return "[" + s + "]"
 }
 
 // status shows a new state (terminal form only), e.g. "Extracting".

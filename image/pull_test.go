@@ -782,8 +782,8 @@ func TestProgress(t *testing.T) {
 	a.add(100_000) // too soon: not drawn
 	clock = clock.Add(950 * time.Millisecond)
 	a.add(1_000_000)
-	want := "\x1b[2A\r\x1b[2Kaaaaaaaaaaaa: Downloading  100.0kB/2.8MB\r\x1b[2B" +
-		"\x1b[2A\r\x1b[2Kaaaaaaaaaaaa: Downloading  1.2MB/2.8MB  1.2MB/s\r\x1b[2B"
+	want := "\x1b[2A\r\x1b[2Kaaaaaaaaaaaa: Downloading  [=>                            ]  100.0kB/2.8MB\r\x1b[2B" +
+		"\x1b[2A\r\x1b[2Kaaaaaaaaaaaa: Downloading  [============>                 ]  1.2MB/2.8MB  1.2MB/s\r\x1b[2B"
 	if buf.String() != want {
 		t.Errorf("terminal output\n got %q\nwant %q", buf.String(), want)
 	}
