@@ -169,7 +169,9 @@ func (e *Engine) Run(o RunOptions) (int, error) {
 	if oom {
 		fmt.Fprintf(o.Stderr, "minirun: container %s: OOMKilled: the kernel's OOM killer killed a process that reached the memory limit\n", ShortID(p.id))
 	}
-	cleanErr := e.cleanup(p, o.Remove)
+	// A container that never ran (bad command, setup error) leaves nothing,
+	// with or without --rm.
+	cleanErr := e.cleanup(p, o.Remove || runErr != nil)
 	if runErr != nil {
 		return code, runErr
 	}

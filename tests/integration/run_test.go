@@ -196,6 +196,9 @@ func TestExitCodes(t *testing.T) {
 	// A process killed by SIGKILL: 128+9. (PID 1 cannot SIGKILL itself, so
 	// the shell runs under --init.)
 	run(t, 137, "run", "--rm", "--init", "busybox", "sh", "-c", "kill -9 $$")
+	// A container that could not start leaves nothing, even without --rm.
+	run(t, 127, "run", "--name", "never-started", "busybox", "nosuchcommand")
+	run(t, 126, "run", "busybox", "/etc/passwd")
 	assertClean(t)
 }
 
