@@ -22,11 +22,24 @@ ff02::2	ip6-allrouters
 // writeEtcFiles writes the container's /etc/hostname, /etc/hosts and
 // /etc/resolv.conf into the bundle and returns the bind mounts that put
 // them in place, as Docker does (the image's own files stay untouched).
-func writeEtcFiles(bundle, hostname string) ([]specs.Mount, error) {
+func writeEtcFiles(bundle, hostname string, net netMode) ([]specs.Mount, error) {
 	files := map[string][]byte{
 		"hostname":    []byte(hostname + "\n"),
 		"hosts":       []byte(hostsFile),
 		"resolv.conf": resolvConf("/etc/resolv.conf"),
+	}
+	switch {
+	case net.host:
+		// The host's network: its names and resolvers work as they are.
+		files["hosts"], _ = os.ReadFile("/etc/hosts")
+		files["resolv.conf"], _ = os.ReadFile("/etc/resolv.conf")
+	case net.peerBundle != "":
+		// Another container's network: share its view of names too.
+		for _, f := range []string{"hosts", "resolv.conf"} {
+			if b, err := os.ReadFile(filepath.Join(net.peerBundle, f)); err == nil {
+				files[f] = b
+			}
+		}
 	}
 	var mounts []specs.Mount
 	for _, name := range []string{"resolv.conf", "hostname", "hosts"} {

@@ -44,7 +44,10 @@ type RunOptions struct {
 	Limits      oci.Limits // cgroup limits, Docker's flags
 	Ulimits     []string   // --ulimit nofile=1024:2048
 	Pull        string     // always, missing (default) or never
-	Platform    string     // --platform for a pull
+	// Network is none (a network namespace with only lo, the default
+	// until the bridge network lands), host, or container:NAME|ID.
+	Network  string
+	Platform string // --platform for a pull
 	// CgroupParent is where the container's cgroup goes: absolute from
 	// the hierarchy's root, or relative to minirun's own cgroup.
 	CgroupParent string
@@ -94,6 +97,9 @@ func (o *RunOptions) check() error {
 	}
 	if o.Name != "" && !validName(o.Name) {
 		return fmt.Errorf("invalid container name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", o.Name)
+	}
+	if o.Network != "" && o.Network != "none" && o.Network != "host" && !strings.HasPrefix(o.Network, "container:") {
+		return fmt.Errorf("invalid --network %q: want none, host or container:NAME (bridge networks come with the networking issue)", o.Network)
 	}
 	switch o.Pull {
 	case "", "missing", "always", "never":
@@ -213,13 +219,17 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 	id := newID()
 	p = &prepared{id: id, bundle: e.bundleDir(id), dataDir: e.containerDataDir(id)}
 	defer func() {
-		if err != nil {
+		if err != nil && p != nil {
 			_ = e.cleanup(p, true)
 			p = nil
 		}
 	}()
+	net, err := e.networkMode(o.Network)
+	if err != nil {
+		return p, &UsageError{err}
+	}
 	if o.Hostname == "" {
-		o.Hostname = ShortID(id)
+		o.Hostname = firstNonEmpty(net.hostname, ShortID(id))
 	}
 	if err := os.MkdirAll(p.bundle, 0o711); err != nil {
 		return p, err
@@ -245,7 +255,7 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 	if err != nil {
 		return p, &UsageError{err}
 	}
-	mounts, err := writeEtcFiles(p.bundle, o.Hostname)
+	mounts, err := writeEtcFiles(p.bundle, o.Hostname, net)
 	if err != nil {
 		return p, err
 	}
@@ -276,6 +286,7 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 	if err != nil {
 		return p, &UsageError{err}
 	}
+	net.apply(p.spec)
 	b, _ := json.MarshalIndent(p.spec, "", "  ")
 	if err := os.WriteFile(filepath.Join(p.bundle, "config.json"), b, 0o600); err != nil {
 		return p, err

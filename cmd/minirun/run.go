@@ -76,6 +76,7 @@ the input) for Docker's behaviour.`,
 	f.StringVar(&o.Rootfs, "rootfs", "", "use this directory as the root filesystem instead of an image")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the OCI config.json that would run, and run nothing")
 	f.BoolVar(&o.NoPivot, "no-pivot", false, "chroot into a moved mount instead of pivot_root (for initramfs hosts; weaker)")
+	f.StringVar(&o.Network, "network", "none", "network: none (only lo), host, or container:NAME (share another container's)")
 	f.StringVar(&o.Pull, "pull", "missing", "pull the image before running: always, missing or never")
 	f.StringVar(&o.Platform, "platform", "", "os/arch[/variant] to pull when the image is multi-platform")
 	f.StringArrayVar(&o.Ulimits, "ulimit", nil, "resource limit NAME=SOFT[:HARD] (nofile=1024:2048; see man 2 prlimit)")

@@ -1,10 +1,13 @@
 package integration
 
 import (
+	"bufio"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -307,4 +310,38 @@ func TestUlimitAndNoPivot(t *testing.T) {
 		t.Fatalf("bad --ulimit: %d %q", r.code, r.stderr)
 	}
 	assertClean(t)
+}
+
+// --network host shares the host's network namespace; container:NAME joins
+// another container's. (No traffic is sent: only namespace identities.)
+func TestNetworkModes(t *testing.T) {
+	hostNet, _ := os.Readlink("/proc/self/ns/net")
+	hostName, _ := os.Hostname()
+	r := run(t, 0, "run", "--rm", "--network", "host", "busybox", "sh", "-c", "readlink /proc/self/ns/net; hostname")
+	if r.stdout != hostNet+"\n"+hostName+"\n" {
+		t.Errorf("--network host: %q, want %s and %s", r.stdout, hostNet, hostName)
+	}
+	cmd := exec.Command(bin, "run", "--rm", "--name", "netowner", "--hostname", "owner", "busybox", "sh", "-c",
+		"trap 'exit 0' TERM; readlink /proc/self/ns/net; sleep 30 & wait")
+	cmd.Env = minirunEnv()
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		assertClean(t)
+	}()
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	r = run(t, 0, "run", "--rm", "--network", "container:netowner", "busybox", "sh", "-c", "readlink /proc/self/ns/net; hostname")
+	if r.stdout != line+"owner\n" || line == hostNet+"\n" {
+		t.Errorf("--network container:netowner: %q, want %q and owner", r.stdout, line)
+	}
+	for _, bad := range [][]string{{"--network", "container:nosuch"}, {"--network", "bogus"}} {
+		r := minirun(t, "", append(append([]string{"run", "--rm"}, bad...), "busybox", "true")...)
+		if r.code != 125 {
+			t.Errorf("%v: exit %d %q", bad, r.code, r.stderr)
+		}
+	}
 }
