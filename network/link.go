@@ -1,0 +1,464 @@
+package network
+
+// This file wires a container into a host network the way most runtimes do
+// (Docker's "bridge" network, CNI's "bridge" plugin):
+//
+//	  host network namespace                     container network namespace
+//	+---------------------------------------+   +----------------------------------+
+//	| bridge "minirun0"  10.88.0.1/16       |   |                                  |
+//	|   |-- veth "mrab12cd34ef5" ===========|===|== veth "eth0"  10.88.0.5/16      |
+//	|   `-- veth "mr..." (one per container)|   |   default via 10.88.0.1 dev eth0 |
+//	+---------------------------------------+   +----------------------------------+
+//
+// A bridge is a virtual Ethernet switch inside the kernel. Interfaces
+// "enslaved" to it become its ports; frames entering one port are forwarded
+// to the port that owns the destination MAC address. The bridge itself is
+// also an interface of the host: giving it an address (the gateway, e.g.
+// 10.88.0.1/16) puts the host on that virtual switch, so containers can
+// talk to the host and, through it, further (routing and NAT are separate).
+//
+// A veth pair is a virtual Ethernet cable with two interfaces as its ends:
+// what is sent into one end comes out of the other. Each end can live in a
+// different network namespace, which is what makes it the classic way to
+// connect a container: one end stays on the host, plugged into the bridge,
+// the other is moved into the container's namespace and becomes its eth0.
+// Deleting either end destroys the pair (man 4 veth).
+//
+// Why "create, move, then rename": interface names are per network
+// namespace. The host very likely has an eth0 already, so the container end
+// is created on the host under a temporary unique name, moved into the
+// container's namespace (where nobody else uses "eth0" yet) and only there
+// renamed to eth0. The kernel keeps the ifindex-based link between the two
+// ends across the move; only names are namespace-local.
+//
+// MTU (maximum transmission unit) is the largest packet an interface sends
+// without fragmenting. Packets from a container eventually leave through
+// the host's uplink, so the bridge takes the MTU of the host's default-route
+// interface (a cloud VM or a VPN often has less than Ethernet's 1500) and
+// both veth ends use the bridge's MTU: a mismatch shows up as connections
+// that open but hang on large transfers.
+//
+// The default route ("default via 10.88.0.1 dev eth0") tells the container
+// where to send packets for any address not on its own subnet: to the
+// gateway, i.e. the bridge's address on the host.
+//
+// Everything here is done with netlink (man 7 netlink, man 7 rtnetlink),
+// the socket protocol `ip` speaks too (man 8 ip-link, man 8 ip-address,
+// man 8 ip-route). Work inside the container's namespace goes through a
+// netlink socket opened in that namespace (netlink.NewHandleAt), never by
+// switching the calling thread into it: a Go goroutine can migrate between
+// OS threads, and a thread left in the wrong namespace is a hard bug to find.
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// maxIfNameLen is the longest interface name the kernel accepts:
+// IFNAMSIZ (16) minus the terminating NUL.
+const maxIfNameLen = unix.IFNAMSIZ - 1
+
+// defaultMTU is used when the host has no IPv4 default route.
+const defaultMTU = 1500
+
+// containerIfName is the name the container end of the veth gets inside
+// the container's network namespace.
+const containerIfName = "eth0"
+
+// hostVethIDLen is how many characters of the container ID HostVethName
+// keeps after its "mr" prefix.
+const hostVethIDLen = 11
+
+// HostVethName derives the host-side veth name from a container ID:
+// "mr" followed by the first 11 characters of the ID, 13 characters at most
+// and so within the kernel's 15 (IFNAMSIZ-1). Characters the kernel refuses
+// in interface names ('/', ':' and white space), and any other byte that is
+// not printable ASCII, are replaced by '-'.
+func HostVethName(containerID string) string {
+	id := containerID
+	if len(id) > hostVethIDLen {
+		id = id[:hostVethIDLen]
+	}
+	// Anything but printable ASCII becomes '-', so the result is ASCII and
+	// never longer than "mr" + 11 bytes.
+	id = strings.Map(func(r rune) rune {
+		if r <= ' ' || r > '~' || r == '/' || r == ':' {
+			return '-'
+		}
+		return r
+	}, id)
+	return "mr" + id
+}
+
+// EnsureBridge creates (if missing) a Linux bridge named name with the
+// gateway address gw (e.g. 10.88.0.1/16), sets it up and returns it, as
+//
+//	ip link add name <name> mtu <mtu> type bridge
+//	ip addr add <gw> dev <name>
+//	ip link set <name> up
+//
+// It is idempotent: an existing bridge is reused, keeps the addresses it
+// has, and gets gw added if it lacks it. A new bridge takes the MTU of the
+// host's default-route interface (1500 without one); an existing bridge's
+// MTU is left alone. An existing link of that name that is not a bridge is
+// an error. If EnsureBridge created the bridge and a later step fails, it
+// removes the bridge again.
+func EnsureBridge(name string, gw *net.IPNet) (link netlink.Link, err error) {
+	if err := checkIfName(name); err != nil {
+		return nil, err
+	}
+	if gw == nil || gw.IP == nil || gw.Mask == nil {
+		return nil, fmt.Errorf("bridge %s: no gateway address", name)
+	}
+
+	br, err := netlink.LinkByName(name)
+	created := false
+	switch {
+	case err == nil:
+		if br.Type() != "bridge" {
+			return nil, fmt.Errorf("link %s exists and is a %s, not a bridge", name, br.Type())
+		}
+	case isLinkNotFound(err):
+		mtu, err := defaultRouteMTU()
+		if err != nil {
+			return nil, err
+		}
+		attrs := netlink.NewLinkAttrs()
+		attrs.Name = name
+		attrs.MTU = mtu
+		if err := netlink.LinkAdd(&netlink.Bridge{LinkAttrs: attrs}); err != nil {
+			if !errors.Is(err, unix.EEXIST) {
+				return nil, fmt.Errorf("ip link add %s type bridge: %w", name, err)
+			}
+			// Someone created it between our lookup and LinkAdd: reuse it.
+		} else {
+			created = true
+		}
+		if br, err = netlink.LinkByName(name); err != nil {
+			return nil, fmt.Errorf("find bridge %s: %w", name, err)
+		}
+		if br.Type() != "bridge" {
+			return nil, fmt.Errorf("link %s exists and is a %s, not a bridge", name, br.Type())
+		}
+	default:
+		return nil, fmt.Errorf("find bridge %s: %w", name, err)
+	}
+	if created {
+		defer func() {
+			if err != nil {
+				_ = netlink.LinkDel(br)
+			}
+		}()
+	}
+
+	has, err := hasAddr(br, gw)
+	if err != nil {
+		return nil, fmt.Errorf("list addresses of %s: %w", name, err)
+	}
+	if !has {
+		if err := netlink.AddrAdd(br, &netlink.Addr{IPNet: gw}); err != nil && !errors.Is(err, unix.EEXIST) {
+			return nil, fmt.Errorf("ip addr add %s dev %s: %w", gw, name, err)
+		}
+	}
+	if err := netlink.LinkSetUp(br); err != nil {
+		return nil, fmt.Errorf("ip link set %s up: %w", name, err)
+	}
+	// Return a fresh view (flags now include up).
+	if br, err = netlink.LinkByName(name); err != nil {
+		return nil, fmt.Errorf("find bridge %s: %w", name, err)
+	}
+	return br, nil
+}
+
+// DeleteBridge removes the bridge named name (`ip link del <name>`); its
+// ports are released, not deleted. A missing bridge is not an error; a link
+// of that name that is not a bridge is, and is left alone.
+func DeleteBridge(name string) error {
+	br, err := netlink.LinkByName(name)
+	if err != nil {
+		if isLinkNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("find bridge %s: %w", name, err)
+	}
+	if br.Type() != "bridge" {
+		return fmt.Errorf("link %s is a %s, not a bridge: not deleting it", name, br.Type())
+	}
+	if err := netlink.LinkDel(br); err != nil && !errors.Is(err, unix.ENODEV) {
+		return fmt.Errorf("ip link del %s: %w", name, err)
+	}
+	return nil
+}
+
+// Attach connects the network namespace of process pid to the bridge:
+//
+//	ip link add <hostName> mtu <bridge mtu> type veth peer name <tmp>
+//	ip link set <hostName> master <bridge> up
+//	ip link set <tmp> netns <pid>
+//	# inside the namespace:
+//	ip link set <tmp> name eth0
+//	ip addr add <addr> dev eth0
+//	ip link set eth0 up
+//	ip link set lo up
+//	ip route add default via <gw> dev eth0
+//
+// hostName is the host end (see HostVethName); the container end gets the
+// bridge's MTU and the address addr (e.g. 10.88.0.5/16), and gw (the
+// bridge's address) becomes its default route. On any failure Attach
+// deletes the veth pair it created, which also removes the container end
+// wherever it is by then.
+func Attach(bridge string, hostName string, pid int, addr *net.IPNet, gw net.IP) (err error) {
+	if err := checkIfName(hostName); err != nil {
+		return err
+	}
+	if addr == nil || addr.IP == nil || addr.Mask == nil {
+		return fmt.Errorf("attach %s: no address for %s", hostName, containerIfName)
+	}
+	if gw == nil {
+		return fmt.Errorf("attach %s: no gateway", hostName)
+	}
+	if pid <= 0 {
+		return fmt.Errorf("attach %s: invalid pid %d", hostName, pid)
+	}
+
+	br, err := netlink.LinkByName(bridge)
+	if err != nil {
+		return fmt.Errorf("find bridge %s: %w", bridge, err)
+	}
+	if br.Type() != "bridge" {
+		return fmt.Errorf("link %s is a %s, not a bridge", bridge, br.Type())
+	}
+	mtu := br.Attrs().MTU
+
+	// A handle on the target namespace: /proc/<pid>/ns/net, opened once so
+	// that everything below talks to the same namespace even if the process
+	// exits meanwhile.
+	nsh, err := netns.GetFromPid(pid)
+	if err != nil {
+		return fmt.Errorf("open network namespace of pid %d: %w", pid, err)
+	}
+	defer nsh.Close()
+
+	tmpName, err := tempIfName()
+	if err != nil {
+		return err
+	}
+	attrs := netlink.NewLinkAttrs()
+	attrs.Name = hostName
+	attrs.MTU = mtu
+	veth := &netlink.Veth{LinkAttrs: attrs, PeerName: tmpName, PeerMTU: uint32(mtu)}
+	if err := netlink.LinkAdd(veth); err != nil {
+		return fmt.Errorf("ip link add %s type veth peer name %s: %w", hostName, tmpName, err)
+	}
+	defer func() {
+		if err != nil {
+			// Deleting one end deletes the pair, the peer included,
+			// whichever namespace it has reached.
+			if h, lerr := netlink.LinkByName(hostName); lerr == nil {
+				_ = netlink.LinkDel(h)
+			}
+		}
+	}()
+
+	host, err := netlink.LinkByName(hostName)
+	if err != nil {
+		return fmt.Errorf("find veth %s: %w", hostName, err)
+	}
+	if err := netlink.LinkSetMaster(host, br); err != nil {
+		return fmt.Errorf("ip link set %s master %s: %w", hostName, bridge, err)
+	}
+	if err := netlink.LinkSetUp(host); err != nil {
+		return fmt.Errorf("ip link set %s up: %w", hostName, err)
+	}
+
+	peer, err := netlink.LinkByName(tmpName)
+	if err != nil {
+		return fmt.Errorf("find veth peer %s: %w", tmpName, err)
+	}
+	if err := netlink.LinkSetNsFd(peer, int(nsh)); err != nil {
+		return fmt.Errorf("ip link set %s netns %d: %w", tmpName, pid, err)
+	}
+
+	// From here on, a netlink socket living in the container's namespace.
+	h, err := netlink.NewHandleAt(nsh)
+	if err != nil {
+		return fmt.Errorf("netlink socket in the network namespace of pid %d: %w", pid, err)
+	}
+	defer h.Delete()
+
+	ctr, err := h.LinkByName(tmpName)
+	if err != nil {
+		return fmt.Errorf("find %s in the network namespace of pid %d: %w", tmpName, pid, err)
+	}
+	if err := h.LinkSetName(ctr, containerIfName); err != nil {
+		return fmt.Errorf("ip link set %s name %s (in pid %d's namespace): %w", tmpName, containerIfName, pid, err)
+	}
+	if ctr.Attrs().MTU != mtu {
+		if err := h.LinkSetMTU(ctr, mtu); err != nil {
+			return fmt.Errorf("ip link set %s mtu %d: %w", containerIfName, mtu, err)
+		}
+	}
+	if err := h.AddrAdd(ctr, &netlink.Addr{IPNet: addr}); err != nil {
+		return fmt.Errorf("ip addr add %s dev %s: %w", addr, containerIfName, err)
+	}
+	// Up before the route: the kernel refuses a gateway it cannot reach
+	// through an up interface.
+	if err := h.LinkSetUp(ctr); err != nil {
+		return fmt.Errorf("ip link set %s up: %w", containerIfName, err)
+	}
+	lo, err := h.LinkByName("lo")
+	if err != nil {
+		return fmt.Errorf("find lo in the network namespace of pid %d: %w", pid, err)
+	}
+	if err := h.LinkSetUp(lo); err != nil {
+		return fmt.Errorf("ip link set lo up: %w", err)
+	}
+	route := &netlink.Route{
+		LinkIndex: ctr.Attrs().Index,
+		Scope:     netlink.SCOPE_UNIVERSE,
+		Gw:        gw,
+		// Dst nil: the default route (0.0.0.0/0).
+	}
+	if err := h.RouteAdd(route); err != nil {
+		return fmt.Errorf("ip route add default via %s dev %s: %w", gw, containerIfName, err)
+	}
+	return nil
+}
+
+// Detach deletes the host end of a container's veth pair
+// (`ip link del <hostName>`); the container end dies with it. A missing
+// link is not an error; a link of that name that is not a veth is, and is
+// left alone.
+func Detach(hostName string) error {
+	l, err := netlink.LinkByName(hostName)
+	if err != nil {
+		if isLinkNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("find veth %s: %w", hostName, err)
+	}
+	if l.Type() != "veth" {
+		return fmt.Errorf("link %s is a %s, not a veth: not deleting it", hostName, l.Type())
+	}
+	if err := netlink.LinkDel(l); err != nil && !errors.Is(err, unix.ENODEV) {
+		return fmt.Errorf("ip link del %s: %w", hostName, err)
+	}
+	return nil
+}
+
+// defaultRouteMTU returns the MTU of the interface carrying the host's IPv4
+// default route, or 1500 if there is none.
+func defaultRouteMTU() (int, error) {
+	routes, err := routeList(netlink.RouteList, nil, netlink.FAMILY_V4)
+	if err != nil {
+		return 0, fmt.Errorf("list routes: %w", err)
+	}
+	for _, r := range routes {
+		if !isDefaultRoute(r) || r.Table != unix.RT_TABLE_MAIN {
+			continue
+		}
+		idx := r.LinkIndex
+		if idx == 0 && len(r.MultiPath) > 0 {
+			idx = r.MultiPath[0].LinkIndex
+		}
+		if idx == 0 {
+			continue
+		}
+		l, err := netlink.LinkByIndex(idx)
+		if err != nil {
+			continue
+		}
+		if mtu := l.Attrs().MTU; mtu > 0 {
+			return mtu, nil
+		}
+	}
+	return defaultMTU, nil
+}
+
+// isDefaultRoute reports whether r is 0.0.0.0/0 (netlink reports it either
+// with a nil Dst or, in recent versions, as 0.0.0.0/0).
+func isDefaultRoute(r netlink.Route) bool {
+	if r.Dst == nil {
+		return true
+	}
+	ones, _ := r.Dst.Mask.Size()
+	return ones == 0
+}
+
+// routeList retries a route dump the kernel interrupted because the table
+// changed while it was being read.
+func routeList(list func(netlink.Link, int) ([]netlink.Route, error), link netlink.Link, family int) ([]netlink.Route, error) {
+	var err error
+	for range 5 {
+		var routes []netlink.Route
+		routes, err = list(link, family)
+		if !errors.Is(err, netlink.ErrDumpInterrupted) {
+			return routes, err
+		}
+	}
+	return nil, err
+}
+
+// hasAddr reports whether link already carries exactly want (same address
+// and prefix length).
+func hasAddr(link netlink.Link, want *net.IPNet) (bool, error) {
+	var addrs []netlink.Addr
+	var err error
+	for range 5 {
+		addrs, err = netlink.AddrList(link, netlink.FAMILY_ALL)
+		if !errors.Is(err, netlink.ErrDumpInterrupted) {
+			break
+		}
+	}
+	if err != nil {
+		return false, err
+	}
+	wantOnes, _ := want.Mask.Size()
+	for _, a := range addrs {
+		if a.IPNet == nil || !a.IP.Equal(want.IP) {
+			continue
+		}
+		if ones, _ := a.Mask.Size(); ones == wantOnes {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// tempIfName returns a random name for the container end of a veth while
+// it still lives on the host.
+func tempIfName() (string, error) {
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random interface name: %w", err)
+	}
+	return "mrtmp" + hex.EncodeToString(b), nil
+}
+
+// checkIfName rejects names the kernel would refuse (see dev_valid_name in
+// net/core/dev.c), with a clearer message than EINVAL.
+func checkIfName(name string) error {
+	switch {
+	case name == "", name == ".", name == "..":
+		return fmt.Errorf("invalid interface name %q", name)
+	case len(name) > maxIfNameLen:
+		return fmt.Errorf("interface name %q is longer than %d bytes", name, maxIfNameLen)
+	case strings.ContainsAny(name, "/: \t\n\r\v\f"):
+		return fmt.Errorf("interface name %q contains '/', ':' or white space", name)
+	}
+	return nil
+}
+
+// isLinkNotFound reports whether err means "no such link".
+func isLinkNotFound(err error) bool {
+	var nf netlink.LinkNotFoundError
+	return errors.As(err, &nf) || errors.Is(err, unix.ENODEV)
+}
