@@ -672,15 +672,7 @@ type InspectRootFS struct {
 // tag, an image ID or a prefix of one, a digest reference). RepoTags lists
 // every tag of the same image ID, not only ref.
 func (s *Store) Inspect(ref string) (*InspectInfo, error) {
-	idx, err := s.readIndex()
-	if err != nil {
-		return nil, err
-	}
-	entry, name, err := s.find(idx, ref)
-	if err != nil {
-		return nil, err
-	}
-	img, err := s.load(entry, name)
+	idx, entry, img, err := s.lookup(ref)
 	if err != nil {
 		return nil, err
 	}

@@ -46,15 +46,7 @@ const minIDPrefix = 4
 // layer directory exists, unpacking missing ones from their blobs.
 // A missing image gives an error wrapping ErrNotFound.
 func (s *Store) Get(ref string) (*Image, error) {
-	idx, err := s.readIndex()
-	if err != nil {
-		return nil, err
-	}
-	entry, name, err := s.find(idx, ref)
-	if err != nil {
-		return nil, err
-	}
-	img, err := s.load(entry, name)
+	_, _, img, err := s.lookup(ref)
 	if err != nil {
 		return nil, err
 	}
@@ -62,6 +54,22 @@ func (s *Store) Get(ref string) (*Image, error) {
 		return nil, err
 	}
 	return img, nil
+}
+
+// lookup finds ref in the index (as Get describes) and loads the image's
+// manifest and config; it returns the index and the image's entry in it
+// too, for callers that need them (Inspect).
+func (s *Store) lookup(ref string) (*ocispec.Index, ocispec.Descriptor, *Image, error) {
+	idx, err := s.readIndex()
+	if err != nil {
+		return nil, ocispec.Descriptor{}, nil, err
+	}
+	entry, name, err := s.find(idx, ref)
+	if err != nil {
+		return nil, ocispec.Descriptor{}, nil, err
+	}
+	img, err := s.load(entry, name)
+	return idx, entry, img, err
 }
 
 // List returns one Image per tag, sorted by Ref. It does not unpack
