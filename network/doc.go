@@ -13,6 +13,20 @@
 // container's namespace and renames it eth0). Addresses come from IPAM
 // (ipam.go): one JSON table per network, guarded by flock(2), so that
 // concurrent minirun processes never hand out one address twice.
-// NAT, published ports and name resolution come with the rest of the
-// networking issue; `run` does not attach containers to a bridge yet.
+// Names (which container is "web") are not this package's business: the
+// engine keeps every container's /etc/hosts current (engine/endpoints.go).
+//
+// NAT, published ports and isolation between networks are nftables rules
+// (nat.go: Firewall) in a table of minirun's own, "ip minirun", so that
+// minirun never edits anybody else's rules and `nft delete table ip
+// minirun` undoes all of it. nftables is the kernel's packet filter (the
+// successor of iptables); minirun programs it over netlink with
+// github.com/google/nftables, so no nft or iptables binary is needed, but
+// `nft list table ip minirun` shows what is there. Each network adds
+// masquerade rules (containers reach the world with the host's address) and
+// a forward rule that drops traffic to other minirun bridges; each
+// published port is one DNAT rule whose comment names its container. The
+// rules are the only record of what is published: Published reads them
+// back from the kernel.
+// See man 8 nft and https://wiki.nftables.org.
 package network

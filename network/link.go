@@ -55,6 +55,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 
 	"github.com/vishvananda/netlink"
@@ -96,6 +97,24 @@ func HostVethName(containerID string) string {
 		return r
 	}, id)
 	return "mr" + id
+}
+
+// HostVethNameN is the host end of a container's n-th interface (eth<n>):
+// HostVethName for n = 0, else "mr", nine characters of the ID, '-' and n,
+// so that a container connected to several networks has distinct names.
+func HostVethNameN(containerID string, n int) string {
+	if n <= 0 {
+		return HostVethName(containerID)
+	}
+	base := HostVethName(containerID)
+	if len(base) > 11 {
+		base = base[:11]
+	}
+	name := base + "-" + strconv.Itoa(n)
+	if len(name) > maxIfNameLen {
+		name = name[:maxIfNameLen]
+	}
+	return name
 }
 
 // EnsureBridge creates (if missing) a Linux bridge named name with the
@@ -198,10 +217,34 @@ func DeleteBridge(name string) error {
 	return nil
 }
 
-// Attach connects the network namespace of process pid to the bridge:
+// Endpoint is one interface of a container on a bridge: what
+// AttachEndpoint creates.
+type Endpoint struct {
+	Bridge   string     // the bridge the host end joins
+	HostName string     // the host end's name (see HostVethName)
+	Pid      int        // a process in the target network namespace
+	IfName   string     // the container end's name; "" means eth0
+	Addr     *net.IPNet // the container end's address, e.g. 10.88.0.5/16
+	// Gateway, if set, becomes the container's default route. A container
+	// on several networks has one default route: its first network's.
+	Gateway net.IP
+}
+
+// Attach connects the network namespace of process pid to the bridge as
+// eth0 with a default route via gw; see AttachEndpoint.
+func Attach(bridge string, hostName string, pid int, addr *net.IPNet, gw net.IP) error {
+	if gw == nil {
+		return fmt.Errorf("attach %s: no gateway", hostName)
+	}
+	return AttachEndpoint(Endpoint{Bridge: bridge, HostName: hostName, Pid: pid, Addr: addr, Gateway: gw})
+}
+
+// AttachEndpoint connects the network namespace of process ep.Pid to the
+// bridge:
 //
 //	ip link add <hostName> mtu <bridge mtu> type veth peer name <tmp>
 //	ip link set <hostName> master <bridge> up
+//	bridge link set dev <hostName> hairpin on
 //	ip link set <tmp> netns <pid>
 //	# inside the namespace:
 //	ip link set <tmp> name eth0
@@ -210,20 +253,28 @@ func DeleteBridge(name string) error {
 //	ip link set lo up
 //	ip route add default via <gw> dev eth0
 //
-// hostName is the host end (see HostVethName); the container end gets the
-// bridge's MTU and the address addr (e.g. 10.88.0.5/16), and gw (the
-// bridge's address) becomes its default route. On any failure Attach
-// deletes the veth pair it created, which also removes the container end
-// wherever it is by then.
-func Attach(bridge string, hostName string, pid int, addr *net.IPNet, gw net.IP) (err error) {
+// Both ends get the MTU of the host's default-route interface and the
+// container end the address ep.Addr, and
+// ep.Gateway (the bridge's address), if given, becomes its default route.
+// Hairpin mode lets the bridge send a frame back out of the port it came
+// in on: a container that reaches its own published port through the
+// host's address gets its packets back through its own veth. On any
+// failure AttachEndpoint deletes the veth pair it created, which also
+// removes the container end wherever it is by then.
+func AttachEndpoint(ep Endpoint) (err error) {
+	bridge, hostName, pid, addr, gw := ep.Bridge, ep.HostName, ep.Pid, ep.Addr, ep.Gateway
+	ifName := ep.IfName
+	if ifName == "" {
+		ifName = containerIfName
+	}
 	if err := checkIfName(hostName); err != nil {
 		return err
 	}
-	if addr == nil || addr.IP == nil || addr.Mask == nil {
-		return fmt.Errorf("attach %s: no address for %s", hostName, containerIfName)
+	if err := checkIfName(ifName); err != nil {
+		return err
 	}
-	if gw == nil {
-		return fmt.Errorf("attach %s: no gateway", hostName)
+	if addr == nil || addr.IP == nil || addr.Mask == nil {
+		return fmt.Errorf("attach %s: no address for %s", hostName, ifName)
 	}
 	if pid <= 0 {
 		return fmt.Errorf("attach %s: invalid pid %d", hostName, pid)
@@ -236,7 +287,12 @@ func Attach(bridge string, hostName string, pid int, addr *net.IPNet, gw net.IP)
 	if br.Type() != "bridge" {
 		return fmt.Errorf("link %s is a %s, not a bridge", bridge, br.Type())
 	}
-	mtu := br.Attrs().MTU
+	// The host's MTU, not the bridge's: a bridge without ports falls back
+	// to 1500 whatever it was created with.
+	mtu, err := defaultRouteMTU()
+	if err != nil {
+		return err
+	}
 
 	// A handle on the target namespace: /proc/<pid>/ns/net, opened once so
 	// that everything below talks to the same namespace even if the process
@@ -278,6 +334,9 @@ func Attach(bridge string, hostName string, pid int, addr *net.IPNet, gw net.IP)
 	if err := netlink.LinkSetUp(host); err != nil {
 		return fmt.Errorf("ip link set %s up: %w", hostName, err)
 	}
+	if err := netlink.LinkSetHairpin(host, true); err != nil {
+		return fmt.Errorf("bridge link set dev %s hairpin on: %w", hostName, err)
+	}
 
 	peer, err := netlink.LinkByName(tmpName)
 	if err != nil {
@@ -298,21 +357,21 @@ func Attach(bridge string, hostName string, pid int, addr *net.IPNet, gw net.IP)
 	if err != nil {
 		return fmt.Errorf("find %s in the network namespace of pid %d: %w", tmpName, pid, err)
 	}
-	if err := h.LinkSetName(ctr, containerIfName); err != nil {
-		return fmt.Errorf("ip link set %s name %s (in pid %d's namespace): %w", tmpName, containerIfName, pid, err)
+	if err := h.LinkSetName(ctr, ifName); err != nil {
+		return fmt.Errorf("ip link set %s name %s (in pid %d's namespace): %w", tmpName, ifName, pid, err)
 	}
 	if ctr.Attrs().MTU != mtu {
 		if err := h.LinkSetMTU(ctr, mtu); err != nil {
-			return fmt.Errorf("ip link set %s mtu %d: %w", containerIfName, mtu, err)
+			return fmt.Errorf("ip link set %s mtu %d: %w", ifName, mtu, err)
 		}
 	}
 	if err := h.AddrAdd(ctr, &netlink.Addr{IPNet: addr}); err != nil {
-		return fmt.Errorf("ip addr add %s dev %s: %w", addr, containerIfName, err)
+		return fmt.Errorf("ip addr add %s dev %s: %w", addr, ifName, err)
 	}
 	// Up before the route: the kernel refuses a gateway it cannot reach
 	// through an up interface.
 	if err := h.LinkSetUp(ctr); err != nil {
-		return fmt.Errorf("ip link set %s up: %w", containerIfName, err)
+		return fmt.Errorf("ip link set %s up: %w", ifName, err)
 	}
 	lo, err := h.LinkByName("lo")
 	if err != nil {
@@ -321,6 +380,9 @@ func Attach(bridge string, hostName string, pid int, addr *net.IPNet, gw net.IP)
 	if err := h.LinkSetUp(lo); err != nil {
 		return fmt.Errorf("ip link set lo up: %w", err)
 	}
+	if gw == nil {
+		return nil
+	}
 	route := &netlink.Route{
 		LinkIndex: ctr.Attrs().Index,
 		Scope:     netlink.SCOPE_UNIVERSE,
@@ -328,7 +390,7 @@ func Attach(bridge string, hostName string, pid int, addr *net.IPNet, gw net.IP)
 		// Dst nil: the default route (0.0.0.0/0).
 	}
 	if err := h.RouteAdd(route); err != nil {
-		return fmt.Errorf("ip route add default via %s dev %s: %w", gw, containerIfName, err)
+		return fmt.Errorf("ip route add default via %s dev %s: %w", gw, ifName, err)
 	}
 	return nil
 }
