@@ -58,6 +58,14 @@ func (e *Engine) execute(p *prepared, o RunOptions) (int, bool, error) {
 	if err != nil {
 		return 0, false, err
 	}
+	if p.net != nil {
+		// The network namespace exists now (init waits for Start):
+		// veth, address, routes, ports and hosts files go in before the
+		// user's program runs.
+		if err := e.joinNetworks(p.id, c.Pid(), p.net); err != nil {
+			return 0, false, err
+		}
+	}
 	var outDone chan struct{}
 	if o.TTY {
 		master, err := container.RecvFd(consoleHost)

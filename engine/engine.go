@@ -52,10 +52,12 @@ type Meta struct {
 	Image   string `json:"image"`
 	ImageID string `json:"imageID,omitempty"` // config digest: keeps the image from rmi while the container exists
 	// StopSignal is the image's STOPSIGNAL, what `stop` sends first.
-	StopSignal string    `json:"stopSignal,omitempty"`
-	Command    []string  `json:"command"`
-	Created    time.Time `json:"created"`
-	Remove     bool      `json:"autoRemove"`
+	StopSignal string     `json:"stopSignal,omitempty"`
+	Command    []string   `json:"command"`
+	Created    time.Time  `json:"created"`
+	Remove     bool       `json:"autoRemove"`
+	Network    string     `json:"network,omitempty"` // --network as given (bridge network name, none, host, container:X)
+	Ports      []PortSpec `json:"ports,omitempty"`   // -p/-P as asked (host port 0: picked at start)
 }
 
 func (e *Engine) containerDataDir(id string) string {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -13,40 +14,59 @@ import (
 
 // netMode is what --network asked for, resolved.
 type netMode struct {
-	host       bool   // share the host's network namespace
-	joinPath   string // /proc/<pid>/ns/net of another container
-	peerBundle string // that container's bundle (its hosts and resolv.conf)
-	hostname   string // the default hostname this mode implies
+	host       bool     // share the host's network namespace
+	joinPath   string   // /proc/<pid>/ns/net of another container
+	peerBundle string   // that container's bundle (its hosts and resolv.conf)
+	hostname   string   // the default hostname this mode implies
+	bridge     *netPlan // a bridge network: the container gets eth0 on it
 }
 
-// networkMode resolves --network: "" or none, host, container:NAME|ID.
-func (e *Engine) networkMode(mode string) (netMode, error) {
+// networkMode resolves --network: none, host, container:NAME|ID, or the
+// name of a bridge network ("" is the default network, "bridge").
+func (e *Engine) networkMode(o *RunOptions) (netMode, error) {
+	mode := o.Network
 	switch {
-	case mode == "" || mode == "none":
+	case mode == "none":
 		return netMode{}, nil
 	case mode == "host":
 		h, _ := os.Hostname()
 		return netMode{host: true, hostname: h}, nil
+	case strings.HasPrefix(mode, "container:"):
+		ref := strings.TrimPrefix(mode, "container:")
+		m, err := e.Find(ref)
+		if err != nil {
+			return netMode{}, fmt.Errorf("--network %s: %w", mode, err)
+		}
+		c, err := e.Runtime.Load(m.ID)
+		if err != nil || c.State().Status != container.Running {
+			return netMode{}, fmt.Errorf("--network %s: container %s is not running: start it first", mode, ref)
+		}
+		hn, _ := os.ReadFile(e.bundleDir(m.ID) + "/hostname")
+		return netMode{
+			joinPath:   "/proc/" + strconv.Itoa(c.Pid()) + "/ns/net",
+			peerBundle: e.bundleDir(m.ID),
+			hostname:   strings.TrimSpace(string(hn)),
+		}, nil
 	}
-	ref := strings.TrimPrefix(mode, "container:")
-	m, err := e.Find(ref)
+	if mode == "" {
+		mode = DefaultNetwork
+	}
+	n, err := e.network(mode)
 	if err != nil {
-		return netMode{}, fmt.Errorf("--network %s: %w", mode, err)
+		return netMode{}, err
 	}
-	c, err := e.Runtime.Load(m.ID)
-	if err != nil || c.State().Status != container.Running {
-		return netMode{}, fmt.Errorf("--network %s: container %s is not running: start it first", mode, ref)
+	if o.IP != "" {
+		a, err := netip.ParseAddr(o.IP)
+		if err != nil || !n.prefix().Contains(a) {
+			return netMode{}, &UsageError{fmt.Errorf("--ip %s is not an address of network %s (%s)", o.IP, n.Name, n.Subnet)}
+		}
 	}
-	hn, _ := os.ReadFile(e.bundleDir(m.ID) + "/hostname")
-	return netMode{
-		joinPath:   "/proc/" + strconv.Itoa(c.Pid()) + "/ns/net",
-		peerBundle: e.bundleDir(m.ID),
-		hostname:   strings.TrimSpace(string(hn)),
-	}, nil
+	return netMode{bridge: &netPlan{networks: []*Network{n}, aliases: o.NetworkAliases, ip: o.IP}}, nil
 }
 
-// apply edits the spec's network namespace: none keeps the new one (only
-// lo), host drops it, container: joins the other container's.
+// apply edits the spec's network namespace: none and bridge keep the new
+// one (bridge gets its veth once the namespace exists), host drops it,
+// container: joins the other container's.
 func (n netMode) apply(s *specs.Spec) {
 	var out []specs.LinuxNamespace
 	for _, ns := range s.Linux.Namespaces {

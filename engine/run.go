@@ -44,10 +44,18 @@ type RunOptions struct {
 	Limits      oci.Limits // cgroup limits, Docker's flags
 	Ulimits     []string   // --ulimit nofile=1024:2048
 	Pull        string     // always, missing (default) or never
-	// Network is none (a network namespace with only lo, the default
-	// until the bridge network lands), host, or container:NAME|ID.
-	Network  string
-	Platform string // --platform for a pull
+	// Network is a bridge network's name ("" is the default network,
+	// "bridge"), none (a network namespace with only lo), host, or
+	// container:NAME|ID.
+	Network        string
+	NetworkAliases []string // --network-alias: more names for the container on its network
+	IP             string   // --ip: a fixed address on the network
+	Publish        []string // -p [[HOST_IP:][HOST_PORT]:]CONTAINER_PORT[/PROTO]
+	PublishAll     bool     // -P: publish every exposed port on a free host port
+	Expose         []string // --expose: ports to add to the image's EXPOSE
+	DNS            DNSOptions
+	AddHosts       []string // --add-host NAME:IP
+	Platform       string   // --platform for a pull
 	// CgroupParent is where the container's cgroup goes: absolute from
 	// the hierarchy's root, or relative to minirun's own cgroup.
 	CgroupParent string
@@ -56,6 +64,7 @@ type RunOptions struct {
 	Stdout, Stderr *os.File
 
 	resources *specs.LinuxResources // from Limits, by check
+	ports     []PortSpec            // from Publish, by check
 }
 
 // UsageError is bad input: the caller prints it and exits 125 having
@@ -98,8 +107,8 @@ func (o *RunOptions) check() error {
 	if o.Name != "" && !validName(o.Name) {
 		return fmt.Errorf("invalid container name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", o.Name)
 	}
-	if o.Network != "" && o.Network != "none" && o.Network != "host" && !strings.HasPrefix(o.Network, "container:") {
-		return fmt.Errorf("invalid --network %q: want none, host or container:NAME (bridge networks come with the networking issue)", o.Network)
+	if err := o.checkNetwork(); err != nil {
+		return err
 	}
 	switch o.Pull {
 	case "", "missing", "always", "never":
@@ -151,6 +160,7 @@ type prepared struct {
 	rootfsMounted       string
 	spec                *specs.Spec
 	meta                Meta
+	net                 *netPlan // bridge networks to join once the namespace exists
 }
 
 // Run is `minirun run`: it returns the container's exit code, or an error
@@ -224,9 +234,14 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 			p = nil
 		}
 	}()
-	net, err := e.networkMode(o.Network)
+	net, err := e.networkMode(&o)
 	if err != nil {
-		return p, &UsageError{err}
+		var ue *UsageError
+		if errors.As(err, &ue) || errors.Is(err, errNoSuchNetwork) || errors.Is(err, ErrNoSuchContainer) ||
+			strings.HasPrefix(o.Network, "container:") {
+			return p, &UsageError{err}
+		}
+		return p, err
 	}
 	if o.Hostname == "" {
 		o.Hostname = firstNonEmpty(net.hostname, ShortID(id))
@@ -255,9 +270,23 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 	if err != nil {
 		return p, &UsageError{err}
 	}
-	mounts, err := writeEtcFiles(p.bundle, o.Hostname, net)
+	extraHosts, err := o.extraHosts(net)
+	if err != nil {
+		return p, &UsageError{err}
+	}
+	mounts, err := writeEtcFiles(p.bundle, o.Hostname, net, o.DNS, extraHosts)
 	if err != nil {
 		return p, err
+	}
+	if net.bridge != nil {
+		plan := net.bridge
+		plan.name, plan.hostname, plan.hostsPath, plan.extraHosts = o.Name, o.Hostname, filepath.Join(p.bundle, "hosts"), extraHosts
+		if plan.ports, err = o.publishedPorts(imgCfg); err != nil {
+			return p, &UsageError{err}
+		}
+		p.net = plan
+	} else if len(o.ports) > 0 || o.PublishAll {
+		return p, &UsageError{fmt.Errorf("-p/-P need a bridge network; --network %s has none (with --network host the container's ports are the host's already)", o.Network)}
 	}
 	vols, err := anonymousVolumes(root, p.dataDir, imgCfg.Volumes)
 	if err != nil {
@@ -291,7 +320,11 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 	if err := os.WriteFile(filepath.Join(p.bundle, "config.json"), b, 0o600); err != nil {
 		return p, err
 	}
-	p.meta = Meta{ID: id, Name: o.Name, Image: imageName, ImageID: imageID, StopSignal: imgCfg.StopSignal, Command: p.spec.Process.Args, Created: time.Now().UTC(), Remove: o.Remove}
+	p.meta = Meta{ID: id, Name: o.Name, Image: imageName, ImageID: imageID, StopSignal: imgCfg.StopSignal, Command: p.spec.Process.Args, Created: time.Now().UTC(), Remove: o.Remove,
+		Network: firstNonEmpty(o.Network, DefaultNetwork)}
+	if p.net != nil {
+		p.meta.Ports = p.net.ports
+	}
 	mb, _ := json.Marshal(&p.meta)
 	if err := os.WriteFile(filepath.Join(p.dataDir, "meta.json"), mb, 0o600); err != nil {
 		return p, err
@@ -353,6 +386,9 @@ func firstNonEmpty(a, b string) string {
 // container, as `docker ps -a` shows) but never a mount.
 func (e *Engine) cleanup(p *prepared, remove bool) error {
 	var errs []error
+	if err := e.leaveNetworks(p.id); err != nil {
+		errs = append(errs, err)
+	}
 	if c, err := e.Runtime.Load(p.id); err == nil {
 		if err := c.Delete(true); err != nil {
 			errs = append(errs, err)

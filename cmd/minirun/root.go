@@ -51,6 +51,8 @@ See docs/ARCHITECTURE.md for how a container comes to be.`,
 		newImageCommand(g),
 		newLoadCommand(g),
 		newSaveCommand(g),
+		newNetworkCommand(g),
+		newSystemCommand(g),
 	)
 	return root
 }

@@ -28,7 +28,9 @@ the input) for Docker's behaviour.`,
   echo hello | sudo minirun run --rm -i busybox cat
   sudo minirun run --rm --rootfs ./some-dir /bin/sh -c 'ls /'
   sudo minirun run --dry-run busybox sh
-  sudo minirun run --rm -m 64m --pids-limit 20 --cpus 0.5 busybox sh`,
+  sudo minirun run --rm -m 64m --pids-limit 20 --cpus 0.5 busybox sh
+  sudo minirun run --name web -p 8080:80 busybox httpd -f -p 80
+  sudo minirun run --rm busybox wget -qO- http://web/`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if bundle != "" || cmd.Flags().Changed("bundle") {
@@ -76,7 +78,16 @@ the input) for Docker's behaviour.`,
 	f.StringVar(&o.Rootfs, "rootfs", "", "use this directory as the root filesystem instead of an image")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the OCI config.json that would run, and run nothing")
 	f.BoolVar(&o.NoPivot, "no-pivot", false, "chroot into a moved mount instead of pivot_root (for initramfs hosts; weaker)")
-	f.StringVar(&o.Network, "network", "none", "network: none (only lo), host, or container:NAME (share another container's)")
+	f.StringVar(&o.Network, "network", engine.DefaultNetwork, "network: a bridge network's name (default: bridge, on minirun0), none (only lo), host, or container:NAME (share another container's)")
+	f.StringArrayVar(&o.NetworkAliases, "network-alias", nil, "another name other containers on the network can use for this one")
+	f.StringVar(&o.IP, "ip", "", "a fixed IPv4 address on the network")
+	f.StringArrayVarP(&o.Publish, "publish", "p", nil, "publish a port: [[HOST_IP:][HOST_PORT]:]CONTAINER_PORT[/tcp|udp] (8080:80, 127.0.0.1:53:53/udp)")
+	f.BoolVarP(&o.PublishAll, "publish-all", "P", false, "publish every exposed port (EXPOSE, --expose) on a free host port")
+	f.StringArrayVar(&o.Expose, "expose", nil, "expose a port (PORT[/PROTO]) for -P")
+	f.StringArrayVar(&o.DNS.Servers, "dns", nil, "a DNS server for the container's resolv.conf")
+	f.StringArrayVar(&o.DNS.Search, "dns-search", nil, "a DNS search domain")
+	f.StringArrayVar(&o.DNS.Options, "dns-option", nil, "a resolv.conf option (ndots:2)")
+	f.StringArrayVar(&o.AddHosts, "add-host", nil, "add NAME:IP to /etc/hosts (IP host-gateway: the network's gateway)")
 	f.StringVar(&o.Pull, "pull", "missing", "pull the image before running: always, missing or never")
 	f.StringVar(&o.Platform, "platform", "", "os/arch[/variant] to pull when the image is multi-platform")
 	f.StringArrayVar(&o.Ulimits, "ulimit", nil, "resource limit NAME=SOFT[:HARD] (nofile=1024:2048; see man 2 prlimit)")

@@ -1,0 +1,392 @@
+package engine
+
+// Containers on networks: who is where, and the /etc/hosts files that let
+// containers find each other by name.
+//
+// Name resolution is a kept-current hosts file, not a DNS server: every
+// container on a bridge network gets an /etc/hosts that lists the other
+// containers of its networks (name, --network-alias and short ID), and
+// whenever a container joins or leaves a network minirun rewrites the
+// hosts file of every container that shares a network with it. This needs
+// no process running beside the containers (Docker's embedded DNS server
+// lives inside dockerd), works with every libc, and the file is there to
+// read: `cat /etc/hosts` shows exactly what the container can resolve.
+// Everything else goes to the host's upstream resolvers in resolv.conf.
+//
+// The table of endpoints is <data>/networks/endpoints.json, guarded by
+// flock(2) on endpoints.lock: one small JSON file for all networks, so
+// that one lock covers "allocate an address, record it, rewrite the hosts
+// files" for concurrent `minirun run`s. The slow kernel work (veth pairs,
+// firewall rules) happens outside the lock.
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/minirun/minirun/container"
+	"github.com/minirun/minirun/network"
+)
+
+// endpointTable is endpoints.json.
+type endpointTable struct {
+	Containers map[string]*ctrNet `json:"containers"` // by container ID
+}
+
+// ctrNet is one container's place on the networks.
+type ctrNet struct {
+	Name       string        `json:"name,omitempty"`
+	Hostname   string        `json:"hostname"`
+	HostsPath  string        `json:"hostsPath"`            // the file bind-mounted on its /etc/hosts
+	ExtraHosts []string      `json:"extraHosts,omitempty"` // --add-host, as "IP\tNAME"
+	Ports      []PortSpec    `json:"ports,omitempty"`      // published, host ports resolved
+	Endpoints  []endpointRec `json:"endpoints"`            // eth0 first
+}
+
+// endpointRec is one interface of a container on one network.
+type endpointRec struct {
+	Network  string   `json:"network"`
+	IP       string   `json:"ip"`
+	IfName   string   `json:"ifName"`
+	HostVeth string   `json:"hostVeth"`
+	Aliases  []string `json:"aliases,omitempty"`
+}
+
+func (c *ctrNet) endpoint(network string) *endpointRec {
+	for i := range c.Endpoints {
+		if c.Endpoints[i].Network == network {
+			return &c.Endpoints[i]
+		}
+	}
+	return nil
+}
+
+// withEndpoints runs fn on the table under the lock and writes the table
+// back if fn says it changed it.
+func (e *Engine) withEndpoints(fn func(*endpointTable) (bool, error)) error {
+	unlock, err := lockFile(filepath.Join(e.netDir(), "endpoints.lock"))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	path := filepath.Join(e.netDir(), "endpoints.json")
+	t := &endpointTable{}
+	if b, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(b, t); err != nil {
+			return fmt.Errorf("%s is corrupt (%v): run `minirun system prune` after removing it", path, err)
+		}
+	} else if !os.IsNotExist(err) {
+		return err
+	}
+	if t.Containers == nil {
+		t.Containers = map[string]*ctrNet{}
+	}
+	changed, err := fn(t)
+	if !changed {
+		return err
+	}
+	b, _ := json.MarshalIndent(t, "", "  ")
+	tmp := path + ".tmp"
+	if werr := os.WriteFile(tmp, b, 0o600); werr != nil {
+		return errors.Join(err, werr)
+	}
+	return errors.Join(err, os.Rename(tmp, path))
+}
+
+// alive: the container exists and its init has not ended.
+func (e *Engine) alive(id string) bool {
+	c, err := e.Runtime.Load(id)
+	if err != nil {
+		return false
+	}
+	st := c.State().Status
+	return st == container.Created || st == container.Running
+}
+
+// reconcileEndpoints drops the table's containers that are gone (a
+// minirun killed before it could clean up) and frees what they held.
+// It reports whether the table changed.
+func (e *Engine) reconcileEndpoints(t *endpointTable) bool {
+	var dead []string
+	for id := range t.Containers {
+		if !e.alive(id) {
+			dead = append(dead, id)
+		}
+	}
+	if len(dead) == 0 {
+		return false
+	}
+	var affected []string
+	for _, id := range dead {
+		c := t.Containers[id]
+		delete(t.Containers, id)
+		e.releaseNet(id, c)
+		for _, ep := range c.Endpoints {
+			affected = append(affected, ep.Network)
+		}
+	}
+	e.writeHosts(t, affected, "")
+	return true
+}
+
+// releaseNet frees what a container held on its networks: its veths, its
+// addresses and its published ports. Missing pieces are not errors.
+func (e *Engine) releaseNet(id string, c *ctrNet) error {
+	var errs []error
+	for _, ep := range c.Endpoints {
+		if err := network.Detach(ep.HostVeth); err != nil {
+			errs = append(errs, err)
+		}
+		if n, err := e.readNetwork(ep.Network); err == nil {
+			if a, err := e.ipam(n); err == nil {
+				errs = append(errs, a.Release(id))
+			}
+		}
+	}
+	if len(c.Ports) > 0 {
+		errs = append(errs, e.firewall().Unpublish(id))
+	}
+	return errors.Join(errs...)
+}
+
+// netPlan is what `run` asked of the networks, resolved by prepare.
+type netPlan struct {
+	networks   []*Network // first one: eth0 and the default route
+	aliases    []string
+	ip         string // --ip on the first network
+	ports      []PortSpec
+	hostname   string
+	name       string
+	hostsPath  string
+	extraHosts []string
+}
+
+// joinNetworks puts a created (not yet started) container on its
+// networks: an address from each network's IPAM, a veth pair per network,
+// the published ports' DNAT rules, and the hosts files of everyone
+// concerned. On error, leaveNetworks undoes what was done.
+func (e *Engine) joinNetworks(id string, pid int, plan *netPlan) error {
+	rec := &ctrNet{Name: plan.name, Hostname: plan.hostname, HostsPath: plan.hostsPath, ExtraHosts: plan.extraHosts}
+	err := e.withEndpoints(func(t *endpointTable) (bool, error) {
+		e.reconcileEndpoints(t)
+		// Recorded first, so that a failure below leaves a record that
+		// leaveNetworks (or the next reconcile) cleans up.
+		t.Containers[id] = rec
+		for i, n := range plan.networks {
+			addr, err := e.allocate(t, n, id, plan.ip, i)
+			if err != nil {
+				return true, err
+			}
+			var aliases []string
+			if i == 0 {
+				aliases = plan.aliases
+			}
+			rec.Endpoints = append(rec.Endpoints, endpointRec{
+				Network: n.Name, IP: addr.String(), IfName: fmt.Sprintf("eth%d", i),
+				HostVeth: network.HostVethNameN(id, i), Aliases: aliases,
+			})
+		}
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, ep := range rec.Endpoints {
+		if err := e.attach(plan.networks[i], ep, pid, i == 0); err != nil {
+			return err
+		}
+	}
+	if len(plan.ports) > 0 {
+		fw := e.firewall()
+		published, err := fw.Published()
+		if err != nil {
+			return err
+		}
+		for owner := range published {
+			if owner != id && !e.alive(owner) {
+				_ = fw.Unpublish(owner) // left behind by a crashed minirun
+				delete(published, owner)
+			}
+		}
+		ports, err := checkHostPorts(plan.ports, published)
+		if err != nil {
+			return err
+		}
+		rec.Ports = ports
+		if err := fw.Publish(id, portRules(ports, netip.MustParseAddr(rec.Endpoints[0].IP))); err != nil {
+			return err
+		}
+	}
+	return e.withEndpoints(func(t *endpointTable) (bool, error) {
+		if _, ok := t.Containers[id]; !ok {
+			return false, fmt.Errorf("container %s vanished from the network table while it was being set up", ShortID(id))
+		}
+		t.Containers[id] = rec
+		var nets []string
+		for _, ep := range rec.Endpoints {
+			nets = append(nets, ep.Network)
+		}
+		return true, e.writeHosts(t, nets, id)
+	})
+}
+
+// allocate takes an address on n for the container's i-th interface: the
+// one --ip asked for, or the next free one. A full subnet is reconciled
+// against the table once (addresses of containers that no longer exist
+// come back) before giving up.
+func (e *Engine) allocate(t *endpointTable, n *Network, id, want string, i int) (netip.Addr, error) {
+	a, err := e.ipam(n)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	if want != "" && i == 0 {
+		addr, err := netip.ParseAddr(want)
+		if err != nil {
+			return netip.Addr{}, &UsageError{fmt.Errorf("invalid --ip %q", want)}
+		}
+		if err := a.AllocateSpecific(id, addr); err != nil {
+			return netip.Addr{}, fmt.Errorf("network %s: %w", n.Name, err)
+		}
+		return addr, nil
+	}
+	addr, err := a.Allocate(id)
+	if err == nil {
+		return addr, nil
+	}
+	alive := map[string]bool{}
+	for cid := range t.Containers {
+		alive[cid] = true
+	}
+	if freed, rerr := a.Reconcile(alive); rerr == nil && len(freed) > 0 {
+		addr, err = a.Allocate(id)
+	}
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("network %s: %w", n.Name, err)
+	}
+	return addr, nil
+}
+
+// attach makes the veth pair of one endpoint.
+func (e *Engine) attach(n *Network, ep endpointRec, pid int, defaultRoute bool) error {
+	p := n.prefix()
+	ep4 := net.ParseIP(ep.IP).To4()
+	var gw net.IP
+	if defaultRoute {
+		gw = net.ParseIP(n.Gateway).To4()
+	}
+	err := network.AttachEndpoint(network.Endpoint{
+		Bridge: n.Bridge, HostName: ep.HostVeth, Pid: pid, IfName: ep.IfName,
+		Addr: &net.IPNet{IP: ep4, Mask: net.CIDRMask(p.Bits(), 32)}, Gateway: gw,
+	})
+	if err != nil {
+		return fmt.Errorf("connect the container to network %s: %w", n.Name, err)
+	}
+	return nil
+}
+
+// leaveNetworks takes a container off all its networks (when it stops or
+// is removed). The record goes first, under the lock, and the peers'
+// hosts files are rewritten; the kernel work happens after.
+func (e *Engine) leaveNetworks(id string) error {
+	if _, err := os.Stat(filepath.Join(e.netDir(), "endpoints.json")); os.IsNotExist(err) {
+		return nil // no container was ever on a network
+	}
+	var rec *ctrNet
+	err := e.withEndpoints(func(t *endpointTable) (bool, error) {
+		rec = t.Containers[id]
+		if rec == nil {
+			return false, nil
+		}
+		delete(t.Containers, id)
+		var nets []string
+		for _, ep := range rec.Endpoints {
+			nets = append(nets, ep.Network)
+		}
+		return true, e.writeHosts(t, nets, "")
+	})
+	if err != nil || rec == nil {
+		return err
+	}
+	return e.releaseNet(id, rec)
+}
+
+// writeHosts rewrites the hosts files of every container on one of nets,
+// and of also (if not ""). The files are bind-mounted into the running
+// containers, so they are rewritten in place (same inode), never
+// replaced.
+func (e *Engine) writeHosts(t *endpointTable, nets []string, also string) error {
+	want := map[string]bool{}
+	for _, n := range nets {
+		want[n] = true
+	}
+	var errs []error
+	for id, c := range t.Containers {
+		hit := id == also
+		for _, ep := range c.Endpoints {
+			hit = hit || want[ep.Network]
+		}
+		if !hit || c.HostsPath == "" {
+			continue
+		}
+		if err := os.WriteFile(c.HostsPath, renderHosts(t, id), 0o644); err != nil && !os.IsNotExist(err) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// renderHosts is one container's /etc/hosts: localhost, its own
+// addresses and hostname, --add-host entries, and every other container
+// that shares a network with it, by name, aliases and short ID.
+func renderHosts(t *endpointTable, id string) []byte {
+	c := t.Containers[id]
+	var b bytes.Buffer
+	b.WriteString(hostsFile)
+	for _, l := range c.ExtraHosts {
+		b.WriteString(l + "\n")
+	}
+	for _, ep := range c.Endpoints {
+		names := []string{c.Hostname}
+		if c.Name != "" && c.Name != c.Hostname {
+			names = append(names, c.Name)
+		}
+		fmt.Fprintf(&b, "%s\t%s\n", ep.IP, strings.Join(names, " "))
+	}
+	mine := map[string]bool{}
+	for _, ep := range c.Endpoints {
+		mine[ep.Network] = true
+	}
+	var peers []string
+	for pid, p := range t.Containers {
+		if pid == id {
+			continue
+		}
+		for _, ep := range p.Endpoints {
+			if !mine[ep.Network] {
+				continue
+			}
+			names := []string{}
+			if p.Name != "" {
+				names = append(names, p.Name)
+			}
+			names = append(names, ep.Aliases...)
+			names = append(names, ShortID(pid))
+			peers = append(peers, fmt.Sprintf("%s\t%s", ep.IP, strings.Join(names, " ")))
+		}
+	}
+	if len(peers) > 0 {
+		sort.Strings(peers)
+		b.WriteString("# containers on the same networks (kept current by minirun)\n")
+		for _, l := range peers {
+			b.WriteString(l + "\n")
+		}
+	}
+	return b.Bytes()
+}
