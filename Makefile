@@ -52,8 +52,12 @@ vet:
 unit:
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /tests/)
 
+# The unit packages first, then the integration tests on their own: the
+# network package's tests and the integration tests both change the host's
+# ip_forward and restore it, so they must not overlap.
 test: deps vet
-	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -timeout 10m $$($(GO) list ./... | grep -v /tests/)
+	$(GO) test -count=1 -timeout 20m ./tests/...
 	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) vmtest; else echo "vmtest: skipped, the cgroup-v2 VM needs root"; fi
 
 # The root tests again, on a pure cgroup-v2 kernel: Debian's kernel under
@@ -65,6 +69,7 @@ vmtest-build:
 	$(VMTEST_BUILD) $(GO) build -o $(VMTEST_DIR)/minirun ./cmd/minirun
 	$(VMTEST_BUILD) $(GO) test -c -o $(VMTEST_DIR)/cgroups.test ./cgroups/
 	$(VMTEST_BUILD) $(GO) test -c -o $(VMTEST_DIR)/integration.test ./tests/integration/
+	$(VMTEST_BUILD) $(GO) build -o $(VMTEST_DIR)/udpecho ./tests/integration/testdata/udpecho
 	scripts/busybox-rootfs.sh > $(VMTEST_DIR)/busybox.tar
 	vmtest/deps.sh
 
@@ -72,7 +77,7 @@ vmtest: vmtest-build
 	vmtest/run.sh --mem 2G --timeout 1200 --files $(VMTEST_DIR) -- sh -c '\
 		echo "== cgroups package on $$(uname -r), cgroup v2" && ./cgroups.test -test.count=1 && \
 		echo "== integration tests on cgroup v2" && \
-		MINIRUN_TEST_BINARY=/work/minirun MINIRUN_TEST_BUSYBOX_TAR=/work/busybox.tar ./integration.test -test.v'
+		MINIRUN_TEST_BINARY=/work/minirun MINIRUN_TEST_BUSYBOX_TAR=/work/busybox.tar MINIRUN_TEST_UDPECHO=/work/udpecho ./integration.test -test.v'
 
 # Cost of a container's cgroup on this host, and on cgroup v2 in the VM:
 # setup+teardown alone, and `run --rm busybox true` with and without limits.

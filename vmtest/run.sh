@@ -133,7 +133,7 @@ echo vmtest >"$st/etc/hostname"
 # built into the kernel print "builtin ..." and need nothing.
 # Decompress .ko.xz/.ko.zst here: busybox insmod can't be trusted with them.
 harness_modules="virtio_pci virtio_console"
-default_modules="overlay veth bridge nf_tables nf_nat nft_chain_nat nft_masq nft_nat nft_ct br_netfilter loop tun dummy"
+default_modules="overlay veth bridge nf_tables nf_nat nft_chain_nat nft_masq nft_nat nft_ct nft_fib_ipv4 br_netfilter loop tun dummy"
 # One modprobe call for the whole list (-a); a module it cannot find is a
 # warning on stderr, and fatal only for the harness' own virtio modules.
 read -ra mods <<<"$harness_modules $default_modules $extra_modules"

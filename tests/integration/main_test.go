@@ -82,7 +82,36 @@ func setup(m *testing.M) (int, error) {
 	if out, err := exec.Command("tar", "-x", "-f", rootfsTar, "-C", busybox).CombinedOutput(); err != nil {
 		return 1, fmt.Errorf("unpack busybox rootfs: %v\n%s", err, out)
 	}
+	forward, _ := os.ReadFile(ipForward)
+	// A UDP server for the containers (busybox's nc has no UDP mode),
+	// static, put into the busybox rootfs that --rootfs tests use.
+	udpecho := os.Getenv("MINIRUN_TEST_UDPECHO")
+	if udpecho == "" {
+		udpecho = filepath.Join(tmp, "udpecho")
+		build := exec.Command("go", "build", "-o", udpecho, "./tests/integration/testdata/udpecho")
+		build.Dir = repoRoot
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			return 1, fmt.Errorf("build udpecho: %v\n%s", err, out)
+		}
+	}
+	if b, err := os.ReadFile(udpecho); err != nil || os.WriteFile(filepath.Join(busybox, "udpecho"), b, 0o755) != nil {
+		return 1, fmt.Errorf("copy udpecho into the busybox rootfs: %v", err)
+	}
 	code := m.Run()
+	if !cleanNetworks() {
+		code = 1
+	}
+	// minirun turns on ip_forward as Docker does; the tests put it back.
+	if len(forward) > 0 {
+		os.WriteFile(ipForward, forward, 0o644)
+	}
+	// The tests' parent cgroup itself may stay (a container removes the
+	// parent only if it created it and it is empty by then, which
+	// concurrent containers race for); it is ours, so it goes here.
+	for _, p := range cgroupParents() {
+		os.Remove(p)
+	}
 	if left := cgroupsLeft(); len(left) > 0 {
 		fmt.Fprintf(os.Stderr, "integration: cgroups left behind: %v\n", left)
 		for i := len(left) - 1; i >= 0; i-- {
@@ -104,8 +133,16 @@ func setup(m *testing.M) (int, error) {
 // process's own cgroup (a relative parent), as this machine requires.
 var cgroupParent = fmt.Sprintf("minirun-it-%d", os.Getpid())
 
+// The tests' default network gets its own bridge and nftables table, so
+// that a user's minirun0 and table "minirun" are never touched.
+var (
+	testBridge = fmt.Sprintf("mrit%d", os.Getpid()%10000000)
+	testTable  = fmt.Sprintf("minirun_it_%d", os.Getpid())
+)
+
 func minirunEnv() []string {
-	return append(os.Environ(), "MINIRUN_ROOT="+stateRoot, "MINIRUN_DATA_ROOT="+dataRoot, "MINIRUN_CGROUP_PARENT="+cgroupParent)
+	return append(os.Environ(), "MINIRUN_ROOT="+stateRoot, "MINIRUN_DATA_ROOT="+dataRoot, "MINIRUN_CGROUP_PARENT="+cgroupParent,
+		"MINIRUN_DEFAULT_BRIDGE="+testBridge, "MINIRUN_NFT_TABLE="+testTable)
 }
 
 // result is one finished minirun command.
@@ -181,15 +218,30 @@ func mountsUnder(dir string) []string {
 	return out
 }
 
-// cgroupsLeft finds directories named after the tests' cgroup parent.
+// cgroupsLeft finds container cgroups below the tests' cgroup parent.
 func cgroupsLeft() []string {
+	var out []string
+	for _, p := range cgroupParents() {
+		ents, _ := os.ReadDir(p)
+		for _, e := range ents {
+			if e.IsDir() {
+				out = append(out, filepath.Join(p, e.Name()))
+			}
+		}
+	}
+	return out
+}
+
+// cgroupParents finds the tests' parent cgroup in every hierarchy.
+func cgroupParents() []string {
 	var out []string
 	filepath.Walk("/sys/fs/cgroup", func(p string, fi os.FileInfo, err error) error {
 		if err != nil || !fi.IsDir() {
 			return nil
 		}
-		if strings.Contains(p, cgroupParent) {
+		if filepath.Base(p) == cgroupParent {
 			out = append(out, p)
+			return filepath.SkipDir
 		}
 		return nil
 	})

@@ -56,7 +56,7 @@ func TestNamespacesDiffer(t *testing.T) {
 		}
 	}
 	// The new network namespace has only lo, and it is up.
-	r = run(t, 0, "run", "--rm", "busybox", "sh", "-c", "ls /sys/class/net; ping -c1 -W1 127.0.0.1 >/dev/null && echo lo-up")
+	r = run(t, 0, "run", "--rm", "--network", "none", "busybox", "sh", "-c", "ls /sys/class/net; ping -c1 -W1 127.0.0.1 >/dev/null && echo lo-up")
 	if r.stdout != "lo\nlo-up\n" {
 		t.Fatalf("network namespace: %q", r.stdout)
 	}
