@@ -58,6 +58,19 @@ type Meta struct {
 	Remove     bool       `json:"autoRemove"`
 	Network    string     `json:"network,omitempty"` // --network as given (bridge network name, none, host, container:X)
 	Ports      []PortSpec `json:"ports,omitempty"`   // -p/-P as asked (host port 0: picked at start)
+	// Mounts are the container's volumes, bind mounts and tmpfs mounts
+	// (what `inspect` shows and what keeps a named volume in use).
+	Mounts []MountPoint `json:"mounts,omitempty"`
+}
+
+// MountPoint is one of a container's mounts, Docker's inspect "Mounts".
+type MountPoint struct {
+	Type        string `json:"Type"`           // bind, volume or tmpfs
+	Name        string `json:"Name,omitempty"` // the volume's name (volumes only)
+	Source      string `json:"Source"`         // host path ("" for tmpfs)
+	Destination string `json:"Destination"`
+	Mode        string `json:"Mode,omitempty"` // options as given, e.g. "ro" or "size=64m"
+	RW          bool   `json:"RW"`
 }
 
 func (e *Engine) containerDataDir(id string) string {

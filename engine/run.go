@@ -60,6 +60,15 @@ type RunOptions struct {
 	// the hierarchy's root, or relative to minirun's own cgroup.
 	CgroupParent string
 
+	Detach      bool     // -d: a monitor process runs the container; run prints the ID and returns
+	Restart     string   // --restart no|on-failure[:N]|always|unless-stopped
+	StopSignal  string   // --stop-signal (default: the image's STOPSIGNAL, else SIGTERM)
+	StopTimeout int      // --stop-timeout seconds before SIGKILL (default 10)
+	LogOpts     []string // --log-opt max-size=10m, max-file=3
+	Volumes     []string // -v [SRC:]DST[:ro|rw]: a host path, a volume name, or (DST only) an anonymous volume
+	MountSpecs  []string // --mount type=bind|volume|tmpfs,src=..,dst=..[,ro]
+	Tmpfs       []string // --tmpfs DST[:OPTIONS]
+
 	Stdin          *os.File
 	Stdout, Stderr *os.File
 

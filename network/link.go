@@ -347,7 +347,9 @@ func AttachEndpoint(ep Endpoint) (err error) {
 	}
 
 	// From here on, a netlink socket living in the container's namespace.
-	h, err := netlink.NewHandleAt(nsh)
+	// NETLINK_ROUTE only: by default the handle also opens XFRM and
+	// netfilter sockets, whose modules a host may not have loaded.
+	h, err := netlink.NewHandleAt(nsh, unix.NETLINK_ROUTE)
 	if err != nil {
 		return fmt.Errorf("netlink socket in the network namespace of pid %d: %w", pid, err)
 	}
