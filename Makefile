@@ -13,7 +13,7 @@ export MINIRUN_DATA_ROOT
 GOFLAGS_BUILD = CGO_ENABLED=0
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build install uninstall busybox-image deps test unit vet bench bench-pull bench-cgroups vmtest vmtest-build clean
+.PHONY: all build install uninstall busybox-image deps test unit vet bench bench-pull bench-network bench-cgroups vmtest vmtest-build clean
 
 all: build
 
@@ -96,6 +96,11 @@ bench: build
 # skopeo copy + umoci unpack and podman pull (Debian packages).
 bench-pull:
 	bench/pull.sh
+
+# Bridge networking: setup+teardown per container (bridge vs --network none)
+# and TCP throughput container -> host over the veth vs loopback (iperf3).
+bench-network: build
+	MINIRUN=$(CURDIR)/bin/minirun bench/network.sh
 
 clean:
 	rm -rf bin

@@ -297,7 +297,7 @@ func newPeerNetns(t *testing.T, hostName, hostAddr, peerAddr string) *netnsHandl
 	if err := netlink.LinkSetNsFd(peer, int(ns)); err != nil {
 		t.Fatal(err)
 	}
-	nh, err := netlink.NewHandleAt(ns)
+	nh, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		t.Fatal(err)
 	}
