@@ -32,6 +32,8 @@ type Manager interface {
 	// Freeze stops every process of the cgroup; Thaw lets them go on.
 	Freeze() error
 	Thaw() error
+	// Frozen tells whether the cgroup is frozen.
+	Frozen() (bool, error)
 	// Destroy kills what is left in the cgroup and removes every directory
 	// Create made, even after a failure half-way.
 	Destroy() error

@@ -314,6 +314,18 @@ func (m *v1) OOMKills() (uint64, error) {
 func (m *v1) Freeze() error { return m.freeze("FROZEN") }
 func (m *v1) Thaw() error   { return m.freeze("THAWED") }
 
+func (m *v1) Frozen() (bool, error) {
+	d := m.dir("freezer")
+	if d == "" {
+		return false, nil
+	}
+	b, err := os.ReadFile(filepath.Join(d, "freezer.state"))
+	if err != nil {
+		return false, err
+	}
+	return strings.TrimSpace(string(b)) == "FROZEN", nil
+}
+
 func (m *v1) freeze(state string) error {
 	d := m.dir("freezer")
 	if d == "" {

@@ -247,6 +247,11 @@ func (m *v2) Freeze() error { return m.freeze("1") }
 func (m *v2) Thaw() error   { return m.freeze("0") }
 
 // freeze writes cgroup.freeze and waits for cgroup.events to confirm.
+func (m *v2) Frozen() (bool, error) {
+	got, err := keyedValue(m.dir, "cgroup.events", "frozen")
+	return got == 1, err
+}
+
 func (m *v2) freeze(v string) error {
 	if err := m.write("cgroup.freeze", v); err != nil {
 		return err

@@ -590,7 +590,7 @@ func openFifoOrDeath(path string, pid int) (*os.File, error) {
 // Signal sends sig to the container's init.
 func (c *Container) Signal(sig unix.Signal) error {
 	c.refresh()
-	if c.state.Status != Created && c.state.Status != Running {
+	if c.state.Status != Created && c.state.Status != Running && c.state.Status != Paused {
 		return fmt.Errorf("container %s is not running", c.ID)
 	}
 	if err := unix.Kill(c.state.Pid, sig); err != nil {

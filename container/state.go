@@ -23,6 +23,8 @@ const (
 	Created  = specs.StateCreated
 	Running  = specs.StateRunning
 	Stopped  = specs.StateStopped
+	// Paused is runc's extra status: running, but its cgroup is frozen.
+	Paused specs.ContainerState = "paused"
 )
 
 // ErrNotExist is returned for an unknown container ID.
@@ -70,6 +72,10 @@ func (c *Container) save() error {
 	return writeJSON(filepath.Join(c.dir, "state.json"), &c.state)
 }
 
+// ProcStartTime is procStartTime for other packages: with the PID it
+// identifies a process for good (a recycled PID has another start time).
+func ProcStartTime(pid int) (start uint64, state byte, err error) { return procStartTime(pid) }
+
 // procStartTime reads field 22 (starttime) and field 3 (state) of
 // /proc/<pid>/stat. The command name (field 2) may hold spaces and
 // parentheses, so parsing starts after its closing ')'.
@@ -110,6 +116,8 @@ func (c *Container) refresh() {
 		c.state.Status = Stopped
 	case fileExists(filepath.Join(c.dir, execFifo)):
 		c.state.Status = Created
+	case c.frozen():
+		c.state.Status = Paused
 	default:
 		c.state.Status = Running
 	}

@@ -23,14 +23,16 @@ var forwarded = []os.Signal{
 	unix.SIGPROF, unix.SIGIO, unix.SIGPWR, unix.SIGSYS, unix.SIGTRAP, unix.SIGXCPU, unix.SIGXFSZ,
 }
 
-// execute creates, starts and waits for the container. It returns the
-// exit code and whether the OOM killer struck.
+// execute creates, starts and waits for the container: the attached
+// `run` is the container's monitor. It returns the exit code and whether
+// the OOM killer struck.
 func (e *Engine) execute(p *prepared, o RunOptions) (int, bool, error) {
 	// The container must not outlive a killed `minirun run`: init gets
 	// PR_SET_PDEATHSIG, which fires when the creating *thread* exits, so
 	// this goroutine keeps its thread until the container is gone.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	e.becomeMonitor(p.id)
 	opts := container.CreateOpts{Stdout: o.Stdout, Stderr: o.Stderr, DieWithParent: true}
 	if o.Interactive {
 		opts.Stdin = o.Stdin
@@ -51,20 +53,12 @@ func (e *Engine) execute(p *prepared, o RunOptions) (int, bool, error) {
 	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
 
-	c, err := e.Runtime.Create(p.id, p.bundle, opts)
+	c, err := e.launch(p, opts)
 	if opts.ConsoleSocket != nil {
 		opts.ConsoleSocket.Close()
 	}
 	if err != nil {
 		return 0, false, err
-	}
-	if p.net != nil {
-		// The network namespace exists now (init waits for Start):
-		// veth, address, routes, ports and hosts files go in before the
-		// user's program runs.
-		if err := e.joinNetworks(p.id, c.Pid(), p.net); err != nil {
-			return 0, false, err
-		}
 	}
 	var outDone chan struct{}
 	if o.TTY {
@@ -81,15 +75,28 @@ func (e *Engine) execute(p *prepared, o RunOptions) (int, bool, error) {
 			close(outDone)
 		}()
 	}
-	if err := c.Start(); err != nil {
+	if err := e.startAndRecord(p, c); err != nil {
 		return 0, false, err
 	}
 	pid := c.Pid()
 	done := make(chan struct{})
 	go func() {
+		stopping := false
 		for {
 			select {
 			case s := <-sigs:
+				// Ctrl-C (SIGINT) and SIGTERM stop the container as
+				// `minirun stop` does: its stop signal, then SIGKILL after
+				// the timeout. A second one kills at once.
+				if s == unix.SIGINT || s == unix.SIGTERM {
+					if stopping {
+						_ = c.SignalAll(unix.SIGKILL)
+						continue
+					}
+					stopping = true
+					go e.stopProcess(c, p.meta, done)
+					continue
+				}
 				_ = unix.Kill(pid, s.(syscall.Signal))
 			case <-done:
 				return
@@ -101,7 +108,8 @@ func (e *Engine) execute(p *prepared, o RunOptions) (int, bool, error) {
 	if outDone != nil {
 		<-outDone
 	}
-	return code, c.OOMKilled(), err
+	oom := e.recordExit(p, c, code)
+	return code, oom, err
 }
 
 // attachTerminal connects our terminal to the container's pty master: raw

@@ -107,7 +107,7 @@ func (e *Engine) alive(id string) bool {
 		return false
 	}
 	st := c.State().Status
-	return st == container.Created || st == container.Running
+	return st == container.Created || st == container.Running || st == container.Paused
 }
 
 // reconcileEndpoints drops the table's containers that are gone (a
@@ -389,4 +389,14 @@ func renderHosts(t *endpointTable, id string) []byte {
 		}
 	}
 	return b.Bytes()
+}
+
+// readEndpoints reads the table without the lock, for display: the file is
+// only ever replaced whole (rename), so it is never seen half-written.
+func readEndpoints(e *Engine, t *endpointTable) error {
+	b, err := os.ReadFile(filepath.Join(e.netDir(), "endpoints.json"))
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, t)
 }

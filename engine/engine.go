@@ -61,6 +61,20 @@ type Meta struct {
 	// Mounts are the container's volumes, bind mounts and tmpfs mounts
 	// (what `inspect` shows and what keeps a named volume in use).
 	Mounts []MountPoint `json:"mounts,omitempty"`
+
+	// What a monitor (run -d, restart) needs to run the container again.
+	Hostname    string   `json:"hostname,omitempty"`
+	Aliases     []string `json:"networkAliases,omitempty"`
+	IP          string   `json:"ip,omitempty"`
+	ExtraHosts  []string `json:"extraHosts,omitempty"` // resolved --add-host lines
+	Restart     string   `json:"restartPolicy,omitempty"`
+	StopTimeout int      `json:"stopTimeout,omitempty"`
+	TTY         bool     `json:"tty,omitempty"`
+	OpenStdin   bool     `json:"openStdin,omitempty"`
+	Detached    bool     `json:"detached,omitempty"`
+	LogMaxSize  int64    `json:"logMaxSize,omitempty"`
+	LogMaxFiles int      `json:"logMaxFiles,omitempty"`
+	Rootfs      string   `json:"rootfs,omitempty"` // --rootfs DIR instead of an image
 }
 
 // MountPoint is one of a container's mounts, Docker's inspect "Mounts".
@@ -156,7 +170,7 @@ func (e *Engine) Stats(ref string) (Meta, *cgroups.Stats, error) {
 	if err != nil {
 		return m, nil, fmt.Errorf("container %s is not running", ref)
 	}
-	if st := c.State().Status; st != container.Running && st != container.Created {
+	if st := c.State().Status; st != container.Running && st != container.Created && st != container.Paused {
 		return m, nil, fmt.Errorf("container %s is %s: stats needs a running container", ref, st)
 	}
 	s, err := c.Stats()

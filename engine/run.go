@@ -72,8 +72,10 @@ type RunOptions struct {
 	Stdin          *os.File
 	Stdout, Stderr *os.File
 
-	resources *specs.LinuxResources // from Limits, by check
-	ports     []PortSpec            // from Publish, by check
+	resources   *specs.LinuxResources // from Limits, by check
+	ports       []PortSpec            // from Publish, by check
+	logMaxSize  int64                 // from LogOpts, by check
+	logMaxFiles int
 }
 
 // UsageError is bad input: the caller prints it and exits 125 having
@@ -117,6 +119,9 @@ func (o *RunOptions) check() error {
 		return fmt.Errorf("invalid container name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", o.Name)
 	}
 	if err := o.checkNetwork(); err != nil {
+		return err
+	}
+	if err := o.checkLifecycle(); err != nil {
 		return err
 	}
 	switch o.Pull {
@@ -190,6 +195,14 @@ func (e *Engine) Run(o RunOptions) (int, error) {
 		fmt.Fprintln(o.Stdout, string(out))
 		return 0, e.cleanup(p, true)
 	}
+	if o.Detach {
+		// The monitor runs it from here on, and cleans up if it fails.
+		if err := e.startDetached(p); err != nil {
+			return 0, err
+		}
+		fmt.Fprintln(o.Stdout, p.id)
+		return 0, nil
+	}
 	code, oom, runErr := e.execute(p, o)
 	if oom {
 		fmt.Fprintf(o.Stderr, "minirun: container %s: OOMKilled: the kernel's OOM killer killed a process that reached the memory limit\n", ShortID(p.id))
@@ -229,13 +242,10 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 	if _, err := oci.Command(imgCfg, o.Entrypoint, o.Args); err != nil {
 		return nil, &UsageError{err}
 	}
-	if o.Name != "" {
-		if m, err := e.Find(o.Name); err == nil && m.Name == o.Name {
-			return nil, &UsageError{fmt.Errorf("the container name %q is already in use by container %s: remove it (minirun rm %s) or choose another name", o.Name, ShortID(m.ID), o.Name)}
-		}
-	}
-
 	id := newID()
+	if o.Name == "" {
+		o.Name = e.randomName()
+	}
 	p = &prepared{id: id, bundle: e.bundleDir(id), dataDir: e.containerDataDir(id)}
 	defer func() {
 		if err != nil && p != nil {
@@ -243,6 +253,19 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 			p = nil
 		}
 	}()
+	if err := os.MkdirAll(p.dataDir, 0o700); err != nil {
+		return p, err
+	}
+	// The name is reserved atomically (O_EXCL): two runs with one --name
+	// at the same moment cannot both get it. (The data directory exists
+	// first: a reservation whose container directory is missing is stale.)
+	if holder, err := e.reserveName(o.Name, id); err != nil {
+		if holder != "" {
+			return p, &UsageError{fmt.Errorf("the container name %q is already in use by container %s: remove it (minirun rm %s) or choose another name", o.Name, ShortID(holder), o.Name)}
+		}
+		return p, err
+	}
+	p.meta.Name = o.Name
 	net, err := e.networkMode(&o)
 	if err != nil {
 		var ue *UsageError
@@ -263,17 +286,10 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 	}
 	root := o.Rootfs
 	if img != nil {
-		root = filepath.Join(p.bundle, "rootfs")
-		upper, work := filepath.Join(p.dataDir, "upper"), filepath.Join(p.dataDir, "work")
-		for _, d := range []string{root, upper, work} {
-			if err := os.MkdirAll(d, 0o755); err != nil {
-				return p, err
-			}
+		if err := mountImage(img, p); err != nil {
+			return p, err
 		}
-		if err := rootfs.MountOverlay(img.Layers, upper, work, root); err != nil {
-			return p, fmt.Errorf("mount the image's layers: %w", err)
-		}
-		p.rootfsMounted = root
+		root = p.rootfsMounted
 	}
 	user, err := oci.ResolveUser(root, firstNonEmpty(o.User, imgCfg.User))
 	if err != nil {
@@ -330,7 +346,12 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 		return p, err
 	}
 	p.meta = Meta{ID: id, Name: o.Name, Image: imageName, ImageID: imageID, StopSignal: imgCfg.StopSignal, Command: p.spec.Process.Args, Created: time.Now().UTC(), Remove: o.Remove,
-		Network: firstNonEmpty(o.Network, DefaultNetwork)}
+		Network: firstNonEmpty(o.Network, DefaultNetwork), Hostname: o.Hostname, Aliases: o.NetworkAliases, IP: o.IP,
+		ExtraHosts: extraHosts, Restart: o.Restart, StopTimeout: o.StopTimeout, TTY: o.TTY, Detached: o.Detach,
+		OpenStdin: o.Interactive, LogMaxSize: o.logMaxSize, LogMaxFiles: o.logMaxFiles, Rootfs: o.Rootfs}
+	if o.StopSignal != "" {
+		p.meta.StopSignal = o.StopSignal
+	}
 	if p.net != nil {
 		p.meta.Ports = p.net.ports
 	}
@@ -409,6 +430,7 @@ func (e *Engine) cleanup(p *prepared, remove bool) error {
 		}
 	}
 	if remove {
+		e.releaseName(p.meta.Name, p.id)
 		for _, d := range []string{p.bundle, p.dataDir} {
 			if err := os.RemoveAll(d); err != nil {
 				errs = append(errs, err)
@@ -416,22 +438,6 @@ func (e *Engine) cleanup(p *prepared, remove bool) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// Remove is `minirun rm`: it deletes a stopped container (or, with force,
-// kills it first) and everything it left.
-func (e *Engine) Remove(ref string, force bool) error {
-	m, err := e.Find(ref)
-	if err != nil {
-		return err
-	}
-	if c, err := e.Runtime.Load(m.ID); err == nil {
-		if st := c.State().Status; st != container.Stopped && !force {
-			return fmt.Errorf("cannot remove container %s: it is %s; stop it first or use rm -f", ref, st)
-		}
-	}
-	p := &prepared{id: m.ID, bundle: e.bundleDir(m.ID), dataDir: e.containerDataDir(m.ID), rootfsMounted: filepath.Join(e.bundleDir(m.ID), "rootfs")}
-	return e.cleanup(p, true)
 }
 
 // copyOut copies until EOF or EIO (a pty master reads EIO once the last

@@ -1,32 +1,44 @@
 package main
 
 import (
-	"strconv"
-	"strings"
-
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
 	"github.com/minirun/minirun/container"
+	"github.com/minirun/minirun/engine"
 )
 
 func newKillCommand(g *globals) *cobra.Command {
 	var all bool
+	var sigFlag string
 	c := &cobra.Command{
-		Use:     "kill ID [SIGNAL]",
-		Short:   "OCI: send a signal (default SIGTERM) to the container's init",
-		Example: `  minirun kill mycontainer KILL`,
-		Args:    cobra.RangeArgs(1, 2),
+		Use:   "kill [-s SIGNAL] [--all] CONTAINER [SIGNAL]",
+		Short: "Send a signal to a container's init (Docker's -s, or runc's positional SIGNAL; default SIGKILL/SIGTERM)",
+		Long: `Send a signal to the container's init process. Docker style: kill [-s SIGNAL]
+CONTAINER, default SIGKILL. OCI/runc style: kill ID [SIGNAL], default SIGTERM.
+CONTAINER is a name, an ID or a unique ID prefix.`,
+		Example: `  sudo minirun kill -s HUP web
+  minirun kill mycontainer KILL        # runc's form`,
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// runc's default is SIGTERM; Docker's (for containers of
+			// `minirun run`) SIGKILL.
 			sig := unix.SIGTERM
-			if len(args) == 2 {
-				s, err := parseSignal(args[1])
+			id := args[0]
+			if m, err := g.engine().Find(id); err == nil {
+				id, sig = m.ID, unix.SIGKILL
+			}
+			for _, s := range []string{sigFlag, args[len(args)-1]} {
+				if s == "" || (len(args) == 1 && s == args[0]) {
+					continue
+				}
+				v, err := parseSignal(s)
 				if err != nil {
 					return err
 				}
-				sig = s
+				sig = v
 			}
-			c, err := (&container.Runtime{Root: g.root}).Load(args[0])
+			c, err := (&container.Runtime{Root: g.root}).Load(id)
 			if err != nil {
 				return err
 			}
@@ -37,20 +49,9 @@ func newKillCommand(g *globals) *cobra.Command {
 		},
 	}
 	c.Flags().BoolVarP(&all, "all", "a", false, "send the signal to every process of the container (its cgroup)")
+	c.Flags().StringVarP(&sigFlag, "signal", "s", "", "signal to send (Docker's form; default KILL)")
 	return c
 }
 
 // parseSignal accepts "KILL", "SIGKILL" or "9".
-func parseSignal(s string) (unix.Signal, error) {
-	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
-		return unix.Signal(n), nil
-	}
-	name := strings.ToUpper(s)
-	if !strings.HasPrefix(name, "SIG") {
-		name = "SIG" + name
-	}
-	if sig := unix.SignalNum(name); sig != 0 {
-		return sig, nil
-	}
-	return 0, errorf("invalid signal %q (see man 7 signal)", s)
-}
+func parseSignal(s string) (unix.Signal, error) { return engine.ParseSignal(s) }

@@ -36,6 +36,9 @@ func main() {
 			args = args[1:]
 		}
 		os.Exit(namespaces.Reap(args, os.Environ()))
+	case filepath.Base(os.Args[0]) == engine.MonitorArgv0:
+		// `run -d`: the container's monitor (engine/monitor.go).
+		os.Exit(engine.MonitorMain(os.Args[1:]))
 	}
 	root := newRootCommand()
 	err := root.Execute()
@@ -54,13 +57,7 @@ func exitCode(err error) int {
 		return int(ee)
 	}
 	fmt.Fprintf(os.Stderr, "minirun: %v\n", err)
-	switch {
-	case errors.Is(err, container.ErrExecNotFound):
-		return 127
-	case errors.Is(err, container.ErrExecNotExecutable):
-		return 126
-	}
-	return 125
+	return engine.ExitCode(err)
 }
 
 // exitError carries a container's exit code through cobra untouched.

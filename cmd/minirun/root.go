@@ -53,6 +53,15 @@ See docs/ARCHITECTURE.md for how a container comes to be.`,
 		newSaveCommand(g),
 		newNetworkCommand(g),
 		newSystemCommand(g),
+		newPsCommand(g),
+		newLogsCommand(g),
+		newStopCommand(g),
+		newRestartCommand(g),
+		newWaitCommand(g),
+		newPauseCommand(g),
+		newUnpauseCommand(g),
+		newInspectCommand(g),
+		newTopCommand(g),
 	)
 	return root
 }

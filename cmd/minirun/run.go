@@ -29,7 +29,7 @@ the input) for Docker's behaviour.`,
   sudo minirun run --rm --rootfs ./some-dir /bin/sh -c 'ls /'
   sudo minirun run --dry-run busybox sh
   sudo minirun run --rm -m 64m --pids-limit 20 --cpus 0.5 busybox sh
-  sudo minirun run --name web -p 8080:80 busybox httpd -f -p 80
+  sudo minirun run -d --name web -p 8080:80 busybox httpd -f -p 80
   sudo minirun run --rm busybox wget -qO- http://web/`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -51,7 +51,7 @@ the input) for Docker's behaviour.`,
 			// wants the shell: with neither -i nor -t given (not even as
 			// =false) and a terminal on both ends, run acts as -it.
 			// Docker would start sh with no input and return at once.
-			if !cmd.Flags().Changed("interactive") && !cmd.Flags().Changed("tty") &&
+			if !o.Detach && !cmd.Flags().Changed("interactive") && !cmd.Flags().Changed("tty") &&
 				term.IsTerminal(int(os.Stdin.Fd())) && term.IsTerminal(int(os.Stdout.Fd())) {
 				o.Interactive, o.TTY = true, true
 			}
@@ -67,6 +67,11 @@ the input) for Docker's behaviour.`,
 	f.BoolVarP(&o.Interactive, "interactive", "i", false, "keep stdin open and connected to the container")
 	f.BoolVarP(&o.TTY, "tty", "t", false, "allocate a pseudo-terminal inside the container")
 	f.BoolVar(&o.Remove, "rm", false, "remove the container and its files when it exits")
+	f.BoolVarP(&o.Detach, "detach", "d", false, "run in the background under a monitor; print the container ID")
+	f.StringVar(&o.Restart, "restart", "no", "restart policy with -d: no, on-failure[:N], always, unless-stopped")
+	f.StringVar(&o.StopSignal, "stop-signal", "", "signal that stops the container (default: the image's STOPSIGNAL, else SIGTERM)")
+	f.IntVar(&o.StopTimeout, "stop-timeout", 0, "seconds stop waits before SIGKILL (default 10)")
+	f.StringArrayVar(&o.LogOpts, "log-opt", nil, "log rotation for -d: max-size=10m, max-file=3")
 	f.StringArrayVarP(&o.Env, "env", "e", nil, "set an environment variable (KEY=VALUE, or KEY to copy it from here)")
 	f.StringVarP(&o.Workdir, "workdir", "w", "", "working directory inside the container (absolute)")
 	f.StringVarP(&o.User, "user", "u", "", "user[:group] to run as, names from the image's /etc/passwd or numeric IDs")

@@ -1,0 +1,275 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/minirun/minirun/engine"
+)
+
+func newPsCommand(g *globals) *cobra.Command {
+	var all, quiet, noTrunc bool
+	var format string
+	c := &cobra.Command{
+		Use:   "ps [-a] [-q] [--format json]",
+		Short: "List containers (running ones; -a: all)",
+		Long: `List containers: ID, image, command, when created, status (derived from the
+kernel: is the container's init alive), published ports and name.`,
+		Example: `  sudo minirun ps
+  sudo minirun ps -a --format json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			list, err := g.engine().List(all)
+			if err != nil {
+				return err
+			}
+			switch {
+			case quiet:
+				for _, s := range list {
+					fmt.Println(engine.ShortID(s.ID))
+				}
+			case format == "json":
+				enc := json.NewEncoder(os.Stdout)
+				enc.SetEscapeHTML(false)
+				for _, s := range list {
+					if !noTrunc {
+						s.ID = engine.ShortID(s.ID)
+					}
+					if err := enc.Encode(s); err != nil {
+						return err
+					}
+				}
+			case format != "":
+				return usageErr(cmd, errorf("unsupported --format %q: want json", format))
+			default:
+				w := tabwriter.NewWriter(os.Stdout, 0, 0, 3, ' ', 0)
+				fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
+				for _, s := range list {
+					id, command := s.ID, s.Command
+					if !noTrunc {
+						id = engine.ShortID(id)
+						if len(command) > 22 {
+							command = command[:19] + "…\""
+						}
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s ago\t%s\t%s\t%s\n", id, s.Image, command,
+						engine.HumanDuration(time.Since(s.Created)), s.Status, s.Ports, s.Names)
+				}
+				return w.Flush()
+			}
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.BoolVarP(&all, "all", "a", false, "show all containers (also stopped ones)")
+	f.BoolVarP(&quiet, "quiet", "q", false, "only show IDs")
+	f.BoolVar(&noTrunc, "no-trunc", false, "do not truncate IDs and commands")
+	f.StringVar(&format, "format", "", "json: one JSON object per container")
+	return c
+}
+
+func newLogsCommand(g *globals) *cobra.Command {
+	o := engine.LogsOptions{Stdout: os.Stdout, Stderr: os.Stderr}
+	var tail string
+	c := &cobra.Command{
+		Use:   "logs [-f] [--tail N] [-t] CONTAINER",
+		Short: "Print a detached container's output (its json-file log)",
+		Example: `  sudo minirun logs web
+  sudo minirun logs -f --tail 20 -t web`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Tail = -1
+			if tail != "all" {
+				n, err := parsePositive(tail)
+				if err != nil {
+					return usageErr(cmd, errorf("invalid --tail %q: want a number or all", tail))
+				}
+				o.Tail = n
+			}
+			return g.engine().Logs(args[0], o)
+		},
+	}
+	f := c.Flags()
+	f.BoolVarP(&o.Follow, "follow", "f", false, "keep printing new output until the container stops")
+	f.StringVarP(&tail, "tail", "n", "all", "only the last N lines")
+	f.BoolVarP(&o.Timestamps, "timestamps", "t", false, "prefix each line with its RFC 3339 time")
+	return c
+}
+
+func parsePositive(s string) (int, error) {
+	var n int
+	_, err := fmt.Sscanf(s, "%d", &n)
+	if err != nil || n < 0 || fmt.Sprint(n) != s {
+		return 0, errorf("not a number")
+	}
+	return n, nil
+}
+
+// forEach runs fn on every argument, prints the ones that worked (as
+// Docker does) and returns the first error, printing the others.
+func forEach(args []string, fn func(string) error) error {
+	var first error
+	for _, a := range args {
+		if err := fn(a); err != nil {
+			if first == nil {
+				first = err
+			} else {
+				fmt.Fprintln(os.Stderr, "minirun:", err)
+			}
+			continue
+		}
+		fmt.Println(a)
+	}
+	return first
+}
+
+func newStopCommand(g *globals) *cobra.Command {
+	var timeout int
+	c := &cobra.Command{
+		Use:   "stop [-t SECONDS] CONTAINER [CONTAINER...]",
+		Short: "Stop containers: their stop signal, then SIGKILL after the timeout",
+		Long: `Stop containers: send each its stop signal (--stop-signal, the image's
+STOPSIGNAL, or SIGTERM), wait up to -t seconds (default: the container's
+--stop-timeout, else 10), then SIGKILL every process left. The restart
+policy does not bring a stopped container back.`,
+		Example: `  sudo minirun stop web
+  sudo minirun stop -t 2 web db`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !cmd.Flags().Changed("time") {
+				timeout = -1
+			}
+			return forEach(args, func(ref string) error { return g.engine().Stop(ref, timeout) })
+		},
+	}
+	c.Flags().IntVarP(&timeout, "time", "t", 10, "seconds to wait before SIGKILL")
+	return c
+}
+
+func newRestartCommand(g *globals) *cobra.Command {
+	var timeout int
+	c := &cobra.Command{
+		Use:     "restart [-t SECONDS] CONTAINER [CONTAINER...]",
+		Short:   "Stop containers and start them again (detached)",
+		Example: `  sudo minirun restart web`,
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !cmd.Flags().Changed("time") {
+				timeout = -1
+			}
+			return forEach(args, func(ref string) error { return g.engine().Restart(ref, timeout) })
+		},
+	}
+	c.Flags().IntVarP(&timeout, "time", "t", 10, "seconds to wait before SIGKILL")
+	return c
+}
+
+func newWaitCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:     "wait CONTAINER [CONTAINER...]",
+		Short:   "Block until containers stop, then print their exit codes",
+		Example: `  sudo minirun wait db`,
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var first error
+			for _, ref := range args {
+				code, err := g.engine().Wait(ref)
+				if err != nil {
+					if first == nil {
+						first = err
+					}
+					continue
+				}
+				fmt.Println(code)
+			}
+			return first
+		},
+	}
+}
+
+func newPauseCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:     "pause CONTAINER [CONTAINER...]",
+		Short:   "Freeze every process of containers (cgroup freezer)",
+		Example: `  sudo minirun pause web`,
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return forEach(args, g.engine().Pause)
+		},
+	}
+}
+
+func newUnpauseCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:     "unpause CONTAINER [CONTAINER...]",
+		Short:   "Thaw paused containers",
+		Example: `  sudo minirun unpause web`,
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return forEach(args, g.engine().Unpause)
+		},
+	}
+}
+
+func newInspectCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "inspect CONTAINER [CONTAINER...]",
+		Short: "Show containers as JSON: state, config, mounts, network, exit code, OOMKilled",
+		Example: `  sudo minirun inspect web
+  sudo minirun inspect web | jq '.[0].State'`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var out []*engine.Inspect
+			var first error
+			for _, ref := range args {
+				in, err := g.engine().InspectContainer(ref)
+				if err != nil {
+					if first == nil {
+						first = err
+					}
+					continue
+				}
+				out = append(out, in)
+			}
+			if out == nil {
+				out = []*engine.Inspect{}
+			}
+			enc := json.NewEncoder(os.Stdout)
+			enc.SetIndent("", "    ")
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(out); err != nil {
+				return err
+			}
+			return first
+		},
+	}
+}
+
+func newTopCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:     "top CONTAINER",
+		Short:   "List the processes of a running container",
+		Example: `  sudo minirun top web`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			procs, err := g.engine().Top(args[0])
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(os.Stdout, 0, 0, 3, ' ', 0)
+			fmt.Fprintln(w, "UID\tPID\tPPID\tSTAT\tTIME\tCMD")
+			for _, p := range procs {
+				t := p.CPU.Round(time.Second)
+				fmt.Fprintf(w, "%d\t%d\t%d\t%s\t%02d:%02d:%02d\t%s\n", p.UID, p.PID, p.PPID, p.State,
+					int(t.Hours()), int(t.Minutes())%60, int(t.Seconds())%60, strings.TrimSpace(p.Cmd))
+			}
+			return w.Flush()
+		},
+	}
+}

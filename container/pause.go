@@ -1,0 +1,59 @@
+package container
+
+import "fmt"
+
+// Pause freezes every process of the container with the cgroup freezer
+// (v1 freezer.state = FROZEN, v2 cgroup.freeze = 1): they stop where they
+// are, cannot be scheduled and do not even see signals until Resume.
+// Unlike SIGSTOP, the processes cannot tell or resist. See
+// Documentation/admin-guide/cgroup-v1/freezer-subsystem.rst and
+// cgroup-v2.rst ("cgroup.freeze").
+func (c *Container) Pause() error {
+	unlock, err := lockDir(c.dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	c.refresh()
+	if c.state.Status != Running {
+		return fmt.Errorf("container %s is %s, not running: only a running container can be paused", c.ID, c.state.Status)
+	}
+	m := c.cgroup()
+	if m == nil {
+		return fmt.Errorf("container %s has no cgroup to freeze", c.ID)
+	}
+	return m.Freeze()
+}
+
+// Resume thaws a paused container.
+func (c *Container) Resume() error {
+	unlock, err := lockDir(c.dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	c.refresh()
+	if c.state.Status != Paused {
+		return fmt.Errorf("container %s is %s, not paused", c.ID, c.state.Status)
+	}
+	return c.cgroup().Thaw()
+}
+
+// frozen reads the freezer state of the container's cgroup.
+func (c *Container) frozen() bool {
+	m := c.cgroup()
+	if m == nil {
+		return false
+	}
+	f, err := m.Frozen()
+	return err == nil && f
+}
+
+// Pids lists every process of the container (its cgroup's).
+func (c *Container) Pids() ([]int, error) {
+	m := c.cgroup()
+	if m == nil {
+		return nil, fmt.Errorf("container %s has no cgroup", c.ID)
+	}
+	return m.Pids()
+}
