@@ -222,7 +222,42 @@ entries of containers that are gone, and their published-port rules.`,
 		},
 	}
 	prune.Flags().BoolVarP(&force, "force", "f", false, "do not ask for confirmation")
-	c.AddCommand(prune)
+	var format string
+	df := &cobra.Command{
+		Use:     "df",
+		Short:   "Show disk usage: images, containers' writable layers, volumes",
+		Example: `  sudo minirun system df`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rows, err := g.engine().DiskUsage()
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				enc := json.NewEncoder(os.Stdout)
+				for _, r := range rows {
+					if err := enc.Encode(r); err != nil {
+						return err
+					}
+				}
+				return nil
+			} else if format != "" {
+				return usageErr(cmd, errorf("unsupported --format %q: want json", format))
+			}
+			w := tabwriter.NewWriter(os.Stdout, 0, 0, 3, ' ', 0)
+			fmt.Fprintln(w, "TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE")
+			for _, r := range rows {
+				pct := 0
+				if r.Size > 0 {
+					pct = int(r.Reclaimable * 100 / r.Size)
+				}
+				fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%s (%d%%)\n", r.Type, r.Total, r.Active, humanSize(r.Size), humanSize(r.Reclaimable), pct)
+			}
+			return w.Flush()
+		},
+	}
+	df.Flags().StringVar(&format, "format", "", "json: one JSON object per row")
+	c.AddCommand(prune, df)
 	return c
 }
 
