@@ -174,7 +174,7 @@ if [[ -n ${MINIRUN:-} ]]; then
 	MINIRUN=$(realpath "$MINIRUN")
 else
 	say "building minirun ..."
-	(cd "$repo" && CGO_ENABLED=0 "$GO" build -o "$TMP/bin/minirun" ./cmd/minirun) || die "go build ./cmd/minirun failed"
+	make -s -C "$repo" build GO="$GO" MINIRUN_OUT="$TMP/bin/minirun" || die "make build failed (the Makefile's static cgo build)"
 	MINIRUN=$TMP/bin/minirun
 fi
 say "building the registry and the timer ..."

@@ -229,7 +229,7 @@ if [[ -n ${MINIRUN:-} ]]; then
 else
 	[[ -n $GO ]] || die "go not found (and MINIRUN not set): add /usr/local/go/bin to PATH"
 	say "building minirun ..."
-	(cd "$repo" && CGO_ENABLED=0 "$GO" build -o "$TMP/bin/minirun" ./cmd/minirun) || die "go build failed"
+	make -s -C "$repo" build GO="$GO" MINIRUN_OUT="$TMP/bin/minirun" || die "make build failed (the Makefile's static cgo build)"
 	MINIRUN=$TMP/bin/minirun
 fi
 BIN[minirun]=$MINIRUN

@@ -54,7 +54,7 @@ func Init() {
 	fifo.Close()
 	unix.Close(cfg.FifoFd)
 
-	if err := finalize(cfg.Spec); err != nil {
+	if err := finalize(cfg.Spec.Process); err != nil {
 		fmt.Fprintf(os.Stderr, "minirun init: %v\n", err)
 		os.Exit(1)
 	}
@@ -239,9 +239,9 @@ func addHome(p *specs.Process) {
 }
 
 // finalize runs right before execve: limits, user, capabilities,
-// no_new_privs, working directory, and no stray descriptors.
-func finalize(spec *specs.Spec) error {
-	p := spec.Process
+// no_new_privs, working directory, and no stray descriptors. The
+// container's init and every `exec` into it (ExecInit) go through it.
+func finalize(p *specs.Process) error {
 	for _, rl := range p.Rlimits {
 		if err := security.SetRlimit(rl.Type, rl.Soft, rl.Hard); err != nil {
 			return err

@@ -13,6 +13,9 @@ import (
 	"github.com/minirun/minirun/container"
 	"github.com/minirun/minirun/engine"
 	"github.com/minirun/minirun/namespaces"
+	// nsenter's C constructor gets `exec` into a container's namespaces
+	// before the Go runtime starts (see its doc.go).
+	_ "github.com/minirun/minirun/namespaces/nsenter"
 )
 
 func init() {
@@ -20,7 +23,7 @@ func init() {
 	// namespace work and its final execve on one OS thread, and a time
 	// namespace can only be prepared from the main thread.
 	runtime.LockOSThread()
-	if container.IsInit() {
+	if container.IsInit() || container.IsExecInit() {
 		runtime.GOMAXPROCS(1)
 	}
 }
@@ -29,6 +32,9 @@ func main() {
 	switch {
 	case container.IsInit():
 		container.Init() // never returns
+	case container.IsExecInit():
+		// `exec`: nsenter.c has put this process in the container.
+		container.ExecInit() // never returns
 	case filepath.Base(os.Args[0]) == "minirun-init":
 		// `run --init`: this binary, bind-mounted as /sbin/minirun-init, is PID 1.
 		args := os.Args[1:]

@@ -33,6 +33,7 @@ See docs/ARCHITECTURE.md for how a container comes to be.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErr(c, err) })
 	root.AddCommand(
 		newRunCommand(g),
+		newExecCommand(g),
 		newImportCommand(g),
 		newImagesCommand(g),
 		newRmCommand(g),

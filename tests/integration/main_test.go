@@ -52,9 +52,8 @@ func setup(m *testing.M) (int, error) {
 	bin = os.Getenv("MINIRUN_TEST_BINARY")
 	if bin == "" {
 		bin = filepath.Join(tmp, "minirun")
-		build := exec.Command("go", "build", "-o", bin, "./cmd/minirun")
-		build.Dir = repoRoot
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		// The Makefile's build (static, with cgo for exec), not a copy of it.
+		build := exec.Command("make", "-s", "-C", repoRoot, "build", "MINIRUN_OUT="+bin)
 		if out, err := build.CombinedOutput(); err != nil {
 			return 1, fmt.Errorf("build minirun: %v\n%s", err, out)
 		}
