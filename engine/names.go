@@ -24,20 +24,19 @@ func pick(list []string) string {
 	return list[n.Int64()]
 }
 
-// randomName is a name no container has yet (a number is added after a
-// few collisions).
-func (e *Engine) randomName() string {
-	for i := 0; ; i++ {
-		name := pick(nameLeft) + "_" + pick(nameRight)
-		if i > 5 {
-			n, _ := rand.Int(rand.Reader, big.NewInt(1000))
-			name += "_" + n.String()
-		}
-		if m, err := e.Find(name); err != nil || m.Name != name {
-			return name
-		}
+// randomName makes a name like Docker's; after a few collisions (the
+// caller's try count) a number goes at the end. reserveName decides
+// whether it is free.
+func randomName(try int) string {
+	name := pick(nameLeft) + "_" + pick(nameRight)
+	if try > 3 {
+		n, _ := rand.Int(rand.Reader, big.NewInt(10000))
+		name += "_" + n.String()
 	}
+	return name
 }
+
+func (e *Engine) randomName(try int) string { return randomName(try) }
 
 func (e *Engine) namePath(name string) string {
 	return filepath.Join(e.DataRoot, "names", name)

@@ -124,6 +124,9 @@ func (o *RunOptions) check() error {
 	if err := o.checkLifecycle(); err != nil {
 		return err
 	}
+	if _, err := parseMounts(o.Volumes, o.MountSpecs, o.Tmpfs); err != nil {
+		return err
+	}
 	switch o.Pull {
 	case "", "missing", "always", "never":
 	default:
@@ -243,9 +246,7 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 		return nil, &UsageError{err}
 	}
 	id := newID()
-	if o.Name == "" {
-		o.Name = e.randomName()
-	}
+	generated := o.Name == ""
 	p = &prepared{id: id, bundle: e.bundleDir(id), dataDir: e.containerDataDir(id)}
 	defer func() {
 		if err != nil && p != nil {
@@ -259,7 +260,20 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 	// The name is reserved atomically (O_EXCL): two runs with one --name
 	// at the same moment cannot both get it. (The data directory exists
 	// first: a reservation whose container directory is missing is stale.)
-	if holder, err := e.reserveName(o.Name, id); err != nil {
+	if generated {
+		// A generated name that another run takes at the same moment:
+		// just pick another one.
+		for try := 0; ; try++ {
+			o.Name = e.randomName(try)
+			holder, err := e.reserveName(o.Name, id)
+			if err == nil {
+				break
+			}
+			if holder == "" || try > 20 {
+				return p, err
+			}
+		}
+	} else if holder, err := e.reserveName(o.Name, id); err != nil {
 		if holder != "" {
 			return p, &UsageError{fmt.Errorf("the container name %q is already in use by container %s: remove it (minirun rm %s) or choose another name", o.Name, ShortID(holder), o.Name)}
 		}
@@ -318,6 +332,11 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 		return p, err
 	}
 	mounts = append(mounts, vols...)
+	mounts, mountPoints, unlockVolumes, err := e.volumeMounts(o, root, p.dataDir, mounts)
+	if err != nil {
+		return p, err
+	}
+	defer unlockVolumes() // until meta.json names the volumes (see volumeMounts)
 	rc := oci.RunConfig{
 		Image: imgCfg, Args: o.Args, Entrypoint: o.Entrypoint, Env: o.Env, Workdir: o.Workdir,
 		User: user, Hostname: o.Hostname, TTY: o.TTY, ReadOnly: o.ReadOnly, Rootfs: root, Mounts: mounts,
@@ -352,6 +371,7 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 	if o.StopSignal != "" {
 		p.meta.StopSignal = o.StopSignal
 	}
+	p.meta.Mounts = mountPoints
 	if p.net != nil {
 		p.meta.Ports = p.net.ports
 	}

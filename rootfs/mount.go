@@ -136,6 +136,16 @@ func bindMount(m specs.Mount, target string, o Options) error {
 			return err
 		}
 	}
+	// The remount only makes the top mount read-only: with rbind, mounts
+	// below it (a host's /proc under -v /:/host:ro) would stay writable.
+	// mount_setattr(2) (Linux 5.12) sets the attribute on the whole tree,
+	// as Docker's "recursive read-only" does.
+	if o.Flags&unix.MS_RDONLY != 0 && o.Flags&unix.MS_REC != 0 {
+		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+		if err := unix.MountSetattr(-1, target, unix.AT_RECURSIVE, attr); err != nil && err != unix.ENOSYS {
+			return &os.PathError{Op: "mount_setattr(AT_RECURSIVE, MOUNT_ATTR_RDONLY)", Path: target, Err: err}
+		}
+	}
 	if o.Propagation != 0 {
 		return SetPropagation(target, o.Propagation)
 	}

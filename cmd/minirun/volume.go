@@ -1,0 +1,221 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/minirun/minirun/engine"
+)
+
+func newVolumeCommand(g *globals) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "volume",
+		Short: "Manage named volumes (create, ls, inspect, rm, prune)",
+		Long: `A named volume is a directory of the host, <data root>/volumes/NAME/_data,
+that containers mount with -v NAME:/path or --mount type=volume,src=NAME,dst=/path.
+It lives outside the containers' overlays, so its data outlives them and can be
+shared between them. "run" creates a volume on first use; an empty volume is
+first filled with what the image has at the path it is mounted on.`,
+		Example: `  sudo minirun volume create data
+  sudo minirun run --rm -v data:/data busybox sh -c 'echo hello > /data/greeting'
+  sudo minirun run --rm -v data:/data:ro busybox cat /data/greeting
+  sudo minirun volume rm data`,
+	}
+	c.AddCommand(newVolumeCreateCommand(g), newVolumeLsCommand(g), newVolumeInspectCommand(g),
+		newVolumeRmCommand(g), newVolumePruneCommand(g))
+	return c
+}
+
+func newVolumeCreateCommand(g *globals) *cobra.Command {
+	var driver string
+	var labels []string
+	c := &cobra.Command{
+		Use:   "create [--label KEY=VALUE] [NAME]",
+		Short: "Create a volume (a random name without NAME) and print its name",
+		Long: `Create a named volume and print its name. Without NAME the volume gets a random
+64-hex name. Creating a volume that exists already is no error (as in Docker).
+Names: [a-zA-Z0-9][a-zA-Z0-9_.-]+, at least two characters.`,
+		Example: `  sudo minirun volume create data
+  sudo minirun volume create --label project=web webdata
+  sudo minirun volume create                      # prints the random name`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if driver != "local" {
+				return usageErr(cmd, errorf("unsupported --driver %q: minirun has the local driver only", driver))
+			}
+			lm := map[string]string{}
+			for _, l := range labels {
+				k, v, _ := strings.Cut(l, "=")
+				if k == "" {
+					return usageErr(cmd, errorf("invalid --label %q: want KEY=VALUE", l))
+				}
+				lm[k] = v
+			}
+			name := ""
+			if len(args) == 1 {
+				name = args[0]
+			}
+			v, err := g.engine().CreateVolume(name, lm)
+			if err != nil {
+				return err
+			}
+			fmt.Println(v.Name)
+			return nil
+		},
+	}
+	c.Flags().StringVarP(&driver, "driver", "d", "local", "volume driver (only local: a directory below the data root), e.g. -d local")
+	c.Flags().StringArrayVar(&labels, "label", nil, "set a label on the volume, e.g. --label project=web (repeatable)")
+	return c
+}
+
+func newVolumeLsCommand(g *globals) *cobra.Command {
+	var quiet bool
+	var format string
+	c := &cobra.Command{
+		Use:     "ls [-q] [--format json]",
+		Aliases: []string{"list"},
+		Short:   "List volumes",
+		Example: `  sudo minirun volume ls
+  sudo minirun volume ls -q
+  sudo minirun volume ls --format json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "" && format != "json" {
+				return usageErr(cmd, errorf("unsupported --format %q: want json", format))
+			}
+			vols, err := g.engine().Volumes()
+			if err != nil {
+				return err
+			}
+			switch {
+			case quiet:
+				for _, v := range vols {
+					fmt.Println(v.Name)
+				}
+			case format == "json":
+				enc := json.NewEncoder(os.Stdout)
+				enc.SetEscapeHTML(false)
+				for _, v := range vols {
+					if err := enc.Encode(v); err != nil {
+						return err
+					}
+				}
+			default:
+				w := tabwriter.NewWriter(os.Stdout, 0, 0, 4, ' ', 0)
+				fmt.Fprintln(w, "DRIVER\tVOLUME NAME")
+				for _, v := range vols {
+					fmt.Fprintf(w, "%s\t%s\n", v.Driver, v.Name)
+				}
+				return w.Flush()
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only print volume names, e.g. for: minirun volume rm $(minirun volume ls -q)")
+	c.Flags().StringVar(&format, "format", "", "json: one JSON object per volume, e.g. --format json")
+	return c
+}
+
+func newVolumeInspectCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "inspect VOLUME [VOLUME...]",
+		Short: "Show volumes as JSON (name, driver, mount point, creation time, labels, scope)",
+		Example: `  sudo minirun volume inspect data
+  sudo minirun volume inspect data logs`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			out := []*engine.Volume{}
+			var firstErr error
+			for _, name := range args {
+				v, err := g.engine().InspectVolume(name)
+				if err != nil {
+					if firstErr == nil {
+						firstErr = err
+					} else {
+						fmt.Fprintln(os.Stderr, "minirun:", err)
+					}
+					continue
+				}
+				out = append(out, v)
+			}
+			enc := json.NewEncoder(os.Stdout)
+			enc.SetIndent("", "    ")
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(out); err != nil {
+				return err
+			}
+			return firstErr
+		},
+	}
+}
+
+func newVolumeRmCommand(g *globals) *cobra.Command {
+	var force bool
+	c := &cobra.Command{
+		Use:     "rm [-f] VOLUME [VOLUME...]",
+		Aliases: []string{"remove"},
+		Short:   "Remove volumes and their data (refused while a container uses them)",
+		Long: `Remove named volumes and everything in them. A volume that a container uses,
+running or stopped, is refused ("volume is in use"): remove the container first
+(minirun rm). Anonymous volumes go with their container.`,
+		Example: `  sudo minirun volume rm data
+  sudo minirun volume rm -f maybe-there`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var firstErr error
+			for _, name := range args {
+				if err := g.engine().RemoveVolume(name, force); err != nil {
+					if firstErr == nil {
+						firstErr = err
+					} else {
+						fmt.Fprintln(os.Stderr, "minirun:", err)
+					}
+					continue
+				}
+				fmt.Println(name)
+			}
+			return firstErr
+		},
+	}
+	c.Flags().BoolVarP(&force, "force", "f", false, "no error for a volume that does not exist, e.g. volume rm -f data (a volume in use is still refused)")
+	return c
+}
+
+func newVolumePruneCommand(g *globals) *cobra.Command {
+	var force, all bool
+	c := &cobra.Command{
+		Use:   "prune [-f]",
+		Short: "Remove every volume no container uses",
+		Long: `Remove every named volume that no container, running or stopped, uses, and
+print their names and the space their files took.
+
+minirun keeps anonymous volumes inside their containers (they go with them), so
+its store holds named volumes only: prune removes those, as "docker volume
+prune --all" does (and "docker volume prune" did before Docker 23).`,
+		Example: `  sudo minirun volume prune
+  sudo minirun volume prune -f`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !force {
+				fmt.Fprint(os.Stderr, "WARNING! This will remove all local volumes not used by at least one container.\nAre you sure you want to continue? [y/N] ")
+				var answer string
+				_, _ = fmt.Scanln(&answer)
+				if answer != "y" && answer != "Y" && answer != "yes" {
+					return nil
+				}
+			}
+			removed, size, err := g.engine().PruneVolumes()
+			printList("Deleted Volumes:", removed)
+			fmt.Printf("Total reclaimed space: %s\n", humanSize(size))
+			return err
+		},
+	}
+	c.Flags().BoolVarP(&force, "force", "f", false, "do not ask for confirmation, e.g. volume prune -f")
+	c.Flags().BoolVarP(&all, "all", "a", false, "accepted for Docker compatibility: prune always considers every unused volume, e.g. volume prune -a")
+	return c
+}
