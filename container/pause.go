@@ -1,6 +1,10 @@
 package container
 
-import "fmt"
+import (
+	"fmt"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
 
 // Pause freezes every process of the container with the cgroup freezer
 // (v1 freezer.state = FROZEN, v2 cgroup.freeze = 1): they stop where they
@@ -56,4 +60,24 @@ func (c *Container) Pids() ([]int, error) {
 		return nil, fmt.Errorf("container %s has no cgroup", c.ID)
 	}
 	return m.Pids()
+}
+
+// Update changes the resource limits of a created or running container
+// (runc update): the cgroup files are rewritten in place; the processes
+// keep running under the new limits.
+func (c *Container) Update(r *specs.LinuxResources) error {
+	unlock, err := lockDir(c.dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	c.refresh()
+	if c.state.Status == Stopped {
+		return fmt.Errorf("container %s is stopped: nothing to update", c.ID)
+	}
+	m := c.cgroup()
+	if m == nil {
+		return fmt.Errorf("container %s has no cgroup", c.ID)
+	}
+	return m.Set(r)
 }

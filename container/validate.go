@@ -92,3 +92,7 @@ func Validate(s *specs.Spec) error {
 	}
 	return nil
 }
+
+// SupportedHooks lists the OCI hooks the runtime runs (none yet: a config
+// with hooks is refused by Validate).
+func SupportedHooks() []string { return nil }

@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"sort"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -93,4 +94,18 @@ func ParseOptions(opts []string) Options {
 func PropagationFlag(name string) (uintptr, bool) {
 	p, ok := propagationOptions[name]
 	return p, ok
+}
+
+// KnownOptions lists every mount option ParseOptions recognises (for
+// `minirun features`); anything else is passed to the filesystem as data.
+func KnownOptions() []string {
+	out := []string{"bind", "rbind", "tmpcopyup"}
+	for k := range flagOptions {
+		out = append(out, k)
+	}
+	for k := range propagationOptions {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

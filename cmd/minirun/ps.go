@@ -17,14 +17,21 @@ func newPsCommand(g *globals) *cobra.Command {
 	var all, quiet, noTrunc bool
 	var format string
 	c := &cobra.Command{
-		Use:   "ps [-a] [-q] [--format json]",
-		Short: "List containers (running ones; -a: all)",
+		Use:   "ps [-a] [-q] [--format json] [ID]",
+		Short: "List containers (running ones; -a: all); with an ID, runc's ps: the container's processes",
 		Long: `List containers: ID, image, command, when created, status (derived from the
-kernel: is the container's init alive), published ports and name.`,
+kernel: is the container's init alive), published ports and name.
+
+With a container ID (runc's form, used by containerd), list that container's
+processes instead: --format json prints a JSON array of host PIDs.`,
 		Example: `  sudo minirun ps
-  sudo minirun ps -a --format json`,
-		Args: cobra.NoArgs,
+  sudo minirun ps -a --format json
+  sudo minirun ps --format json mycontainer`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				return ociPs(g, args[0], format)
+			}
 			list, err := g.engine().List(all)
 			if err != nil {
 				return err
@@ -45,7 +52,7 @@ kernel: is the container's init alive), published ports and name.`,
 						return err
 					}
 				}
-			case format != "":
+			case format != "" && format != "table":
 				return usageErr(cmd, errorf("unsupported --format %q: want json", format))
 			default:
 				w := tabwriter.NewWriter(os.Stdout, 0, 0, 3, ' ', 0)
@@ -70,7 +77,7 @@ kernel: is the container's init alive), published ports and name.`,
 	f.BoolVarP(&all, "all", "a", false, "show all containers (also stopped ones)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "only show IDs")
 	f.BoolVar(&noTrunc, "no-trunc", false, "do not truncate IDs and commands")
-	f.StringVar(&format, "format", "", "json: one JSON object per container")
+	f.StringVar(&format, "format", "", "json: one JSON object per container (with an ID: a JSON array of PIDs); table is the default")
 	return c
 }
 
@@ -200,7 +207,13 @@ func newPauseCommand(g *globals) *cobra.Command {
 		Example: `  sudo minirun pause web`,
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return forEach(args, g.engine().Pause)
+			return forEach(args, func(ref string) error {
+				c, err := loadOCI(g, ref)
+				if err != nil {
+					return err
+				}
+				return c.Pause()
+			})
 		},
 	}
 }
@@ -212,7 +225,13 @@ func newUnpauseCommand(g *globals) *cobra.Command {
 		Example: `  sudo minirun unpause web`,
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return forEach(args, g.engine().Unpause)
+			return forEach(args, func(ref string) error {
+				c, err := loadOCI(g, ref)
+				if err != nil {
+					return err
+				}
+				return c.Resume()
+			})
 		},
 	}
 }
@@ -272,4 +291,28 @@ func newTopCommand(g *globals) *cobra.Command {
 			return w.Flush()
 		},
 	}
+}
+
+// ociPs is runc's `ps`: the PIDs of the container's cgroup.
+func ociPs(g *globals, ref, format string) error {
+	c, err := loadOCI(g, ref)
+	if err != nil {
+		return err
+	}
+	pids, err := c.Pids()
+	if err != nil {
+		return err
+	}
+	if pids == nil {
+		pids = []int{}
+	}
+	if format == "json" {
+		return json.NewEncoder(os.Stdout).Encode(pids)
+	}
+	fmt.Println("PID\tCMD")
+	for _, pid := range pids {
+		cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		fmt.Printf("%d\t%s\n", pid, strings.TrimSpace(strings.ReplaceAll(string(cmd), "\x00", " ")))
+	}
+	return nil
 }

@@ -30,6 +30,7 @@ See docs/ARCHITECTURE.md for how a container comes to be.`,
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json (runc compatibility)")
 	pf.BoolVar(&g.debug, "debug", false, "print debug information")
 	pf.BoolVar(&g.systemdCgroup, "systemd-cgroup", false, "accepted for runc compatibility; minirun manages cgroupfs directly")
+	root.SetVersionTemplate(versionTemplate())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErr(c, err) })
 	root.AddCommand(
 		newRunCommand(g),
@@ -64,6 +65,9 @@ See docs/ARCHITECTURE.md for how a container comes to be.`,
 		newUnpauseCommand(g),
 		newInspectCommand(g),
 		newTopCommand(g),
+		newResumeCommand(g),
+		newUpdateCommand(g),
+		newFeaturesCommand(g),
 	)
 	return root
 }
