@@ -9,6 +9,8 @@
 //	         execve(2)s the program.
 //	Signal   kill(2) to the init process.
 //	Delete   removes what Create made, once the container has stopped.
+//	Exec     starts one more process inside a running container, in all its
+//	         namespaces and its cgroup (exec.go, with namespaces/nsenter).
 //
 // `minirun run` and the runc-compatible verbs go through exactly these
 // functions; run just calls them in a row and waits in between.
