@@ -133,16 +133,52 @@ func (e *Engine) reconcileEndpoints(t *endpointTable) bool {
 		}
 	}
 	e.writeHosts(t, affected, "")
+	e.sweepVeths(t)
 	return true
+}
+
+// sweepVeths deletes veths on minirun's bridges that belong to no
+// container of the table: left by a crash, or by a namespace that outlived
+// its container.
+func (e *Engine) sweepVeths(t *endpointTable) {
+	mine := map[string]bool{}
+	for _, c := range t.Containers {
+		for _, ep := range c.Endpoints {
+			mine[ep.HostVeth] = true
+		}
+	}
+	nets, err := e.Networks()
+	if err != nil {
+		return
+	}
+	var bridges []string
+	for _, n := range nets {
+		bridges = append(bridges, n.Bridge)
+	}
+	for _, name := range network.Ports(bridges) {
+		if !mine[name] && strings.HasPrefix(name, "mr") {
+			_ = network.Detach(name)
+		}
+	}
 }
 
 // releaseNet frees what a container held on its networks: its veths, its
 // addresses and its published ports. Missing pieces are not errors.
+//
+// The veth of a container whose init is gone is left to the kernel: the
+// network namespace dies with its last process and takes both ends of the
+// pair with it, in the background. Deleting it ourselves (`ip link del`)
+// waits for RCU grace periods, ~20 ms of every `run --rm`. If something
+// keeps the namespace alive (a container that joined it with
+// --network container:), sweepVeths removes the orphan later.
 func (e *Engine) releaseNet(id string, c *ctrNet) error {
 	var errs []error
+	dead := !e.alive(id)
 	for _, ep := range c.Endpoints {
-		if err := network.Detach(ep.HostVeth); err != nil {
-			errs = append(errs, err)
+		if !dead {
+			if err := network.Detach(ep.HostVeth); err != nil {
+				errs = append(errs, err)
+			}
 		}
 		if n, err := e.readNetwork(ep.Network); err == nil {
 			if a, err := e.ipam(n); err == nil {

@@ -230,6 +230,7 @@ func (e *Engine) RepairNetworks() ([]string, error) {
 			before[id] = true
 		}
 		changed := e.reconcileEndpoints(t)
+		e.sweepVeths(t)
 		for id := range before {
 			if t.Containers[id] == nil {
 				repaired = append(repaired, "endpoints of container "+ShortID(id))

@@ -311,6 +311,11 @@ func AttachEndpoint(ep Endpoint) (err error) {
 	attrs.Name = hostName
 	attrs.MTU = mtu
 	veth := &netlink.Veth{LinkAttrs: attrs, PeerName: tmpName, PeerMTU: uint32(mtu)}
+	// A veth of that name left from an earlier run of the same container
+	// (its namespace not yet torn down by the kernel) goes first.
+	if old, err := netlink.LinkByName(hostName); err == nil && old.Type() == "veth" {
+		_ = netlink.LinkDel(old)
+	}
 	if err := netlink.LinkAdd(veth); err != nil {
 		return fmt.Errorf("ip link add %s type veth peer name %s: %w", hostName, tmpName, err)
 	}
@@ -395,6 +400,30 @@ func AttachEndpoint(ep Endpoint) (err error) {
 		return fmt.Errorf("ip route add default via %s dev %s: %w", gw, ifName, err)
 	}
 	return nil
+}
+
+// Ports lists the veths plugged into any of the bridges (by name).
+func Ports(bridges []string) []string {
+	idx := map[int]bool{}
+	for _, b := range bridges {
+		if l, err := netlink.LinkByName(b); err == nil {
+			idx[l.Attrs().Index] = true
+		}
+	}
+	if len(idx) == 0 {
+		return nil
+	}
+	links, err := netlink.LinkList()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, l := range links {
+		if l.Type() == "veth" && idx[l.Attrs().MasterIndex] {
+			out = append(out, l.Attrs().Name)
+		}
+	}
+	return out
 }
 
 // Detach deletes the host end of a container's veth pair

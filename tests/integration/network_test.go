@@ -192,7 +192,13 @@ func expectNetState(t *testing.T, before netState) {
 	if r := minirun(t, "", "network", "rm", "bridge"); r.code != 0 && !strings.Contains(r.stderr, "no such network") {
 		t.Errorf("network rm bridge: %d %s", r.code, r.stderr)
 	}
-	after := snapshotNet(t)
+	// Veths of ended containers go with their namespaces, which the
+	// kernel tears down in the background: give it a moment.
+	var after netState
+	waitFor(5*time.Second, func() bool {
+		after = snapshotNet(t)
+		return strings.Join(after.links, ",") == strings.Join(before.links, ",")
+	})
 	if strings.Join(after.links, ",") != strings.Join(before.links, ",") {
 		t.Errorf("links: before %v, after %v", before.links, after.links)
 	}
@@ -344,6 +350,18 @@ func (h *netnsHandle) do(fn func()) {
 	<-done
 }
 
+// waitFor polls cond for up to d and reports whether it came true.
+func waitFor(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return true
+}
+
 func httpGet(url string) (string, error) {
 	c := &http.Client{Timeout: 3 * time.Second}
 	resp, err := c.Get(url)
@@ -393,11 +411,20 @@ func TestBridgeNetwork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	links, _ := netlink.LinkList()
-	for _, l := range links {
-		if l.Type() == "veth" && l.Attrs().MasterIndex == br.Attrs().Index {
-			t.Errorf("veth %s still on the bridge", l.Attrs().Name)
+	// (The kernel removes it with the namespace, in the background.)
+	var left []string
+	waitFor(5*time.Second, func() bool {
+		left = nil
+		links, _ := netlink.LinkList()
+		for _, l := range links {
+			if l.Type() == "veth" && l.Attrs().MasterIndex == br.Attrs().Index {
+				left = append(left, l.Attrs().Name)
+			}
 		}
+		return len(left) == 0
+	})
+	if len(left) > 0 {
+		t.Errorf("veths still on the bridge: %v", left)
 	}
 }
 
