@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"net/netip"
 	"os"
@@ -161,4 +162,29 @@ func imageConfigWithExposed(ports ...string) (c ocispec.ImageConfig) {
 		c.ExposedPorts[p] = struct{}{}
 	}
 	return c
+}
+
+func TestFindByNameIDAndPrefix(t *testing.T) {
+	e := New(t.TempDir(), t.TempDir())
+	for _, m := range []Meta{{ID: "abc111" + strings.Repeat("0", 58), Name: "one"}, {ID: "abc222" + strings.Repeat("0", 58), Name: "two"}} {
+		os.MkdirAll(e.containerDataDir(m.ID), 0o700)
+		if err := e.writeMeta(&m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for ref, want := range map[string]string{"one": "one", "two": "two", "abc1": "one", "abc222" + strings.Repeat("0", 58): "two"} {
+		m, err := e.Find(ref)
+		if err != nil || m.Name != want {
+			t.Errorf("Find(%q) = %q, %v; want %q", ref, m.Name, err, want)
+		}
+	}
+	if _, err := e.Find("abc"); err == nil || !strings.Contains(err.Error(), "ambiguous") {
+		t.Errorf("Find(abc): %v, want ambiguous", err)
+	}
+	if _, err := e.Find("zzz"); !errors.Is(err, ErrNoSuchContainer) {
+		t.Errorf("Find(zzz): %v", err)
+	}
+	if _, err := e.Find("ab"); err == nil {
+		t.Error("a 2-character prefix matched")
+	}
 }

@@ -297,3 +297,31 @@ func TestConcurrentRunRm(t *testing.T) {
 	}
 	assertClean(t)
 }
+
+// Ctrl-C (SIGINT) on an attached `run` stops the container as `stop`
+// does: its stop signal first (here the image default, SIGTERM, which the
+// shell traps), and SIGKILL only after the timeout.
+func TestCtrlCStopsAttachedRun(t *testing.T) {
+	cmd := exec.Command(bin, "run", "--rm", "--name", "ctrlc", "--stop-timeout", "20", "busybox", "sh", "-c",
+		"trap 'echo got-term; exit 4' TERM; echo ready; while true; do sleep 0.1; done")
+	cmd.Env = minirunEnv()
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	rd := bufio.NewReader(out)
+	if l, _ := rd.ReadString('\n'); l != "ready\n" {
+		t.Fatalf("got %q", l)
+	}
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGINT)
+	rest, _ := rd.ReadString('\n')
+	err := cmd.Wait()
+	if rest != "got-term\n" || cmd.ProcessState.ExitCode() != 4 {
+		t.Errorf("after Ctrl-C: %q, exit %d (%v); want got-term and 4", rest, cmd.ProcessState.ExitCode(), err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("took %v: the stop signal should have ended it at once", d)
+	}
+	assertClean(t)
+}
