@@ -28,8 +28,9 @@ func IsInit() bool { return len(os.Args) > 1 && os.Args[1] == "init" && os.Geten
 func Init() {
 	os.Unsetenv(initEnv)
 	sock := os.NewFile(3, "sync")
+	initSock, initDec = sock, json.NewDecoder(sock)
 	var cfg initConfig
-	if err := json.NewDecoder(sock).Decode(&cfg); err != nil {
+	if err := initDec.Decode(&cfg); err != nil {
 		fmt.Fprintf(os.Stderr, "minirun init: read config: %v\n", err)
 		os.Exit(1)
 	}
@@ -54,6 +55,14 @@ func Init() {
 	fifo.Close()
 	unix.Close(cfg.FifoFd)
 
+	// startContainer hooks: in the container, paths resolved in its root.
+	if h := hooksOf(cfg.Spec); len(h.StartContainer) > 0 {
+		if err := runHooks("startContainer", h.StartContainer, hookState(&cfg, Running)); err != nil {
+			fmt.Fprintf(os.Stderr, "minirun init: %v\n", err)
+			os.Exit(1)
+		}
+	}
+
 	if err := finalize(cfg.Spec.Process); err != nil {
 		fmt.Fprintf(os.Stderr, "minirun init: %v\n", err)
 		os.Exit(1)
@@ -65,6 +74,37 @@ func Init() {
 		os.Exit(126)
 	}
 	os.Exit(127)
+}
+
+// initSock and initDec are init's end of the sync socket (fd 3), for the
+// messages after the config.
+var (
+	initSock *os.File
+	initDec  *json.Decoder
+)
+
+// createHooks runs at the end of the mounts, before pivot_root: the
+// runtime side runs prestart and createRuntime hooks (init waits for its
+// answer), then init runs the createContainer hooks itself, inside the
+// container's namespaces, with paths still resolved in the host's root.
+func createHooks(cfg *initConfig) error {
+	if err := json.NewEncoder(initSock).Encode(syncMsg{Type: "hooks"}); err != nil {
+		return err
+	}
+	var reply syncMsg
+	if err := initDec.Decode(&reply); err != nil {
+		return fmt.Errorf("wait for the runtime's hooks: %w", err)
+	}
+	if reply.Type == "error" {
+		// The runtime side reports its own error; just stop.
+		os.Exit(1)
+	}
+	return runHooks("createContainer", hooksOf(cfg.Spec).CreateContainer, hookState(cfg, Creating))
+}
+
+// hookState is the state JSON init hands its hooks.
+func hookState(cfg *initConfig, status specs.ContainerState) specs.State {
+	return specs.State{Version: specs.Version, ID: cfg.ID, Status: status, Pid: cfg.Pid, Bundle: cfg.Bundle, Annotations: cfg.Spec.Annotations}
 }
 
 // setup does everything that happens before the barrier; it returns the
@@ -167,6 +207,11 @@ func setupRootfs(cfg *initConfig, userns bool) (*os.File, error) {
 	}
 	if _, err := rootfs.MkdirInRoot(root, spec.Process.Cwd, 0o755); err != nil {
 		return nil, err
+	}
+	if cfg.Hooks {
+		if err := createHooks(cfg); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.NoPivot {
 		if err := rootfs.MoveRoot(root); err != nil {

@@ -190,7 +190,9 @@ func (c *Container) start(spec *specs.Spec, rootfs string, opts CreateOpts) erro
 	if opts.DieWithParent {
 		cmd.SysProcAttr.Pdeathsig = unix.SIGKILL
 	}
-	cfg := initConfig{Spec: spec, Rootfs: rootfs, NoPivot: opts.NoPivot, FifoFd: 4, ConsoleFd: -1}
+	h := hooksOf(spec)
+	cfg := initConfig{Spec: spec, Rootfs: rootfs, NoPivot: opts.NoPivot, FifoFd: 4, ConsoleFd: -1,
+		Hooks: len(h.Prestart)+len(h.CreateRuntime)+len(h.CreateContainer) > 0, ID: c.ID, Bundle: c.state.Bundle}
 	if spec.Process.Terminal {
 		if opts.ConsoleSocket == nil {
 			childSock.Close()
@@ -217,15 +219,41 @@ func (c *Container) start(spec *specs.Spec, rootfs string, opts CreateOpts) erro
 	if err := c.setupCgroup(spec); err != nil {
 		return c.initFailed(err)
 	}
+	cfg.Pid = c.state.Pid
 	if err := json.NewEncoder(parentSock).Encode(&cfg); err != nil {
 		return c.initFailed(fmt.Errorf("send config to init: %w", err))
 	}
+	dec := json.NewDecoder(parentSock)
 	var msg syncMsg
-	if err := json.NewDecoder(parentSock).Decode(&msg); err != nil {
-		if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
-			err = errors.New("container init exited during setup")
+	for {
+		msg = syncMsg{}
+		if err := dec.Decode(&msg); err != nil {
+			if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
+				err = errors.New("container init exited during setup")
+			}
+			return c.initFailed(err)
 		}
-		return c.initFailed(err)
+		if msg.Type != "hooks" {
+			break
+		}
+		// Init's namespaces and mounts exist, it has not pivoted yet:
+		// the runtime-side create hooks run now, init waits.
+		h := hooksOf(spec)
+		st := c.ociState(Creating)
+		err := runHooks("prestart", h.Prestart, st)
+		if err == nil {
+			err = runHooks("createRuntime", h.CreateRuntime, st)
+		}
+		reply := syncMsg{Type: "hooks-done"}
+		if err != nil {
+			reply = syncMsg{Type: "error", Error: err.Error()}
+		}
+		if serr := json.NewEncoder(parentSock).Encode(reply); serr != nil && err == nil {
+			err = serr
+		}
+		if err != nil {
+			return c.initFailed(err)
+		}
 	}
 	if msg.Type == "error" {
 		return c.initFailed(msg.err())
@@ -553,7 +581,26 @@ func (c *Container) Start() error {
 		return errors.New("container init exited before it could start the process")
 	}
 	c.state.Status = Running
-	return c.save()
+	if err := c.save(); err != nil {
+		return err
+	}
+	if spec := c.loadSpec(); spec != nil {
+		warnHooks("poststart", hooksOf(spec).Poststart, c.ociState(Running), os.Stderr)
+	}
+	return nil
+}
+
+// loadSpec is the container's config.json: the one Create was given, or
+// the bundle's for a loaded container (nil if it cannot be read).
+func (c *Container) loadSpec() *specs.Spec {
+	if c.spec != nil {
+		return c.spec
+	}
+	s, err := LoadSpec(c.state.Bundle)
+	if err != nil {
+		return nil
+	}
+	return s
 }
 
 // openFifoOrDeath opens the FIFO for reading, but gives up if init dies
@@ -645,7 +692,14 @@ func (c *Container) Delete(force bool) error {
 	if err := c.destroyCgroup(); err != nil {
 		return err
 	}
-	return c.destroy()
+	spec := c.loadSpec()
+	if err := c.destroy(); err != nil {
+		return err
+	}
+	if spec != nil {
+		warnHooks("poststop", hooksOf(spec).Poststop, c.ociState(Stopped), os.Stderr)
+	}
+	return nil
 }
 
 // destroy removes the runtime's files and the state directory, unless the

@@ -21,6 +21,13 @@ type initConfig struct {
 	NoPivot   bool        `json:"noPivot"`
 	FifoFd    int         `json:"fifoFd"`
 	ConsoleFd int         `json:"consoleFd"`
+	// Hooks: init asks the runtime side to run prestart and createRuntime
+	// hooks ("hooks" message) before it pivots, and waits for the answer.
+	Hooks bool `json:"hooks"`
+	// ID and Bundle go into the state hooks see.
+	ID     string `json:"id"`
+	Bundle string `json:"bundle"`
+	Pid    int    `json:"pid"` // init's PID on the host
 }
 
 // syncMsg is what init answers: "ready" or "error".

@@ -74,11 +74,10 @@ func Validate(s *specs.Spec) error {
 			return fmt.Errorf("config.json: mount destination %q is not an absolute path", m.Destination)
 		}
 	}
-	// Not implemented yet: refuse instead of pretending.
-	if s.Hooks != nil && (len(s.Hooks.Prestart)+len(s.Hooks.CreateRuntime)+len(s.Hooks.CreateContainer)+
-		len(s.Hooks.StartContainer)+len(s.Hooks.Poststart)+len(s.Hooks.Poststop)) > 0 {
-		return errors.New("config.json: hooks are not supported yet")
+	if err := validateHooks(s.Hooks); err != nil {
+		return err
 	}
+	// Not implemented yet: refuse instead of pretending.
 	if s.Linux.Seccomp != nil {
 		return errors.New("config.json: linux.seccomp is not supported yet")
 	}
@@ -92,7 +91,3 @@ func Validate(s *specs.Spec) error {
 	}
 	return nil
 }
-
-// SupportedHooks lists the OCI hooks the runtime runs (none yet: a config
-// with hooks is refused by Validate).
-func SupportedHooks() []string { return nil }
