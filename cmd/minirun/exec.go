@@ -1,9 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/spf13/cobra"
 
@@ -13,6 +18,7 @@ import (
 
 func newExecCommand(g *globals) *cobra.Command {
 	var o engine.ExecOptions
+	var processFile, pidFile, consoleSocket string
 	c := &cobra.Command{
 		Use:   "exec [OPTIONS] CONTAINER COMMAND [ARG...]",
 		Short: "Execute a command in a running container",
@@ -32,6 +38,9 @@ which a Go program cannot do by itself.`,
   sudo minirun exec -d web sh -c 'sleep 60'`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if processFile != "" {
+				return ociExec(g, args, processFile, pidFile, consoleSocket, o.Detach)
+			}
 			if len(args) < 2 {
 				return usageErr(cmd, errorf(`"minirun exec" requires at least 2 arguments: a container and a command`))
 			}
@@ -63,5 +72,73 @@ which a Go program cannot do by itself.`,
 	f.StringArrayVarP(&o.Env, "env", "e", nil, "set an environment variable (KEY=VALUE, or KEY to copy it from here)")
 	f.StringVarP(&o.User, "user", "u", "", "user[:group] to run as, names from the container's /etc/passwd or numeric IDs")
 	f.StringVarP(&o.Workdir, "workdir", "w", "", "working directory inside the container (absolute; default: the container's)")
+	// runc's form, used by containerd and podman.
+	f.StringVarP(&processFile, "process", "p", "", "OCI: the process to run, as the JSON of config.json's \"process\" (runc exec --process)")
+	f.StringVar(&pidFile, "pid-file", "", "OCI: write the process's PID here (no trailing newline)")
+	f.StringVar(&consoleSocket, "console-socket", "", "OCI: send the pty master to this AF_UNIX socket (process.terminal)")
+	f.StringVar(&o.Workdir, "cwd", "", "OCI: alias of --workdir")
 	return c
+}
+
+// ociExec is runc's `exec --process FILE [--detach] [--pid-file P]
+// [--console-socket S] ID`: the process exactly as the engine wrote it.
+// With --detach minirun returns once it runs; the process is then the
+// child of whoever reaps orphans for the caller (containerd's shim is a
+// subreaper).
+func ociExec(g *globals, args []string, processFile, pidFile, consoleSocket string, detach bool) error {
+	if len(args) != 1 {
+		return errorf("exec --process takes exactly one container ID")
+	}
+	b, err := os.ReadFile(processFile)
+	if err != nil {
+		return err
+	}
+	var p specs.Process
+	if err := json.Unmarshal(b, &p); err != nil {
+		return errorf("--process %s: not a JSON OCI process: %v", processFile, err)
+	}
+	c, err := loadOCI(g, args[0])
+	if err != nil {
+		return err
+	}
+	opts := container.ExecOpts{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+	if p.Terminal {
+		if consoleSocket == "" {
+			return errorf("process.terminal is true but no --console-socket was given")
+		}
+		f, err := dialConsole(consoleSocket)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		opts.ConsoleSocket = f
+	}
+	proc, err := c.Exec(&p, opts)
+	if err != nil {
+		return err
+	}
+	if pidFile != "" {
+		if err := writePidFileNoNewline(pidFile, proc.Pid); err != nil {
+			_ = proc.Signal(unix.SIGKILL)
+			return err
+		}
+	}
+	if detach {
+		return nil
+	}
+	code, err := proc.Wait()
+	if err != nil {
+		return err
+	}
+	return exitError(code)
+}
+
+// writePidFileNoNewline writes the PID as containerd wants it: decimal,
+// no newline, atomically (a rename).
+func writePidFileNoNewline(path string, pid int) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }

@@ -87,3 +87,35 @@ func TestOCIHooks(t *testing.T) {
 	}
 	assertClean(t)
 }
+
+// runc's exec form, as containerd calls it: --process FILE, --detach and
+// --pid-file (no trailing newline).
+func TestOCIExecProcessFile(t *testing.T) {
+	b := bundle(t, []string{"sleep", "30"}, nil)
+	defer minirun(t, "", "delete", "--force", "ociexec")
+	if r := minirunFiles(t, "create", "--bundle", b, "ociexec"); r.code != 0 {
+		t.Fatalf("create: %d %s", r.code, r.stderr)
+	}
+	run(t, 0, "start", "ociexec")
+	dir := t.TempDir()
+	write := func(p specs.Process) string {
+		f := filepath.Join(dir, "process.json")
+		b, _ := json.Marshal(p)
+		os.WriteFile(f, b, 0o644)
+		return f
+	}
+	env := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "X=from-file"}
+	r := minirun(t, "", "exec", "--process", write(specs.Process{Args: []string{"sh", "-c", "echo $X; hostname; exit 3"}, Cwd: "/", Env: env}), "ociexec")
+	if r.code != 3 || r.stdout != "from-file\noci\n" {
+		t.Errorf("exec --process: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	pidFile := filepath.Join(dir, "pid")
+	r = minirunFiles(t, "exec", "--process", write(specs.Process{Args: []string{"sleep", "20"}, Cwd: "/", Env: env}), "--detach", "--pid-file", pidFile, "ociexec")
+	raw, _ := os.ReadFile(pidFile)
+	if r.code != 0 || len(raw) == 0 || strings.HasSuffix(string(raw), "\n") {
+		t.Fatalf("exec --detach: exit %d %q, pid file %q", r.code, r.stderr, raw)
+	}
+	if cmd, _ := os.ReadFile("/proc/" + string(raw) + "/cmdline"); !strings.HasPrefix(string(cmd), "sleep\x0020") {
+		t.Errorf("pid %s runs %q, want the detached sleep", raw, cmd)
+	}
+}
