@@ -96,6 +96,9 @@ const execInitArg = "exec-init"
 type execConfig struct {
 	Process   *specs.Process `json:"process"`
 	ConsoleFd int            `json:"consoleFd"`
+	// Seccomp is the container's filter: an exec'd process gets it too,
+	// as with runc.
+	Seccomp *specs.LinuxSeccomp `json:"seccomp,omitempty"`
 }
 
 // execMsg is a message to Exec: from nsenter.c ("pid", "error") and from
@@ -156,7 +159,7 @@ func (c *Container) Exec(p *specs.Process, o ExecOpts) (*Process, error) {
 		Stderr:     o.Stderr,
 		ExtraFiles: []*os.File{childSock},
 	}
-	cfg := execConfig{Process: p, ConsoleFd: -1}
+	cfg := execConfig{Process: p, ConsoleFd: -1, Seccomp: spec.Linux.Seccomp}
 	if p.Terminal {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, o.ConsoleSocket)
 		cfg.ConsoleFd = 4

@@ -81,7 +81,7 @@ func execSetup(cfg *execConfig) (string, error) {
 		}
 	}
 	addHome(p)
-	if err := finalize(p); err != nil {
+	if err := finalize(p, cfg.Seccomp); err != nil {
 		return "", err
 	}
 	// Looked up now, as the process's user, from its working directory:

@@ -16,6 +16,7 @@ import (
 	"github.com/minirun/minirun/network"
 	"github.com/minirun/minirun/rootfs"
 	"github.com/minirun/minirun/security"
+	"github.com/minirun/minirun/security/seccomp"
 )
 
 // IsInit tells main() that this process is a container init.
@@ -63,7 +64,7 @@ func Init() {
 		}
 	}
 
-	if err := finalize(cfg.Spec.Process); err != nil {
+	if err := finalize(cfg.Spec.Process, cfg.Spec.Linux.Seccomp); err != nil {
 		fmt.Fprintf(os.Stderr, "minirun init: %v\n", err)
 		os.Exit(1)
 	}
@@ -149,11 +150,6 @@ func setup(cfg *initConfig) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for k, v := range spec.Linux.Sysctl {
-		if err := writeSysctl(k, v); err != nil {
-			return "", err
-		}
-	}
 	if slave != nil {
 		if err := useTerminal(slave); err != nil {
 			return "", err
@@ -220,6 +216,13 @@ func setupRootfs(cfg *initConfig, userns bool) (*os.File, error) {
 	} else if err := rootfs.PivotRoot(root); err != nil {
 		return nil, err
 	}
+	// Sysctls before the read-only and masked paths, as runc: /proc/sys
+	// is read-only from then on (Docker sets ip_unprivileged_port_start).
+	for k, v := range spec.Linux.Sysctl {
+		if err := writeSysctl(k, v); err != nil {
+			return nil, err
+		}
+	}
 	if err := rootfs.ReadonlyPaths(spec.Linux.ReadonlyPaths); err != nil {
 		return nil, err
 	}
@@ -284,9 +287,18 @@ func addHome(p *specs.Process) {
 }
 
 // finalize runs right before execve: limits, user, capabilities,
-// no_new_privs, working directory, and no stray descriptors. The
-// container's init and every `exec` into it (ExecInit) go through it.
-func finalize(p *specs.Process) error {
+// no_new_privs, the seccomp filter, working directory, and no stray
+// descriptors. The container's init and every `exec` into it (ExecInit)
+// go through it.
+func finalize(p *specs.Process, sc *specs.LinuxSeccomp) error {
+	var filter *seccomp.Filter
+	if sc != nil {
+		f, err := seccomp.Compile(sc)
+		if err != nil {
+			return err
+		}
+		filter = f
+	}
 	for _, rl := range p.Rlimits {
 		if err := security.SetRlimit(rl.Type, rl.Soft, rl.Hard); err != nil {
 			return err
@@ -312,6 +324,14 @@ func finalize(p *specs.Process) error {
 			return err
 		}
 	}
+	// Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: now,
+	// before the user switch and capset drop it (runc's order). With it,
+	// as late as possible, so the filter sees few of minirun's own calls.
+	if filter != nil && !p.NoNewPrivileges {
+		if err := filter.Install(); err != nil {
+			return err
+		}
+	}
 	if err := security.SwitchUser(p.User.UID, p.User.GID, p.User.AdditionalGids); err != nil {
 		return err
 	}
@@ -334,6 +354,11 @@ func finalize(p *specs.Process) error {
 	if p.NoNewPrivileges {
 		if err := security.SetNoNewPrivs(); err != nil {
 			return err
+		}
+		if filter != nil {
+			if err := filter.Install(); err != nil {
+				return err
+			}
 		}
 	}
 	return closeExtraFds()

@@ -201,7 +201,11 @@ func (c *Container) start(spec *specs.Spec, rootfs string, opts CreateOpts) erro
 		cmd.ExtraFiles = append(cmd.ExtraFiles, opts.ConsoleSocket)
 		cfg.ConsoleFd = 5
 	}
-	err = startInit(cmd, spec)
+	if p := pidNamespacePath(spec); p != "" {
+		err = startInitInPIDNamespace(cmd, spec, p)
+	} else {
+		err = startInit(cmd, spec)
+	}
 	childSock.Close()
 	if err != nil {
 		return fmt.Errorf("start container init (clone %s): %w", namespaces.FlagNames(cloneFlags), err)
@@ -638,7 +642,10 @@ func openFifoOrDeath(path string, pid int) (*os.File, error) {
 func (c *Container) Signal(sig unix.Signal) error {
 	c.refresh()
 	if c.state.Status != Created && c.state.Status != Running && c.state.Status != Paused {
-		return fmt.Errorf("container %s is not running", c.ID)
+		// runc's words: containerd's shim maps "container not running"
+		// to NotFound ("process already finished"), which callers like
+		// the CRI plugin's StopContainer expect for an exited task.
+		return fmt.Errorf("container not running: %s is %s", c.ID, c.state.Status)
 	}
 	if err := unix.Kill(c.state.Pid, sig); err != nil {
 		return fmt.Errorf("kill(%d, %s): %w", c.state.Pid, unix.SignalName(sig), err)

@@ -12,6 +12,7 @@ import (
 	"github.com/minirun/minirun/namespaces"
 	"github.com/minirun/minirun/rootfs"
 	"github.com/minirun/minirun/security"
+	"github.com/minirun/minirun/security/seccomp"
 )
 
 // Validate checks a spec before anything is created, and refuses fields
@@ -43,7 +44,7 @@ func Validate(s *specs.Spec) error {
 		seen[ns.Type] = true
 		if ns.Path != "" {
 			switch ns.Type {
-			case specs.NetworkNamespace, specs.UTSNamespace, specs.IPCNamespace, specs.CgroupNamespace:
+			case specs.NetworkNamespace, specs.UTSNamespace, specs.IPCNamespace, specs.CgroupNamespace, specs.PIDNamespace:
 			default:
 				return fmt.Errorf("config.json: joining an existing %s namespace (%s) is not supported yet", ns.Type, ns.Path)
 			}
@@ -77,9 +78,10 @@ func Validate(s *specs.Spec) error {
 	if err := validateHooks(s.Hooks); err != nil {
 		return err
 	}
-	// Not implemented yet: refuse instead of pretending.
 	if s.Linux.Seccomp != nil {
-		return errors.New("config.json: linux.seccomp is not supported yet")
+		if _, err := seccomp.Compile(s.Linux.Seccomp); err != nil {
+			return fmt.Errorf("config.json: linux.%w", err)
+		}
 	}
 	if r := s.Linux.Resources; r != nil {
 		if len(r.Rdma) > 0 {

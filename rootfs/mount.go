@@ -166,9 +166,18 @@ func remountBind(target string, flags uintptr) error {
 // on a pure cgroup v2 host one cgroup2 mount; on a v1 or hybrid host a
 // tmpfs with one cgroup v1 mount per hierarchy the host has. Inside a cgroup
 // namespace every one of them shows the container's own cgroup as its root.
+// Without one (Docker's and podman's default on v1 hosts) a new mount
+// would show the host's whole hierarchy: then, as runc does, the
+// container's own cgroup directory of each hierarchy is bind-mounted
+// instead, so /sys/fs/cgroup/memory/memory.limit_in_bytes is the
+// container's limit. (On cgroup v2 runc mounts the whole tree too.)
 func mountCgroup(target string, o Options) error {
 	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
-		return mount("cgroup2", target, "cgroup2", o.Flags, "")
+		err := mount("cgroup2", target, "cgroup2", o.Flags, "")
+		if userNSRefusal(err) {
+			return bindCgroup("/sys/fs/cgroup", target, o.Flags)
+		}
+		return err
 	}
 	flags := o.Flags &^ unix.MS_RDONLY
 	if err := mount("tmpfs", target, "tmpfs", flags, "mode=755"); err != nil {
@@ -183,12 +192,26 @@ func mountCgroup(target string, o Options) error {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
+		if h.path != "/" {
+			// Not in a cgroup namespace: init is already in its cgroup,
+			// and the host's hierarchies are still in sight (this runs
+			// before pivot_root).
+			if err := bindCgroup(filepath.Join("/sys/fs/cgroup", h.dir, h.path), dir, o.Flags); err != nil {
+				return err
+			}
+			continue
+		}
 		fstype := "cgroup"
 		if h.dir == "unified" {
 			fstype = "cgroup2"
 		}
 		if err := mount("cgroup", dir, fstype, o.Flags, h.data); err != nil {
-			return err
+			if !userNSRefusal(err) {
+				return err
+			}
+			if err := bindCgroup(filepath.Join("/sys/fs/cgroup", h.dir), dir, o.Flags); err != nil {
+				return err
+			}
 		}
 	}
 	if o.Flags&unix.MS_RDONLY != 0 {
@@ -197,7 +220,27 @@ func mountCgroup(target string, o Options) error {
 	return nil
 }
 
-type hierarchy struct{ dir, data string }
+// userNSRefusal tells whether a new cgroup mount was refused because the
+// container has a user namespace but no cgroup namespace of its own (the
+// kernel allows a new cgroup mount there only inside a cgroup namespace
+// the user namespace owns). runc then binds the host's hierarchy instead.
+func userNSRefusal(err error) bool {
+	return errors.Is(err, unix.EPERM) || errors.Is(err, unix.EBUSY)
+}
+
+// bindCgroup bind-mounts a host cgroup directory at dir, with flags (ro,
+// nosuid …) applied by a remount.
+func bindCgroup(src, dir string, flags uintptr) error {
+	if err := mount(src, dir, "", unix.MS_BIND, ""); err != nil {
+		return err
+	}
+	return remountBind(dir, flags&^unix.MS_REC)
+}
+
+// hierarchy is one line of /proc/self/cgroup: the directory under
+// /sys/fs/cgroup, the mount data, and this process's cgroup in it ("/" in
+// a cgroup namespace).
+type hierarchy struct{ dir, data, path string }
 
 // v1Hierarchies reads /proc/self/cgroup: "4:memory:/x" is hierarchy 4 with
 // the memory controller, "1:name=systemd:/" a named one, "0::/" cgroup v2.
@@ -217,12 +260,12 @@ func v1Hierarchies() ([]hierarchy, error) {
 		switch {
 		case parts[1] == "":
 			if _, err := os.Stat("/sys/fs/cgroup/unified"); err == nil {
-				out = append(out, hierarchy{"unified", ""})
+				out = append(out, hierarchy{"unified", "", parts[2]})
 			}
 		case strings.HasPrefix(parts[1], "name="):
-			out = append(out, hierarchy{strings.TrimPrefix(parts[1], "name="), "none," + parts[1]})
+			out = append(out, hierarchy{strings.TrimPrefix(parts[1], "name="), "none," + parts[1], parts[2]})
 		default:
-			out = append(out, hierarchy{parts[1], parts[1]})
+			out = append(out, hierarchy{parts[1], parts[1], parts[2]})
 		}
 	}
 	return out, s.Err()

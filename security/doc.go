@@ -38,6 +38,8 @@
 // up to the hard limit; raising a hard limit needs CAP_SYS_RESOURCE.
 // See man 2 prlimit.
 //
-// Seccomp (the system call filter) comes with the security issue and will
-// live here too.
+// The system call filter, seccomp, is the subpackage seccomp: it compiles
+// and installs the linux.seccomp of a config.json (Docker's and podman's
+// default profiles). `minirun run` gives no profile yet (the security
+// issue).
 package security

@@ -62,6 +62,7 @@ func exitCode(err error) int {
 	if errors.As(err, &ee) {
 		return int(ee)
 	}
+	logRuntimeError(err) // --log: where containerd's shim looks
 	fmt.Fprintf(os.Stderr, "minirun: %v\n", err)
 	return engine.ExitCode(err)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/minirun/minirun/container"
 	"github.com/minirun/minirun/rootfs"
 	"github.com/minirun/minirun/security"
+	"github.com/minirun/minirun/security/seccomp"
 )
 
 // loadOCI finds a container by an engine name/prefix or a plain OCI ID.
@@ -96,7 +97,7 @@ func newFeaturesCommand(g *globals) *cobra.Command {
 					Namespaces:   []string{"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"},
 					Capabilities: security.CapabilityNames(),
 					Cgroup:       &features.Cgroup{V1: &yes, V2: &yes, Systemd: &no, SystemdUser: &no, Rdma: &no},
-					Seccomp:      &features.Seccomp{Enabled: &no},
+					Seccomp:      seccomp.Features(),
 					Apparmor:     &features.Apparmor{Enabled: &no},
 					Selinux:      &features.Selinux{Enabled: &no},
 					IntelRdt:     &features.IntelRdt{Enabled: &no},

@@ -22,6 +22,8 @@ See docs/ARCHITECTURE.md for how a container comes to be.`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// runc opens --log before the command runs; engines read it.
+		PersistentPreRunE: func(*cobra.Command, []string) error { return openRuntimeLog(g) },
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.root, "root", envOr("MINIRUN_ROOT", "/run/minirun"), "state root: one directory per container (env MINIRUN_ROOT)")
