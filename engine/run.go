@@ -69,6 +69,9 @@ type RunOptions struct {
 	MountSpecs  []string // --mount type=bind|volume|tmpfs,src=..,dst=..[,ro]
 	Tmpfs       []string // --tmpfs DST[:OPTIONS]
 
+	CapAdd, CapDrop []string // --cap-add, --cap-drop (ALL, NET_ADMIN, CAP_NET_ADMIN)
+	SecurityOpts    []string // --security-opt seccomp=..., no-new-privileges
+
 	Stdin          *os.File
 	Stdout, Stderr *os.File
 
@@ -76,6 +79,7 @@ type RunOptions struct {
 	ports       []PortSpec            // from Publish, by check
 	logMaxSize  int64                 // from LogOpts, by check
 	logMaxFiles int
+	security    oci.Security // from CapAdd, CapDrop, SecurityOpts, by check
 }
 
 // UsageError is bad input: the caller prints it and exits 125 having
@@ -122,6 +126,9 @@ func (o *RunOptions) check() error {
 		return err
 	}
 	if err := o.checkLifecycle(); err != nil {
+		return err
+	}
+	if err := o.checkSecurity(); err != nil {
 		return err
 	}
 	if _, err := parseMounts(o.Volumes, o.MountSpecs, o.Tmpfs); err != nil {
@@ -340,7 +347,7 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 	rc := oci.RunConfig{
 		Image: imgCfg, Args: o.Args, Entrypoint: o.Entrypoint, Env: o.Env, Workdir: o.Workdir,
 		User: user, Hostname: o.Hostname, TTY: o.TTY, ReadOnly: o.ReadOnly, Rootfs: root, Mounts: mounts,
-		Resources: o.resources, CgroupsPath: cgroupPath(o.CgroupParent, id), Ulimits: o.Ulimits,
+		Resources: o.resources, CgroupsPath: cgroupPath(o.CgroupParent, id), Ulimits: o.Ulimits, Security: o.security,
 	}
 	if o.Init {
 		if rc.InitBinary, err = os.Executable(); err != nil {

@@ -38,6 +38,8 @@ type RunConfig struct {
 	// as PID 1 in front of the command (docker run --init).
 	InitBinary  string
 	Annotations map[string]string
+	// Security is --cap-add, --cap-drop and --security-opt.
+	Security Security
 }
 
 // InitPath is where --init's reaper appears inside the container.
@@ -206,6 +208,9 @@ func BuildSpec(rc RunConfig) (*specs.Spec, error) {
 	if rc.InitBinary != "" {
 		s.Mounts = append(s.Mounts, specs.Mount{Destination: InitPath, Type: "bind", Source: rc.InitBinary, Options: []string{"bind", "ro", "nosuid", "nodev"}})
 		p.Args = append([]string{InitPath, "--"}, p.Args...)
+	}
+	if err := rc.Security.apply(s); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

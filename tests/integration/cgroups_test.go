@@ -146,7 +146,7 @@ func TestBadLimits(t *testing.T) {
 
 // stats reads a running container's cgroup.
 func TestStats(t *testing.T) {
-	cmd := exec.Command(bin, "run", "--rm", "--name", "statsme", "-m", "64m", "--pids-limit", "30", "busybox", "sh", "-c", "trap 'exit 0' TERM; echo ready; sleep 30 & wait")
+	cmd := exec.Command(bin, "run", "--rm", "--name", "statsme", "-m", "64m", "--pids-limit", "30", "busybox", "sh", "-c", "trap 'exit 0' TERM; sleep 30 & echo ready; wait")
 	cmd.Env = minirunEnv()
 	out, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
