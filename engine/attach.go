@@ -37,16 +37,12 @@ func (e *Engine) execute(p *prepared, o RunOptions) (int, bool, error) {
 	if o.Interactive {
 		opts.Stdin = o.Stdin
 	}
-	var consoleHost *os.File
-	if o.TTY {
-		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return 0, false, fmt.Errorf("socketpair for the console: %w", err)
-		}
-		consoleHost = os.NewFile(uintptr(fds[0]), "console-host")
-		opts.ConsoleSocket = os.NewFile(uintptr(fds[1]), "console-container")
-		defer consoleHost.Close()
+	consoleHost, consolePeer, err := consoleSocket(o.TTY)
+	if err != nil {
+		return 0, false, err
 	}
+	defer consoleHost.Close()
+	opts.ConsoleSocket = consolePeer
 	// Signals that arrive while the container is being made are held and
 	// delivered once it runs.
 	sigs := make(chan os.Signal, 64)
@@ -60,56 +56,94 @@ func (e *Engine) execute(p *prepared, o RunOptions) (int, bool, error) {
 	if err != nil {
 		return 0, false, err
 	}
-	var outDone chan struct{}
-	if o.TTY {
-		master, err := container.RecvFd(consoleHost)
-		if err != nil {
-			return 0, false, err
-		}
-		defer master.Close()
-		restore := e.attachTerminal(master, o)
-		defer restore()
-		outDone = make(chan struct{})
-		go func() {
-			copyOut(o.Stdout, master)
-			close(outDone)
-		}()
+	outDone, release, err := e.relayConsole(consoleHost, o)
+	if err != nil {
+		return 0, false, err
 	}
+	defer release()
 	if err := e.startAndRecord(p, c); err != nil {
 		return 0, false, err
 	}
 	pid := c.Pid()
+	stopping := false
+	code, err := relaySignals(sigs, c.Wait, outDone, func(s os.Signal, done <-chan struct{}) {
+		// Ctrl-C (SIGINT) and SIGTERM stop the container as `minirun
+		// stop` does: its stop signal, then SIGKILL after the timeout. A
+		// second one kills at once.
+		if s == unix.SIGINT || s == unix.SIGTERM {
+			if stopping {
+				_ = c.SignalAll(unix.SIGKILL)
+				return
+			}
+			stopping = true
+			go e.stopProcess(c, p.meta, done)
+			return
+		}
+		_ = unix.Kill(pid, s.(syscall.Signal))
+	})
+	oom := e.recordExit(p, c, code)
+	return code, oom, err
+}
+
+// consoleSocket makes, for a process with a terminal (tty), the socket
+// pair its pty master comes back through: host is ours, peer is the
+// process's --console-socket, to be closed once the process is made.
+// Without tty both are nil (closing them does nothing).
+func consoleSocket(tty bool) (host, peer *os.File, err error) {
+	if !tty {
+		return nil, nil, nil
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("socketpair for the console: %w", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "console-host"), os.NewFile(uintptr(fds[1]), "console-container"), nil
+}
+
+// relayConsole receives the pty master through consoleHost (from
+// consoleSocket; nil: no terminal, nothing to do), attaches our terminal
+// to it (o.Stdin, o.Interactive) and copies its output to o.Stdout.
+// outDone closes once all of the output is copied (nil without a
+// terminal); release restores our terminal and closes the master.
+func (e *Engine) relayConsole(consoleHost *os.File, o RunOptions) (outDone chan struct{}, release func(), err error) {
+	if consoleHost == nil {
+		return nil, func() {}, nil
+	}
+	master, err := container.RecvFd(consoleHost)
+	if err != nil {
+		return nil, nil, err
+	}
+	restore := e.attachTerminal(master, o)
+	outDone = make(chan struct{})
+	go func() {
+		copyOut(o.Stdout, master)
+		close(outDone)
+	}()
+	return outDone, func() { restore(); master.Close() }, nil
+}
+
+// relaySignals hands each signal of sigs to forward, one at a time, until
+// wait returns (then done, which forward may pass on, is closed), and
+// waits for outDone (relayConsole's, if any) before it returns wait's
+// result.
+func relaySignals(sigs <-chan os.Signal, wait func() (int, error), outDone <-chan struct{}, forward func(s os.Signal, done <-chan struct{})) (int, error) {
 	done := make(chan struct{})
 	go func() {
-		stopping := false
 		for {
 			select {
 			case s := <-sigs:
-				// Ctrl-C (SIGINT) and SIGTERM stop the container as
-				// `minirun stop` does: its stop signal, then SIGKILL after
-				// the timeout. A second one kills at once.
-				if s == unix.SIGINT || s == unix.SIGTERM {
-					if stopping {
-						_ = c.SignalAll(unix.SIGKILL)
-						continue
-					}
-					stopping = true
-					go e.stopProcess(c, p.meta, done)
-					continue
-				}
-				_ = unix.Kill(pid, s.(syscall.Signal))
+				forward(s, done)
 			case <-done:
 				return
 			}
 		}
 	}()
-	code, err := c.Wait()
+	code, err := wait()
 	close(done)
 	if outDone != nil {
 		<-outDone
 	}
-	oom := e.recordExit(p, c, code)
-	return code, oom, err
+	return code, err
 }
 
 // attachTerminal connects our terminal to the container's pty master: raw

@@ -33,20 +33,8 @@ func (o *ExecOptions) check() error {
 	if len(o.Args) == 0 || o.Args[0] == "" {
 		return errors.New("no command given")
 	}
-	for i, kv := range o.Env {
-		if !strings.Contains(kv, "=") {
-			v, ok := os.LookupEnv(kv)
-			if !ok {
-				continue // Docker drops -e NAME when NAME is unset
-			}
-			o.Env[i] = kv + "=" + v
-		}
-		if err := oci.ValidateEnv(o.Env[i]); err != nil {
-			return err
-		}
-	}
-	o.Env = dropUnset(o.Env)
-	if err := oci.ValidateWorkdir(o.Workdir); err != nil {
+	var err error
+	if o.Env, err = checkEnvWorkdir(o.Env, o.Workdir); err != nil {
 		return err
 	}
 	if o.User != "" {
@@ -61,6 +49,27 @@ func (o *ExecOptions) check() error {
 		return errors.New("-d and -t together need someone to hold the terminal after minirun returns, and minirun has no daemon: use -d without -t")
 	}
 	return nil
+}
+
+// checkEnvWorkdir checks the -e and -w of run and exec: -e NAME takes
+// NAME's value from our environment (and is dropped, as Docker does, when
+// NAME is unset there), every variable must be valid, and the working
+// directory absolute. It returns env completed.
+func checkEnvWorkdir(env []string, workdir string) ([]string, error) {
+	for i, kv := range env {
+		if !strings.Contains(kv, "=") {
+			v, ok := os.LookupEnv(kv)
+			if !ok {
+				continue // Docker drops -e NAME when NAME is unset
+			}
+			env[i] = kv + "=" + v
+		}
+		if err := oci.ValidateEnv(env[i]); err != nil {
+			return env, err
+		}
+	}
+	env = dropUnset(env)
+	return env, oci.ValidateWorkdir(workdir)
 }
 
 // Exec is `minirun exec`: it runs a new process in a running container,
@@ -166,16 +175,12 @@ func (e *Engine) execIn(c *container.Container, p *specs.Process, o ExecOptions)
 			opts.Stdin = o.Stdin
 		}
 	}
-	var consoleHost *os.File
-	if o.TTY {
-		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return 0, fmt.Errorf("socketpair for the console: %w", err)
-		}
-		consoleHost = os.NewFile(uintptr(fds[0]), "console-host")
-		opts.ConsoleSocket = os.NewFile(uintptr(fds[1]), "console-container")
-		defer consoleHost.Close()
+	consoleHost, consolePeer, err := consoleSocket(o.TTY)
+	if err != nil {
+		return 0, err
 	}
+	defer consoleHost.Close()
+	opts.ConsoleSocket = consolePeer
 	// Signals that arrive while the process is being made are held and
 	// delivered once it runs.
 	sigs := make(chan os.Signal, 64)
@@ -193,38 +198,14 @@ func (e *Engine) execIn(c *container.Container, p *specs.Process, o ExecOptions)
 	if o.Detach {
 		return 0, nil
 	}
-	var outDone chan struct{}
-	if o.TTY {
-		master, err := container.RecvFd(consoleHost)
-		if err != nil {
-			_ = proc.Signal(unix.SIGKILL)
-			_, _ = proc.Wait()
-			return 0, err
-		}
-		defer master.Close()
-		restore := e.attachTerminal(master, RunOptions{Stdin: o.Stdin, Interactive: o.Interactive})
-		defer restore()
-		outDone = make(chan struct{})
-		go func() {
-			copyOut(o.Stdout, master)
-			close(outDone)
-		}()
+	outDone, release, err := e.relayConsole(consoleHost, RunOptions{Stdin: o.Stdin, Stdout: o.Stdout, Interactive: o.Interactive})
+	if err != nil {
+		_ = proc.Signal(unix.SIGKILL)
+		_, _ = proc.Wait()
+		return 0, err
 	}
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case s := <-sigs:
-				_ = proc.Signal(s.(syscall.Signal))
-			case <-done:
-				return
-			}
-		}
-	}()
-	code, err := proc.Wait()
-	close(done)
-	if outDone != nil {
-		<-outDone
-	}
-	return code, err
+	defer release()
+	return relaySignals(sigs, proc.Wait, outDone, func(s os.Signal, _ <-chan struct{}) {
+		_ = proc.Signal(s.(syscall.Signal))
+	})
 }

@@ -98,20 +98,8 @@ func (o *RunOptions) check() error {
 	if o.Image == "" && o.Rootfs == "" {
 		return errors.New("give an image, or --rootfs DIR")
 	}
-	for i, kv := range o.Env {
-		if !strings.Contains(kv, "=") {
-			v, ok := os.LookupEnv(kv)
-			if !ok {
-				continue // Docker drops -e NAME when NAME is unset
-			}
-			o.Env[i] = kv + "=" + v
-		}
-		if err := oci.ValidateEnv(o.Env[i]); err != nil {
-			return err
-		}
-	}
-	o.Env = dropUnset(o.Env)
-	if err := oci.ValidateWorkdir(o.Workdir); err != nil {
+	var err error
+	if o.Env, err = checkEnvWorkdir(o.Env, o.Workdir); err != nil {
 		return err
 	}
 	if o.Hostname != "" {

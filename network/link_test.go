@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -503,47 +502,7 @@ func checkTCPFromNamespace(t *testing.T, ns netns.NsHandle, gw, from net.IP) {
 		served <- result{peer: c.RemoteAddr().(*net.TCPAddr).IP, err: err}
 	}()
 
-	dialed := make(chan error, 1)
-	go func() {
-		// This thread is moved into the child's namespace. It stays
-		// locked and so is thrown away when the goroutine ends, even if
-		// switching back fails.
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			dialed <- err
-			return
-		}
-		defer orig.Close()
-		if err := netns.Set(ns); err != nil {
-			dialed <- err
-			return
-		}
-		c, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
-		_ = netns.Set(orig)
-		if err != nil {
-			dialed <- err
-			return
-		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-		if _, err := c.Write([]byte("ping")); err != nil {
-			dialed <- err
-			return
-		}
-		buf := make([]byte, 4)
-		if _, err := io.ReadFull(c, buf); err != nil {
-			dialed <- err
-			return
-		}
-		if string(buf) != "pong" {
-			dialed <- errors.New("got " + string(buf))
-			return
-		}
-		dialed <- nil
-	}()
-
-	if err := <-dialed; err != nil {
+	if err := exchangeTimeout(ns, ln.Addr().String(), 5*time.Second); err != nil {
 		t.Fatalf("TCP from the child's namespace to %s: %v", ln.Addr(), err)
 	}
 	r := <-served
@@ -618,25 +577,35 @@ func linkNames(links []netlink.Link) []string {
 }
 
 // expectNoLinksLeft registers, first so that it runs last, a check that
-// none of the test's links remain on the host.
+// none of the test's links, nor a temporary link (mrtmp*), remain on the
+// host.
 func expectNoLinksLeft(t *testing.T, names ...string) {
+	t.Helper()
+	expectNoLinksLike(t, func(n string) bool { return slices.Contains(names, n) || strings.HasPrefix(n, "mrtmp") })
+}
+
+// expectNoLinksLike registers, first so that it runs last, a check that
+// no link on the host is one that ours says is the test's. It gives them
+// up to 2s to go, and retries a link dump that other processes' link
+// changes interrupted.
+func expectNoLinksLike(t *testing.T, ours func(name string) bool) {
 	t.Helper()
 	t.Cleanup(func() {
 		deadline := time.Now().Add(2 * time.Second)
 		for {
 			links, err := netlink.LinkList()
+			if errors.Is(err, netlink.ErrDumpInterrupted) && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+				continue
+			}
 			if err != nil {
 				t.Errorf("list links: %v", err)
 				return
 			}
 			var left []string
 			for _, l := range links {
-				n := l.Attrs().Name
-				for _, want := range names {
-					if n == want || strings.HasPrefix(n, "mrtmp") {
-						left = append(left, n)
-						break
-					}
+				if n := l.Attrs().Name; ours(n) {
+					left = append(left, n)
 				}
 			}
 			if len(left) == 0 {

@@ -549,42 +549,52 @@ func (f Firewall) load(c *nftables.Conn) (*fwState, error) {
 		}
 	}
 
-	for _, name := range []string{chainPrerouting, chainOutput} {
-		if st.chains[name] == nil {
-			continue
+	err = f.eachRule(c, st.chains, []string{chainPrerouting, chainOutput}, func(name string, r *nftables.Rule) error {
+		if ruleComment(r.UserData) == jumpComment {
+			st.jumps[name] = true
 		}
-		rules, err := f.rules(c, name)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range rules {
-			if ruleComment(r.UserData) == jumpComment {
-				st.jumps[name] = true
-			}
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	for _, name := range []string{chainPostrouting, chainForward} {
-		if st.chains[name] == nil {
-			continue
+	err = f.eachRule(c, st.chains, []string{chainPostrouting, chainForward}, func(name string, r *nftables.Rule) error {
+		com := ruleComment(r.UserData)
+		if !strings.HasPrefix(com, netCommentPrefix) {
+			return nil
 		}
-		rules, err := f.rules(c, name)
+		nr, err := parseNetComment(com)
 		if err != nil {
-			return nil, err
+			return fmt.Errorf("nftables: table ip %s chain %s rule %d: %w", f.Table, name, r.Handle, err)
 		}
-		for _, r := range rules {
-			com := ruleComment(r.UserData)
-			if !strings.HasPrefix(com, netCommentPrefix) {
-				continue
-			}
-			nr, err := parseNetComment(com)
-			if err != nil {
-				return nil, fmt.Errorf("nftables: table ip %s chain %s rule %d: %w", f.Table, name, r.Handle, err)
-			}
-			nr.rule = r
-			st.netRules = append(st.netRules, nr)
-		}
+		nr.rule = r
+		st.netRules = append(st.netRules, nr)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return st, nil
+}
+
+// eachRule calls fn on every rule of the chains named, in order, that
+// exist (are in chains), and stops at its first error.
+func (f Firewall) eachRule(c *nftables.Conn, chains map[string]*nftables.Chain, names []string, fn func(chain string, r *nftables.Rule) error) error {
+	for _, name := range names {
+		if chains[name] == nil {
+			continue
+		}
+		rules, err := f.rules(c, name)
+		if err != nil {
+			return err
+		}
+		for _, r := range rules {
+			if err := fn(name, r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // portEntries reads the chain ports back. A missing table or chain means
@@ -595,24 +605,24 @@ func (f Firewall) portEntries(c *nftables.Conn) ([]portEntry, error) {
 		return nil, err
 	}
 	chains, err := f.chains(c)
-	if err != nil || chains[chainPorts] == nil {
-		return nil, err
-	}
-	rules, err := f.rules(c, chainPorts)
 	if err != nil {
 		return nil, err
 	}
 	var out []portEntry
-	for _, r := range rules {
+	err = f.eachRule(c, chains, []string{chainPorts}, func(_ string, r *nftables.Rule) error {
 		com := ruleComment(r.UserData)
 		if !strings.HasPrefix(com, commentPrefix) {
-			continue // not ours
+			return nil // not ours
 		}
 		owner, p, err := parsePortComment(com)
 		if err != nil {
-			return nil, fmt.Errorf("nftables: table ip %s chain %s rule %d: %w", f.Table, chainPorts, r.Handle, err)
+			return fmt.Errorf("nftables: table ip %s chain %s rule %d: %w", f.Table, chainPorts, r.Handle, err)
 		}
 		out = append(out, portEntry{rule: r, owner: owner, port: p})
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

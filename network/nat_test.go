@@ -19,7 +19,6 @@ import (
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
-	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
@@ -135,8 +134,6 @@ func TestFirewallCommentRoundTrip(t *testing.T) {
 // --- kernel tests (root) ---
 
 func TestFirewallAddNetworkIdempotent(t *testing.T) {
-	requireRoot(t)
-	saveIPForward(t)
 	f := newTestFirewall(t)
 	n1, _ := newTestNetwork(t, "front")
 	n2, _ := newTestNetwork(t, "back")
@@ -225,8 +222,6 @@ func TestFirewallAddNetworkIdempotent(t *testing.T) {
 }
 
 func TestFirewallPublish(t *testing.T) {
-	requireRoot(t)
-	saveIPForward(t)
 	f := newTestFirewall(t)
 	n, _ := newTestNetwork(t, "pub")
 	sub := n.Subnet
@@ -425,8 +420,6 @@ func TestFirewallPublish(t *testing.T) {
 // the host to a published port (via 127.0.0.1 and via the bridge's
 // address) and from a second container on the same bridge (hairpin).
 func TestFirewallNATPacket(t *testing.T) {
-	requireRoot(t)
-	saveIPForward(t)
 	f := newTestFirewall(t)
 	n, gw := newTestNetwork(t, "pkt")
 	a := newTestContainer(t, n, gw, 2)
@@ -489,8 +482,6 @@ func TestFirewallNATPacket(t *testing.T) {
 // networks: a container on one cannot reach one on the other, but could
 // before the second network's rules were added.
 func TestFirewallNATIsolation(t *testing.T) {
-	requireRoot(t)
-	saveIPForward(t)
 	f := newTestFirewall(t)
 	n1, gw1 := newTestNetwork(t, "iso1")
 	n2, gw2 := newTestNetwork(t, "iso2")
@@ -530,10 +521,14 @@ func TestFirewallNATIsolation(t *testing.T) {
 
 // --- helpers ---
 
-// newTestFirewall returns a Firewall on a table of its own, deleted at
-// cleanup even if the test failed.
+// newTestFirewall skips the test unless it runs as root, and returns a
+// Firewall on a table of its own, deleted at cleanup even if the test
+// failed (and before net.ipv4.ip_forward, which the Firewall may set, is
+// restored).
 func newTestFirewall(t *testing.T) Firewall {
 	t.Helper()
+	requireRoot(t)
+	saveIPForward(t)
 	f := Firewall{Table: "mrtest_" + randHex(t, 4), LockPath: filepath.Join(t.TempDir(), "nft.lock")}
 	t.Cleanup(func() {
 		c, err := nftables.New()
@@ -589,40 +584,11 @@ func newTestContainer(t *testing.T, n NetworkRules, gw netip.Addr, i byte) testC
 	return testContainer{ns: child.ns, addr: addr}
 }
 
-// expectLinksGone registers, first so that it runs last, a check that
-// none of the named links remain on the host. Unlike expectNoLinksLeft it
-// retries a link dump that other processes' link changes interrupted, and
-// ignores their temporary links.
+// expectLinksGone is expectNoLinksLeft for the named links alone: the
+// temporary links of other processes are theirs.
 func expectLinksGone(t *testing.T, names ...string) {
 	t.Helper()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(2 * time.Second)
-		for {
-			links, err := netlink.LinkList()
-			if errors.Is(err, netlink.ErrDumpInterrupted) && time.Now().Before(deadline) {
-				time.Sleep(5 * time.Millisecond)
-				continue
-			}
-			if err != nil {
-				t.Errorf("list links: %v", err)
-				return
-			}
-			var left []string
-			for _, l := range links {
-				if slices.Contains(names, l.Attrs().Name) {
-					left = append(left, l.Attrs().Name)
-				}
-			}
-			if len(left) == 0 {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("links left behind on the host: %v", left)
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
+	expectNoLinksLike(t, func(n string) bool { return slices.Contains(names, n) })
 }
 
 // saveIPForward restores net.ipv4.ip_forward at cleanup.

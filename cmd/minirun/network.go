@@ -133,28 +133,12 @@ func newNetworkInspectCommand(g *globals) *cobra.Command {
 }
 
 func newNetworkRmCommand(g *globals) *cobra.Command {
-	return &cobra.Command{
+	return eachCommand(&cobra.Command{
 		Use:     "rm NETWORK [NETWORK...]",
 		Aliases: []string{"remove"},
 		Short:   "Remove networks: their bridge, addresses and firewall rules",
 		Example: `  sudo minirun network rm backend`,
-		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var firstErr error
-			for _, ref := range args {
-				if err := g.engine().RemoveNetwork(ref); err != nil {
-					if firstErr == nil {
-						firstErr = err
-					} else {
-						fmt.Fprintln(os.Stderr, "minirun:", err)
-					}
-					continue
-				}
-				fmt.Println(ref)
-			}
-			return firstErr
-		},
-	}
+	}, func(ref string) error { return g.engine().RemoveNetwork(ref) })
 }
 
 func newNetworkConnectCommand(g *globals) *cobra.Command {

@@ -34,11 +34,7 @@ func newResumeCommand(g *globals) *cobra.Command {
 		Example: `  minirun resume mycontainer`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := loadOCI(g, args[0])
-			if err != nil {
-				return err
-			}
-			return c.Resume()
+			return onOCI(g, (*container.Container).Resume)(args[0])
 		},
 	}
 }
@@ -70,11 +66,7 @@ stdin ("-"); containerd uses this form.`,
 			if err := json.NewDecoder(r).Decode(&res); err != nil {
 				return errorf("--resources %s: not a JSON LinuxResources object: %v", file, err)
 			}
-			c, err := loadOCI(g, args[0])
-			if err != nil {
-				return err
-			}
-			return c.Update(&res)
+			return onOCI(g, func(c *container.Container) error { return c.Update(&res) })(args[0])
 		},
 	}
 	c.Flags().StringVarP(&file, "resources", "r", "", "JSON file with the new linux.resources, - for stdin")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/minirun/minirun/container"
 	"github.com/minirun/minirun/engine"
 )
 
@@ -136,9 +137,40 @@ func forEach(args []string, fn func(string) error) error {
 	return first
 }
 
-func newStopCommand(g *globals) *cobra.Command {
+// eachCommand completes c as a command over one or more arguments
+// (containers, networks, volumes): fn on each of them, as forEach does.
+func eachCommand(c *cobra.Command, fn func(ref string) error) *cobra.Command {
+	c.Args = cobra.MinimumNArgs(1)
+	c.RunE = func(cmd *cobra.Command, args []string) error { return forEach(args, fn) }
+	return c
+}
+
+// timeoutCommand is eachCommand with stop's -t SECONDS: fn gets the
+// seconds, or -1 without -t (the container's --stop-timeout, else 10).
+func timeoutCommand(c *cobra.Command, fn func(ref string, timeout int) error) *cobra.Command {
 	var timeout int
-	c := &cobra.Command{
+	c.Flags().IntVarP(&timeout, "time", "t", 10, "seconds to wait before SIGKILL")
+	return eachCommand(c, func(ref string) error {
+		if !c.Flags().Changed("time") {
+			return fn(ref, -1)
+		}
+		return fn(ref, timeout)
+	})
+}
+
+// onOCI is fn on the container that ref names (see loadOCI).
+func onOCI(g *globals, fn func(*container.Container) error) func(ref string) error {
+	return func(ref string) error {
+		c, err := loadOCI(g, ref)
+		if err != nil {
+			return err
+		}
+		return fn(c)
+	}
+}
+
+func newStopCommand(g *globals) *cobra.Command {
+	return timeoutCommand(&cobra.Command{
 		Use:   "stop [-t SECONDS] CONTAINER [CONTAINER...]",
 		Short: "Stop containers: their stop signal, then SIGKILL after the timeout",
 		Long: `Stop containers: send each its stop signal (--stop-signal, the image's
@@ -147,34 +179,15 @@ STOPSIGNAL, or SIGTERM), wait up to -t seconds (default: the container's
 policy does not bring a stopped container back.`,
 		Example: `  sudo minirun stop web
   sudo minirun stop -t 2 web db`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if !cmd.Flags().Changed("time") {
-				timeout = -1
-			}
-			return forEach(args, func(ref string) error { return g.engine().Stop(ref, timeout) })
-		},
-	}
-	c.Flags().IntVarP(&timeout, "time", "t", 10, "seconds to wait before SIGKILL")
-	return c
+	}, func(ref string, timeout int) error { return g.engine().Stop(ref, timeout) })
 }
 
 func newRestartCommand(g *globals) *cobra.Command {
-	var timeout int
-	c := &cobra.Command{
+	return timeoutCommand(&cobra.Command{
 		Use:     "restart [-t SECONDS] CONTAINER [CONTAINER...]",
 		Short:   "Stop containers and start them again (detached)",
 		Example: `  sudo minirun restart web`,
-		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if !cmd.Flags().Changed("time") {
-				timeout = -1
-			}
-			return forEach(args, func(ref string) error { return g.engine().Restart(ref, timeout) })
-		},
-	}
-	c.Flags().IntVarP(&timeout, "time", "t", 10, "seconds to wait before SIGKILL")
-	return c
+	}, func(ref string, timeout int) error { return g.engine().Restart(ref, timeout) })
 }
 
 func newWaitCommand(g *globals) *cobra.Command {
@@ -201,39 +214,19 @@ func newWaitCommand(g *globals) *cobra.Command {
 }
 
 func newPauseCommand(g *globals) *cobra.Command {
-	return &cobra.Command{
+	return eachCommand(&cobra.Command{
 		Use:     "pause CONTAINER [CONTAINER...]",
 		Short:   "Freeze every process of containers (cgroup freezer)",
 		Example: `  sudo minirun pause web`,
-		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return forEach(args, func(ref string) error {
-				c, err := loadOCI(g, ref)
-				if err != nil {
-					return err
-				}
-				return c.Pause()
-			})
-		},
-	}
+	}, onOCI(g, (*container.Container).Pause))
 }
 
 func newUnpauseCommand(g *globals) *cobra.Command {
-	return &cobra.Command{
+	return eachCommand(&cobra.Command{
 		Use:     "unpause CONTAINER [CONTAINER...]",
 		Short:   "Thaw paused containers",
 		Example: `  sudo minirun unpause web`,
-		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return forEach(args, func(ref string) error {
-				c, err := loadOCI(g, ref)
-				if err != nil {
-					return err
-				}
-				return c.Resume()
-			})
-		},
-	}
+	}, onOCI(g, (*container.Container).Resume))
 }
 
 func newInspectCommand(g *globals) *cobra.Command {

@@ -156,7 +156,7 @@ func newVolumeInspectCommand(g *globals) *cobra.Command {
 
 func newVolumeRmCommand(g *globals) *cobra.Command {
 	var force bool
-	c := &cobra.Command{
+	c := eachCommand(&cobra.Command{
 		Use:     "rm [-f] VOLUME [VOLUME...]",
 		Aliases: []string{"remove"},
 		Short:   "Remove volumes and their data (refused while a container uses them)",
@@ -165,23 +165,7 @@ running or stopped, is refused ("volume is in use"): remove the container first
 (minirun rm). Anonymous volumes go with their container.`,
 		Example: `  sudo minirun volume rm data
   sudo minirun volume rm -f maybe-there`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var firstErr error
-			for _, name := range args {
-				if err := g.engine().RemoveVolume(name, force); err != nil {
-					if firstErr == nil {
-						firstErr = err
-					} else {
-						fmt.Fprintln(os.Stderr, "minirun:", err)
-					}
-					continue
-				}
-				fmt.Println(name)
-			}
-			return firstErr
-		},
-	}
+	}, func(name string) error { return g.engine().RemoveVolume(name, force) })
 	c.Flags().BoolVarP(&force, "force", "f", false, "no error for a volume that does not exist, e.g. volume rm -f data (a volume in use is still refused)")
 	return c
 }

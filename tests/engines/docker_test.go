@@ -162,153 +162,33 @@ func (d *dockerEnv) run(tb testing.TB, stdin string, args ...string) pdResult {
 	return pdRun(tb, 60*time.Second, stdin, d.cmd(args...))
 }
 
+func (d *dockerEnv) image() string { return "busybox" }
+
+func (d *dockerEnv) rmArgs(name string) []string { return []string{"rm", "-f", name} }
+
 func TestDocker(t *testing.T) {
 	d := newDocker(t)
-
-	t.Run("RunEcho", func(t *testing.T) {
-		r := d.run(t, "", d.runArgs("--rm", "busybox", "echo", "hi")...)
-		if r.code != 0 || r.stdout != "hi\n" {
-			t.Fatalf("want hi: %v", r)
-		}
-	})
-
-	t.Run("ExitCodes", func(t *testing.T) {
-		for _, c := range []struct {
-			args    []string
-			code    int
-			message string
-		}{
-			{[]string{"sh", "-c", "exit 3"}, 3, ""},
-			{[]string{"false"}, 1, ""},
-			{[]string{"nosuch"}, 127, "executable file not found in $PATH"},
-			{[]string{"/nosuch/prog"}, 127, "no such file or directory"},
-			{[]string{"/etc/passwd"}, 126, "permission denied"},
-		} {
-			r := d.run(t, "", d.runArgs(append([]string{"--rm", "busybox"}, c.args...)...)...)
-			if r.code != c.code || !strings.Contains(r.stderr, c.message) {
-				t.Errorf("%v: want exit %d and %q: %v", c.args, c.code, c.message, r)
-			}
-		}
-	})
-
-	t.Run("Stdin", func(t *testing.T) {
-		r := d.run(t, "piped through\n", d.runArgs("--rm", "-i", "busybox", "cat")...)
-		if r.code != 0 || r.stdout != "piped through\n" {
-			t.Fatalf("want the input back: %v", r)
-		}
-	})
-
-	// Docker's default seccomp profile is applied; unconfined means none.
-	t.Run("Seccomp", func(t *testing.T) {
-		r := d.run(t, "", d.runArgs("--rm", "busybox", "grep", "Seccomp:", "/proc/self/status")...)
-		if r.code != 0 || !strings.Contains(r.stdout, "2") {
-			t.Errorf("want filter mode 2: %v", r)
-		}
-		r = d.run(t, "", d.runArgs("--rm", "--security-opt", "seccomp=unconfined", "busybox", "grep", "Seccomp:", "/proc/self/status")...)
-		if r.code != 0 || !strings.Contains(r.stdout, "0") {
-			t.Errorf("want no filter: %v", r)
-		}
-	})
+	pdCommonTests(t, d)
 
 	t.Run("Limits", func(t *testing.T) {
-		r := d.run(t, "", d.runArgs("--rm", "-m", "64m", "--pids-limit", "50", "-u", "1000:1000", "--ulimit", "nofile=512:512", "busybox", "sh", "-c",
-			`id -u; ulimit -n; cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids.max /sys/fs/cgroup/pids/pids.max 2>/dev/null; true`)...)
+		r := d.run(t, "", d.runArgs("--rm", "-m", "64m", "--pids-limit", "50", "-u", "1000:1000", "--ulimit", "nofile=512:512", "busybox", "sh", "-c", pdLimitsScript)...)
 		if f := strings.Fields(r.stdout); r.code != 0 || strings.Join(f, " ") != "1000 512 67108864 50" {
 			t.Fatalf("want 1000 512 67108864 50: %v", r)
 		}
 	})
 
-	t.Run("TTY", func(t *testing.T) {
-		s := pdStartPty(t, d.cmd(d.runArgs("--rm", "-it", "busybox", "sh")...), 40, 120)
-		at := s.expect(0, "# ", 30*time.Second)
-		s.send("echo $((6*7)); tty; stty size\n")
-		at = s.expect(at, "42", 10*time.Second)
-		at = s.expect(at, "/dev/pts/", 10*time.Second)
-		s.expect(at, "40 120", 10*time.Second)
-		s.send("exit 7\n")
-		if code := s.wait(30 * time.Second); code != 7 {
-			t.Fatalf("exit code %d, want 7; output:\n%q", code, s.output())
-		}
-	})
-
 	t.Run("ExecStop", func(t *testing.T) {
 		name := "mr-exec"
-		r := d.run(t, "", d.runArgs("-d", "--name", name, "busybox", "sh", "-c", `trap "exit 0" TERM; while :; do sleep 0.1; done`)...)
-		if r.code != 0 {
-			t.Fatal(r)
-		}
-		defer d.run(t, "", "rm", "-f", name)
-		r = d.run(t, "", "exec", name, "sh", "-c", "cat /proc/1/cmdline; exit 4")
-		if r.code != 4 || !strings.Contains(r.stdout, "trap") {
-			t.Errorf("exec: want exit 4 and PID 1's command line: %v", r)
-		}
-		// Docker answers 126 for any exec that fails to start, with runc too.
-		r = d.run(t, "", "exec", name, "nosuch")
-		if r.code != 126 || !strings.Contains(r.stdout+r.stderr, "executable file not found") {
-			t.Errorf("exec of a missing program: want 126: %v", r)
-		}
-		r = d.run(t, "exec'd stdin\n", "exec", "-i", name, "cat")
-		if r.code != 0 || r.stdout != "exec'd stdin\n" {
-			t.Errorf("exec -i: %v", r)
-		}
-		s := pdStartPty(t, d.cmd("exec", "-it", name, "sh"), 30, 100)
-		at := s.expect(0, "# ", 30*time.Second)
-		s.send("tty; stty size; exit 5\n")
-		at = s.expect(at, "/dev/pts/", 10*time.Second)
-		s.expect(at, "30 100", 10*time.Second)
-		if code := s.wait(30 * time.Second); code != 5 {
-			t.Errorf("exec -it: exit code %d, want 5; output:\n%q", code, s.output())
-		}
+		pdStartStoppable(t, d, name)
+		// Docker answers 126 for any exec that fails to start, with runc
+		// too, and its client may print the reason on stdout.
+		pdExecInto(t, d, name, 126, func(r pdResult) string { return r.stdout + r.stderr })
 		// Another container in this one's PID namespace (--pid container:).
-		r = d.run(t, "", d.runArgs("--rm", "--pid", "container:"+name, "busybox", "ps", "-o", "pid,args")...)
+		r := d.run(t, "", d.runArgs("--rm", "--pid", "container:"+name, "busybox", "ps", "-o", "pid,args")...)
 		if r.code != 0 || !strings.Contains(r.stdout, "1 sh -c trap") {
 			t.Errorf("--pid container: want the first container's PID 1: %v", r)
 		}
-		if r := d.run(t, "", "pause", name); r.code != 0 {
-			t.Errorf("pause: %v", r)
-		}
-		if r := d.run(t, "", "inspect", "-f", "{{.State.Status}}", name); strings.TrimSpace(r.stdout) != "paused" {
-			t.Errorf("inspect after pause: %v", r)
-		}
-		if r := d.run(t, "", "unpause", name); r.code != 0 {
-			t.Errorf("unpause: %v", r)
-		}
-		start := time.Now()
-		if r := d.run(t, "", "stop", "-t", "20", name); r.code != 0 {
-			t.Fatalf("stop: %v", r)
-		}
-		if el := time.Since(start); el > 10*time.Second {
-			t.Errorf("stop took %v: the SIGTERM did not reach PID 1", el)
-		}
-		r = d.run(t, "", "inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", name)
-		if got := strings.TrimSpace(r.stdout); got != "exited 0" {
-			t.Errorf("after stop: %q, want \"exited 0\": %v", got, r)
-		}
-	})
-
-	t.Run("StopKill", func(t *testing.T) {
-		name := "mr-sleep"
-		if r := d.run(t, "", d.runArgs("-d", "--name", name, "busybox", "sleep", "300")...); r.code != 0 {
-			t.Fatal(r)
-		}
-		defer d.run(t, "", "rm", "-f", name)
-		if r := d.run(t, "", "stop", "-t", "1", name); r.code != 0 {
-			t.Fatalf("stop: %v", r)
-		}
-		r := d.run(t, "", "inspect", "-f", "{{.State.ExitCode}}", name)
-		if got := strings.TrimSpace(r.stdout); got != "137" {
-			t.Errorf("exit code %q after stop -t 1, want 137", got)
-		}
-		if r := d.run(t, "", "start", name); r.code != 0 {
-			t.Fatalf("start again: %v", r)
-		}
-		if r := d.run(t, "", "kill", name); r.code != 0 {
-			t.Fatalf("kill: %v", r)
-		}
-		r = d.run(t, "", "wait", name)
-		if got := strings.TrimSpace(r.stdout); got != "137" {
-			t.Errorf("wait after kill: %q, want 137: %v", got, r)
-		}
+		pdPauseStop(t, d, name)
 	})
 
 	t.Run("NothingLeft", func(t *testing.T) {

@@ -531,3 +531,172 @@ func pdWaitFor(timeout time.Duration, cond func() bool) bool {
 	}
 	return cond()
 }
+
+// --- subtests both engines pass alike ---
+
+// pdEngine is what the shared subtests need of podman or docker.
+type pdEngine interface {
+	cmd(args ...string) *exec.Cmd    // the client, with the engine's configuration
+	runArgs(args ...string) []string // `run` and the flags every container gets
+	run(tb testing.TB, stdin string, args ...string) pdResult
+	image() string               // busybox, as the engine names it
+	rmArgs(name string) []string // removes a container at once, running or not
+}
+
+// pdLimitsScript prints, in a container, its uid, its nofile limit, and
+// its memory and pids limits (cgroup v2 or v1).
+const pdLimitsScript = `id -u; ulimit -n; cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids.max /sys/fs/cgroup/pids/pids.max 2>/dev/null; true`
+
+// pdCommonTests runs the subtests podman and docker pass alike.
+func pdCommonTests(t *testing.T, e pdEngine) {
+	img := e.image()
+
+	t.Run("RunEcho", func(t *testing.T) {
+		r := e.run(t, "", e.runArgs("--rm", img, "echo", "hi")...)
+		if r.code != 0 || r.stdout != "hi\n" {
+			t.Fatalf("want hi: %v", r)
+		}
+	})
+
+	t.Run("ExitCodes", func(t *testing.T) {
+		for _, c := range []struct {
+			args    []string
+			code    int
+			message string // in stderr
+		}{
+			{[]string{"sh", "-c", "exit 3"}, 3, ""},
+			{[]string{"false"}, 1, ""},
+			{[]string{"nosuch"}, 127, "executable file not found in $PATH"},
+			{[]string{"/nosuch/prog"}, 127, "no such file or directory"},
+			{[]string{"/etc/passwd"}, 126, "permission denied"},
+		} {
+			r := e.run(t, "", e.runArgs(append([]string{"--rm", img}, c.args...)...)...)
+			if r.code != c.code || !strings.Contains(r.stderr, c.message) {
+				t.Errorf("%v: want exit %d and %q: %v", c.args, c.code, c.message, r)
+			}
+		}
+	})
+
+	t.Run("Stdin", func(t *testing.T) {
+		r := e.run(t, "piped through\n", e.runArgs("--rm", "-i", img, "cat")...)
+		if r.code != 0 || r.stdout != "piped through\n" {
+			t.Fatalf("want the input back: %v", r)
+		}
+	})
+
+	// The engine's default seccomp profile is applied; unconfined means none.
+	t.Run("Seccomp", func(t *testing.T) {
+		r := e.run(t, "", e.runArgs("--rm", img, "grep", "Seccomp:", "/proc/self/status")...)
+		if r.code != 0 || !strings.Contains(r.stdout, "2") {
+			t.Errorf("want filter mode 2: %v", r)
+		}
+		r = e.run(t, "", e.runArgs("--rm", "--security-opt", "seccomp=unconfined", img, "grep", "Seccomp:", "/proc/self/status")...)
+		if r.code != 0 || !strings.Contains(r.stdout, "0") {
+			t.Errorf("want no filter: %v", r)
+		}
+	})
+
+	t.Run("TTY", func(t *testing.T) {
+		s := pdStartPty(t, e.cmd(e.runArgs("--rm", "-it", img, "sh")...), 40, 120)
+		at := s.expect(0, "# ", 30*time.Second)
+		s.send("echo $((6*7)); tty; stty size\n")
+		at = s.expect(at, "42", 10*time.Second)
+		at = s.expect(at, "/dev/pts/", 10*time.Second)
+		s.expect(at, "40 120", 10*time.Second)
+		s.send("exit 7\n")
+		if code := s.wait(30 * time.Second); code != 7 {
+			t.Fatalf("exit code %d, want 7; output:\n%q", code, s.output())
+		}
+	})
+
+	// PID 1 ignores SIGTERM (no handler): stop gives up after -t and kills.
+	t.Run("StopKill", func(t *testing.T) {
+		name := "mr-sleep"
+		if r := e.run(t, "", e.runArgs("-d", "--name", name, img, "sleep", "300")...); r.code != 0 {
+			t.Fatal(r)
+		}
+		defer e.run(t, "", e.rmArgs(name)...)
+		if r := e.run(t, "", "stop", "-t", "1", name); r.code != 0 {
+			t.Fatalf("stop: %v", r)
+		}
+		r := e.run(t, "", "inspect", "--format", "{{.State.ExitCode}}", name)
+		if got := strings.TrimSpace(r.stdout); got != "137" {
+			t.Errorf("exit code %q after stop -t 1, want 137", got)
+		}
+		if r := e.run(t, "", "start", name); r.code != 0 {
+			t.Fatalf("start again: %v", r)
+		}
+		if r := e.run(t, "", "kill", "--signal", "KILL", name); r.code != 0 {
+			t.Fatalf("kill: %v", r)
+		}
+		r = e.run(t, "", "wait", name)
+		if got := strings.TrimSpace(r.stdout); got != "137" {
+			t.Errorf("wait after kill: %q, want 137: %v", got, r)
+		}
+	})
+}
+
+// pdStartStoppable starts the detached container name, whose PID 1 stops
+// on SIGTERM as a well-behaved service does; it is removed at cleanup.
+func pdStartStoppable(t *testing.T, e pdEngine, name string) {
+	t.Helper()
+	r := e.run(t, "", e.runArgs("-d", "--name", name, e.image(), "sh", "-c", `trap "exit 0" TERM; while :; do sleep 0.1; done`)...)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	t.Cleanup(func() { e.run(t, "", e.rmArgs(name)...) })
+}
+
+// pdExecInto runs processes in pdStartStoppable's container name: the
+// exit code comes back, PID 1 is the container's, stdin with -i, a
+// terminal with -it. A missing program exits missingCode, with the
+// reason in missingOut of the result.
+func pdExecInto(t *testing.T, e pdEngine, name string, missingCode int, missingOut func(pdResult) string) {
+	t.Helper()
+	r := e.run(t, "", "exec", name, "sh", "-c", "cat /proc/1/cmdline; exit 4")
+	if r.code != 4 || !strings.Contains(r.stdout, "trap") {
+		t.Errorf("exec: want exit 4 and PID 1's command line: %v", r)
+	}
+	r = e.run(t, "", "exec", name, "nosuch")
+	if r.code != missingCode || !strings.Contains(missingOut(r), "executable file not found") {
+		t.Errorf("exec of a missing program: want %d: %v", missingCode, r)
+	}
+	r = e.run(t, "exec'd stdin\n", "exec", "-i", name, "cat")
+	if r.code != 0 || r.stdout != "exec'd stdin\n" {
+		t.Errorf("exec -i: %v", r)
+	}
+	s := pdStartPty(t, e.cmd("exec", "-it", name, "sh"), 30, 100)
+	at := s.expect(0, "# ", 30*time.Second)
+	s.send("tty; stty size; exit 5\n")
+	at = s.expect(at, "/dev/pts/", 10*time.Second)
+	s.expect(at, "30 100", 10*time.Second)
+	if code := s.wait(30 * time.Second); code != 5 {
+		t.Errorf("exec -it: exit code %d, want 5; output:\n%q", code, s.output())
+	}
+}
+
+// pdPauseStop pauses and unpauses pdStartStoppable's container name, then
+// stops it: its PID 1 gets the SIGTERM and exits 0.
+func pdPauseStop(t *testing.T, e pdEngine, name string) {
+	t.Helper()
+	if r := e.run(t, "", "pause", name); r.code != 0 {
+		t.Errorf("pause: %v", r)
+	}
+	if r := e.run(t, "", "inspect", "--format", "{{.State.Status}}", name); strings.TrimSpace(r.stdout) != "paused" {
+		t.Errorf("inspect after pause: %v", r)
+	}
+	if r := e.run(t, "", "unpause", name); r.code != 0 {
+		t.Errorf("unpause: %v", r)
+	}
+	start := time.Now()
+	if r := e.run(t, "", "stop", "-t", "20", name); r.code != 0 {
+		t.Fatalf("stop: %v", r)
+	}
+	if el := time.Since(start); el > 10*time.Second {
+		t.Errorf("stop took %v: the SIGTERM did not reach PID 1", el)
+	}
+	r := e.run(t, "", "inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", name)
+	if got := strings.TrimSpace(r.stdout); got != "exited 0" {
+		t.Errorf("after stop: %q, want \"exited 0\": %v", got, r)
+	}
+}

@@ -138,155 +138,31 @@ func (p *podmanEnv) run(tb testing.TB, stdin string, args ...string) pdResult {
 	return pdRun(tb, 60*time.Second, stdin, p.cmd(args...))
 }
 
+func (p *podmanEnv) image() string { return "localhost/busybox" }
+
+func (p *podmanEnv) rmArgs(name string) []string { return []string{"rm", "-f", "-t", "0", name} }
+
 func TestPodman(t *testing.T) {
 	p := newPodman(t)
-
-	t.Run("RunEcho", func(t *testing.T) {
-		r := p.run(t, "", p.runArgs("--rm", "localhost/busybox", "echo", "hi")...)
-		if r.code != 0 || r.stdout != "hi\n" {
-			t.Fatalf("want hi: %v", r)
-		}
-	})
-
-	t.Run("ExitCodes", func(t *testing.T) {
-		for _, c := range []struct {
-			args    []string
-			code    int
-			message string // in stderr
-		}{
-			{[]string{"sh", "-c", "exit 3"}, 3, ""},
-			{[]string{"false"}, 1, ""},
-			{[]string{"nosuch"}, 127, "executable file not found in $PATH"},
-			{[]string{"/nosuch/prog"}, 127, "no such file or directory"},
-			{[]string{"/etc/passwd"}, 126, "permission denied"},
-		} {
-			r := p.run(t, "", p.runArgs(append([]string{"--rm", "localhost/busybox"}, c.args...)...)...)
-			if r.code != c.code || !strings.Contains(r.stderr, c.message) {
-				t.Errorf("%v: want exit %d and %q: %v", c.args, c.code, c.message, r)
-			}
-		}
-	})
-
-	t.Run("Stdin", func(t *testing.T) {
-		r := p.run(t, "piped through\n", p.runArgs("--rm", "-i", "localhost/busybox", "cat")...)
-		if r.code != 0 || r.stdout != "piped through\n" {
-			t.Fatalf("want the input back: %v", r)
-		}
-	})
-
-	// podman's default seccomp profile is applied; unconfined means none.
-	t.Run("Seccomp", func(t *testing.T) {
-		r := p.run(t, "", p.runArgs("--rm", "localhost/busybox", "grep", "Seccomp:", "/proc/self/status")...)
-		if r.code != 0 || !strings.Contains(r.stdout, "2") {
-			t.Errorf("want filter mode 2: %v", r)
-		}
-		r = p.run(t, "", p.runArgs("--rm", "--security-opt", "seccomp=unconfined", "localhost/busybox", "grep", "Seccomp:", "/proc/self/status")...)
-		if r.code != 0 || !strings.Contains(r.stdout, "0") {
-			t.Errorf("want no filter: %v", r)
-		}
-	})
+	pdCommonTests(t, p)
 
 	// The limits podman writes into config.json, as the container sees them.
 	t.Run("Limits", func(t *testing.T) {
-		r := p.run(t, "", p.runArgs("--rm", "--memory", "64m", "--pids-limit", "50", "-u", "1000:1000", "localhost/busybox", "sh", "-c",
-			`id -u; ulimit -n; cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids.max /sys/fs/cgroup/pids/pids.max 2>/dev/null; true`)...)
+		r := p.run(t, "", p.runArgs("--rm", "--memory", "64m", "--pids-limit", "50", "-u", "1000:1000", "localhost/busybox", "sh", "-c", pdLimitsScript)...)
 		f := strings.Fields(r.stdout)
 		if r.code != 0 || len(f) != 4 || f[0] != "1000" || f[2] != "67108864" || f[3] != "50" {
 			t.Fatalf("want uid 1000, the nofile limit, 67108864 and 50: %v", r)
 		}
 	})
 
-	t.Run("TTY", func(t *testing.T) {
-		s := pdStartPty(t, p.cmd(p.runArgs("--rm", "-it", "localhost/busybox", "sh")...), 40, 120)
-		at := s.expect(0, "# ", 30*time.Second)
-		s.send("echo $((6*7)); tty; stty size\n")
-		at = s.expect(at, "42", 10*time.Second)
-		at = s.expect(at, "/dev/pts/", 10*time.Second)
-		s.expect(at, "40 120", 10*time.Second)
-		s.send("exit 7\n")
-		if code := s.wait(30 * time.Second); code != 7 {
-			t.Fatalf("exit code %d, want 7; output:\n%q", code, s.output())
-		}
-	})
-
 	t.Run("ExecStop", func(t *testing.T) {
 		name := "mr-exec"
-		// PID 1 stops on SIGTERM, as a well-behaved service does.
-		r := p.run(t, "", p.runArgs("-d", "--name", name, "localhost/busybox", "sh", "-c",
-			`trap "exit 0" TERM; while :; do sleep 0.1; done`)...)
-		if r.code != 0 {
-			t.Fatal(r)
-		}
-		defer p.run(t, "", "rm", "-f", "-t", "0", name)
-		r = p.run(t, "", "exec", name, "sh", "-c", "cat /proc/1/cmdline; exit 4")
-		if r.code != 4 || !strings.Contains(r.stdout, "trap") {
-			t.Errorf("exec: want exit 4 and PID 1's command line: %v", r)
-		}
-		r = p.run(t, "", "exec", name, "nosuch")
-		if r.code != 127 || !strings.Contains(r.stderr, "executable file not found") {
-			t.Errorf("exec of a missing program: want 127: %v", r)
-		}
-		r = p.run(t, "exec'd stdin\n", "exec", "-i", name, "cat")
-		if r.code != 0 || r.stdout != "exec'd stdin\n" {
-			t.Errorf("exec -i: %v", r)
-		}
-		s := pdStartPty(t, p.cmd("exec", "-it", name, "sh"), 30, 100)
-		at := s.expect(0, "# ", 30*time.Second)
-		s.send("tty; stty size; exit 5\n")
-		at = s.expect(at, "/dev/pts/", 10*time.Second)
-		s.expect(at, "30 100", 10*time.Second)
-		if code := s.wait(30 * time.Second); code != 5 {
-			t.Errorf("exec -it: exit code %d, want 5; output:\n%q", code, s.output())
-		}
-		if r := p.run(t, "", "pause", name); r.code != 0 {
-			t.Errorf("pause: %v", r)
-		}
-		if r := p.run(t, "", "inspect", "--format", "{{.State.Status}}", name); strings.TrimSpace(r.stdout) != "paused" {
-			t.Errorf("inspect after pause: %v", r)
-		}
-		if r := p.run(t, "", "unpause", name); r.code != 0 {
-			t.Errorf("unpause: %v", r)
-		}
-		start := time.Now()
-		if r := p.run(t, "", "stop", "-t", "20", name); r.code != 0 {
-			t.Fatalf("stop: %v", r)
-		}
-		if d := time.Since(start); d > 10*time.Second {
-			t.Errorf("stop took %v: the SIGTERM did not reach PID 1", d)
-		}
-		r = p.run(t, "", "inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", name)
-		if got := strings.TrimSpace(r.stdout); got != "exited 0" {
-			t.Errorf("after stop: %q, want \"exited 0\": %v", got, r)
-		}
-		// A stopped container cannot be exec'd into or killed.
+		pdStartStoppable(t, p, name)
+		pdExecInto(t, p, name, 127, func(r pdResult) string { return r.stderr })
+		pdPauseStop(t, p, name)
+		// A stopped container cannot be exec'd into.
 		if r := p.run(t, "", "exec", name, "true"); r.code == 0 {
 			t.Errorf("exec into a stopped container succeeded: %v", r)
-		}
-	})
-
-	// PID 1 ignores SIGTERM (no handler): stop gives up after -t and kills.
-	t.Run("StopKill", func(t *testing.T) {
-		name := "mr-sleep"
-		if r := p.run(t, "", p.runArgs("-d", "--name", name, "localhost/busybox", "sleep", "300")...); r.code != 0 {
-			t.Fatal(r)
-		}
-		defer p.run(t, "", "rm", "-f", "-t", "0", name)
-		if r := p.run(t, "", "stop", "-t", "1", name); r.code != 0 {
-			t.Fatalf("stop: %v", r)
-		}
-		r := p.run(t, "", "inspect", "--format", "{{.State.ExitCode}}", name)
-		if got := strings.TrimSpace(r.stdout); got != "137" {
-			t.Errorf("exit code %q after stop -t 1, want 137", got)
-		}
-		if r := p.run(t, "", "start", name); r.code != 0 {
-			t.Fatalf("start again: %v", r)
-		}
-		if r := p.run(t, "", "kill", "--signal", "KILL", name); r.code != 0 {
-			t.Fatalf("kill: %v", r)
-		}
-		r = p.run(t, "", "wait", name)
-		if got := strings.TrimSpace(r.stdout); got != "137" {
-			t.Errorf("wait after kill: %q, want 137: %v", got, r)
 		}
 	})
 

@@ -14,12 +14,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 )
 
 var execNamespaces = []string{"pid", "mnt", "net", "uts", "ipc", "cgroup", "user"}
@@ -244,26 +242,7 @@ func TestExecStdinAndDetach(t *testing.T) {
 // Signals sent to minirun exec reach the process.
 func TestExecSignalForwarding(t *testing.T) {
 	startExecTarget(t, "ex-sig")
-	cmd := exec.Command(bin, "exec", "ex-sig", "sh", "-c", `trap 'echo got TERM; exit 3' TERM; echo ready; while true; do sleep 0.1; done`)
-	cmd.Env = minirunEnv()
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stdout)
-	if !sc.Scan() || sc.Text() != "ready" {
-		cmd.Process.Kill()
-		t.Fatalf("exec'd sh did not start: %q", sc.Text())
-	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	var rest []string
-	for sc.Scan() {
-		rest = append(rest, sc.Text())
-	}
-	cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != 3 || strings.Join(rest, "\n") != "got TERM" {
-		t.Fatalf("exit %d, output %q; want 3 and the trap's line", code, rest)
-	}
+	checkSignalForwarded(t, "exec'd sh", "exec", "ex-sig")
 }
 
 // exec -t: a new pty of the container's own devpts. Without a terminal
@@ -284,40 +263,14 @@ func TestExecTTY(t *testing.T) {
 		t.Errorf("-it without a terminal: %+v", r)
 	}
 
-	master, slave := openPty(t)
-	defer master.Close()
-	if err := unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 33, Col: 101}); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "exec", "-it", "ex-tty", "sh")
-	cmd.Env = minirunEnv()
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	slave.Close()
-	out := &syncBuffer{}
-	go io.Copy(out, master)
-	io.WriteString(master, "tty; stty size; echo answer=$((6*7))\n")
-	out.waitFor(t, "answer=42\r\n")
-	io.WriteString(master, "exit 5\n")
-	waitErr := make(chan error, 1)
-	go func() { waitErr <- cmd.Wait() }()
-	select {
-	case <-waitErr:
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("exec -it sh did not exit; output so far:\n%s", out.String())
-	}
-	if code := cmd.ProcessState.ExitCode(); code != 5 {
+	p := startAtTerminal(t, 33, 101, "exec", "-it", "ex-tty", "sh")
+	io.WriteString(p.master, "tty; stty size; echo answer=$((6*7))\n")
+	p.out.waitFor(t, "answer=42\r\n")
+	io.WriteString(p.master, "exit 5\n")
+	if code := p.wait(t); code != 5 {
 		t.Errorf("exit code %d, want 5", code)
 	}
-	for _, want := range []string{"/dev/pts/", "33 101"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("terminal output lacks %q:\n%s", want, out.String())
-		}
-	}
+	p.shows(t, "/dev/pts/", "33 101")
 }
 
 // An unknown or stopped container: Docker's message and exit code 1, and

@@ -107,9 +107,47 @@ func TestTTY(t *testing.T) {
 }
 
 func testTTY(t *testing.T, args []string) {
+	p := startAtTerminal(t, 33, 101, args...)
+	// Each step waits for the shell's answer to the previous one: the VM
+	// runs ten times slower than the host, so fixed pauses would race.
+	io.WriteString(p.master, "tty; stty size; echo pid=$$ term=$TERM\n")
+	p.out.waitFor(t, "pid=1 term=xterm\r\n")
+	// A window resize: the kernel sends SIGWINCH to minirun (the terminal's
+	// foreground process), which passes the new size to the container's pty.
+	if err := unix.IoctlSetWinsize(int(p.master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 44, Col: 120}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(p.out.String(), "44 120") && time.Now().Before(deadline) {
+		io.WriteString(p.master, "stty size\n")
+		time.Sleep(200 * time.Millisecond)
+	}
+	io.WriteString(p.master, "exit 5\n")
+	code := p.wait(t)
+	<-p.outDone
+	if code != 5 {
+		t.Errorf("exit code %d, want 5", code)
+	}
+	p.shows(t, "/dev/pts/0", "33 101", "pid=1 term=xterm", "44 120")
+	assertClean(t)
+}
+
+// atTerminal is minirun started at a terminal of its own: a new pty of the
+// host is its stdin, stdout, stderr and controlling terminal. out collects
+// what the terminal shows.
+type atTerminal struct {
+	master  *os.File // closed at cleanup
+	cmd     *exec.Cmd
+	out     *syncBuffer
+	outDone chan struct{} // closed when the master has nothing more to read
+}
+
+// startAtTerminal starts minirun with args on a new pty of rows x cols.
+func startAtTerminal(t *testing.T, rows, cols uint16, args ...string) *atTerminal {
+	t.Helper()
 	master, slave := openPty(t)
-	defer master.Close()
-	if err := unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 33, Col: 101}); err != nil {
+	t.Cleanup(func() { master.Close() })
+	if err := unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: rows, Col: cols}); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, args...)
@@ -120,49 +158,44 @@ func testTTY(t *testing.T, args []string) {
 		t.Fatal(err)
 	}
 	slave.Close()
-	out := &syncBuffer{}
-	outDone := make(chan struct{})
-	go func() { io.Copy(out, master); close(outDone) }()
-	// Each step waits for the shell's answer to the previous one: the VM
-	// runs ten times slower than the host, so fixed pauses would race.
-	io.WriteString(master, "tty; stty size; echo pid=$$ term=$TERM\n")
-	out.waitFor(t, "pid=1 term=xterm\r\n")
-	// A window resize: the kernel sends SIGWINCH to minirun (the terminal's
-	// foreground process), which passes the new size to the container's pty.
-	if err := unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 44, Col: 120}); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), "44 120") && time.Now().Before(deadline) {
-		io.WriteString(master, "stty size\n")
-		time.Sleep(200 * time.Millisecond)
-	}
-	io.WriteString(master, "exit 5\n")
+	p := &atTerminal{master: master, cmd: cmd, out: &syncBuffer{}, outDone: make(chan struct{})}
+	go func() { io.Copy(p.out, master); close(p.outDone) }()
+	return p
+}
+
+// wait waits up to 30s for minirun to exit (or kills it and fails the
+// test) and returns its exit code.
+func (p *atTerminal) wait(t *testing.T) int {
+	t.Helper()
 	waitErr := make(chan error, 1)
-	go func() { waitErr <- cmd.Wait() }()
+	go func() { waitErr <- p.cmd.Wait() }()
 	select {
 	case <-waitErr:
 	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("-it sh did not exit; output so far:\n%s", out.String())
+		p.cmd.Process.Kill()
+		t.Fatalf("%s did not exit; output so far:\n%s", strings.Join(p.cmd.Args[1:], " "), p.out.String())
 	}
-	<-outDone
-	if code := cmd.ProcessState.ExitCode(); code != 5 {
-		t.Errorf("exit code %d, want 5", code)
-	}
-	got := out.String()
-	for _, want := range []string{"/dev/pts/0", "33 101", "pid=1 term=xterm", "44 120"} {
-		if !strings.Contains(got, want) {
-			t.Errorf("terminal output lacks %q:\n%s", want, got)
-		}
-	}
-	assertClean(t)
+	return p.cmd.ProcessState.ExitCode()
 }
 
-// Signals sent to minirun reach the container's PID 1.
-func TestSignalForwarding(t *testing.T) {
-	cmd := exec.Command(bin, "run", "--rm", "busybox", "sh", "-c",
-		`trap 'echo got TERM; exit 3' TERM; echo ready; while true; do sleep 0.1; done`)
+// shows checks that the terminal has shown each of want.
+func (p *atTerminal) shows(t *testing.T, want ...string) {
+	t.Helper()
+	got := p.out.String()
+	for _, w := range want {
+		if !strings.Contains(got, w) {
+			t.Errorf("terminal output lacks %q:\n%s", w, got)
+		}
+	}
+}
+
+// checkSignalForwarded starts minirun with args and, as the command, a
+// shell that prints "ready" and exits 3 on SIGTERM; it sends minirun
+// SIGTERM once the shell is ready and wants the trap's line and exit
+// code back. what names the shell in a failure.
+func checkSignalForwarded(t *testing.T, what string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(bin, append(args, "sh", "-c", `trap 'echo got TERM; exit 3' TERM; echo ready; while true; do sleep 0.1; done`)...)
 	cmd.Env = minirunEnv()
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
@@ -171,7 +204,7 @@ func TestSignalForwarding(t *testing.T) {
 	sc := bufio.NewScanner(stdout)
 	if !sc.Scan() || sc.Text() != "ready" {
 		cmd.Process.Kill()
-		t.Fatalf("container did not start: %q", sc.Text())
+		t.Fatalf("%s did not start: %q", what, sc.Text())
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	var rest []string
@@ -182,6 +215,11 @@ func TestSignalForwarding(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != 3 || strings.Join(rest, "\n") != "got TERM" {
 		t.Fatalf("exit %d, output %q; want 3 and the trap's line", code, rest)
 	}
+}
+
+// Signals sent to minirun reach the container's PID 1.
+func TestSignalForwarding(t *testing.T) {
+	checkSignalForwarded(t, "container", "run", "--rm", "busybox")
 	assertClean(t)
 }
 

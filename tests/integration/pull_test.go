@@ -26,27 +26,39 @@ func testRegistry(t *testing.T) string {
 	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(srv.Close)
 	host := strings.TrimPrefix(srv.URL, "http://")
-	layer, err := tarball.LayerFromFile(os.Getenv("MINIRUN_TEST_BUSYBOX_TAR_RESOLVED"))
+	pushImage(t, host+"/test/busybox:1", func(c *v1.Config) {
+		c.Cmd = []string{"sh"}
+		c.Env = []string{"FROM_REGISTRY=yes"}
+	})
+	return host
+}
+
+// pushImage writes ref (HOST/REPO:TAG) to the test registry: an amd64
+// linux image of the busybox rootfs with layers on top, its config as
+// edit (if any) changes it.
+func pushImage(t *testing.T, ref string, edit func(*v1.Config), layers ...v1.Layer) {
+	t.Helper()
+	base, err := tarball.LayerFromFile(os.Getenv("MINIRUN_TEST_BUSYBOX_TAR_RESOLVED"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
+	img, err := mutate.AppendLayers(empty.Image, append([]v1.Layer{base}, layers...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg, _ := img.ConfigFile()
 	cfg = cfg.DeepCopy()
 	cfg.Architecture, cfg.OS = "amd64", "linux"
-	cfg.Config.Cmd = []string{"sh"}
-	cfg.Config.Env = []string{"FROM_REGISTRY=yes"}
+	if edit != nil {
+		edit(&cfg.Config)
+	}
 	if img, err = mutate.ConfigFile(img, cfg); err != nil {
 		t.Fatal(err)
 	}
-	ref, _ := name.ParseReference(host+"/test/busybox:1", name.Insecure)
-	if err := remote.Write(ref, img); err != nil {
+	r, _ := name.ParseReference(ref, name.Insecure)
+	if err := remote.Write(r, img); err != nil {
 		t.Fatal(err)
 	}
-	return host
 }
 
 func TestPullAndRun(t *testing.T) {
@@ -135,21 +147,9 @@ func tarLayer(t *testing.T, files [][2]string) v1.Layer {
 // opaque directory hides everything below it.
 func TestRunSeesMergedLayers(t *testing.T) {
 	host := testRegistry(t)
-	base, _ := tarball.LayerFromFile(os.Getenv("MINIRUN_TEST_BUSYBOX_TAR_RESOLVED"))
 	l1 := tarLayer(t, [][2]string{{"data/", ""}, {"data/a", "A"}, {"data/b", "B"}, {"opq/", ""}, {"opq/old", "old"}})
 	l2 := tarLayer(t, [][2]string{{"data/.wh.a", ""}, {"data/c", "C"}, {"opq/", ""}, {"opq/.wh..wh..opq", ""}, {"opq/new", "new"}})
-	img, err := mutate.AppendLayers(empty.Image, base, l1, l2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, _ := img.ConfigFile()
-	cfg = cfg.DeepCopy()
-	cfg.Architecture, cfg.OS = "amd64", "linux"
-	img, _ = mutate.ConfigFile(img, cfg)
-	ref, _ := name.ParseReference(host+"/test/layers:1", name.Insecure)
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatal(err)
-	}
+	pushImage(t, host+"/test/layers:1", nil, l1, l2)
 	r := run(t, 0, "run", "--rm", host+"/test/layers:1", "sh", "-c", "ls /data /opq; cat /data/b /data/c /opq/new")
 	want := "/data:\nb\nc\n\n/opq:\nnew\nBCnew"
 	if r.stdout != want {
@@ -163,19 +163,11 @@ func TestRunSeesMergedLayers(t *testing.T) {
 // image, and its STOPSIGNAL is remembered.
 func TestImageVolumeSeeded(t *testing.T) {
 	host := testRegistry(t)
-	base, _ := tarball.LayerFromFile(os.Getenv("MINIRUN_TEST_BUSYBOX_TAR_RESOLVED"))
 	l1 := tarLayer(t, [][2]string{{"srv/", ""}, {"srv/data/", ""}, {"srv/data/seed", "from-image"}})
-	img, _ := mutate.AppendLayers(empty.Image, base, l1)
-	cfg, _ := img.ConfigFile()
-	cfg = cfg.DeepCopy()
-	cfg.Architecture, cfg.OS = "amd64", "linux"
-	cfg.Config.Volumes = map[string]struct{}{"/srv/data": {}}
-	cfg.Config.StopSignal = "SIGQUIT"
-	img, _ = mutate.ConfigFile(img, cfg)
-	ref, _ := name.ParseReference(host+"/test/vol:1", name.Insecure)
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatal(err)
-	}
+	pushImage(t, host+"/test/vol:1", func(c *v1.Config) {
+		c.Volumes = map[string]struct{}{"/srv/data": {}}
+		c.StopSignal = "SIGQUIT"
+	}, l1)
 	r := run(t, 0, "run", "--rm", host+"/test/vol:1", "sh", "-c", "cat /srv/data/seed; echo; grep ' /srv/data ' /proc/self/mountinfo | grep -c overlay; echo new > /srv/data/x && cat /srv/data/x")
 	if r.stdout != "from-image\n0\nnew\n" {
 		t.Fatalf("volume: %q", r.stdout)

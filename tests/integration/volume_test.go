@@ -14,11 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // volName is a volume name of this test run; the volume is removed when
@@ -358,18 +354,8 @@ func TestVolumeSymlinkEscape(t *testing.T) {
 // seeded from the image.
 func TestVolumeOverridesImageVolume(t *testing.T) {
 	host := testRegistry(t)
-	base, _ := tarball.LayerFromFile(os.Getenv("MINIRUN_TEST_BUSYBOX_TAR_RESOLVED"))
 	l1 := tarLayer(t, [][2]string{{"srv/", ""}, {"srv/data/", ""}, {"srv/data/seed", "from-image"}})
-	img, _ := mutate.AppendLayers(empty.Image, base, l1)
-	cfg, _ := img.ConfigFile()
-	cfg = cfg.DeepCopy()
-	cfg.Architecture, cfg.OS = "amd64", "linux"
-	cfg.Config.Volumes = map[string]struct{}{"/srv/data": {}}
-	img, _ = mutate.ConfigFile(img, cfg)
-	ref, _ := name.ParseReference(host+"/test/volover:1", name.Insecure)
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatal(err)
-	}
+	pushImage(t, host+"/test/volover:1", func(c *v1.Config) { c.Volumes = map[string]struct{}{"/srv/data": {}} }, l1)
 	v := volName(t, "override")
 	r := run(t, 0, "run", "--rm", "-v", v+":/srv/data", host+"/test/volover:1", "sh", "-c",
 		"cat /srv/data/seed; echo; echo mine > /srv/data/mine; awk '$5 == \"/srv/data\"' /proc/self/mountinfo | wc -l")
