@@ -61,52 +61,27 @@ SCRATCH_SIZE=${SCRATCH_SIZE:-2G}
 NETWORK=${NETWORK:-bridge}
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(dirname "$here")
+# say warn die, checks, cgroups, cleanup, network, build, timers, statistics
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+source "$here/lib.sh"
 
-say() { printf '%s\n' "$*"; }
-warn() { printf 'lifecycle.sh: %s\n' "$*" >&2; }
-die() {
-	warn "$*"
-	exit 1
-}
-
-for v in N RUNS WARMUP; do
-	[[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, not '${!v}'"
-done
-((N >= 1)) || die "N must be at least 1"
-((RUNS >= 1)) || die "RUNS must be at least 1"
+need_whole N RUNS WARMUP
+need_min N 1
+need_min RUNS 1
 [[ $SCRATCH =~ ^[01]$ ]] || die "SCRATCH must be 0 or 1, not '$SCRATCH'"
 [[ $SCRATCH_SIZE =~ ^[0-9]+[KMGT]?$ ]] || die "SCRATCH_SIZE must be a size like 2G, not '$SCRATCH_SIZE'"
 [[ $NETWORK =~ ^(bridge|none)$ ]] || die "NETWORK must be bridge or none, not '$NETWORK'"
-((EUID == 0)) || die "needs root (namespaces, mounts, veths, nftables, cgroups): sudo bench/lifecycle.sh"
-for t in jq ip nft tar awk sort findmnt; do
-	command -v "$t" >/dev/null || die "$t not found (Debian packages: jq, iproute2, nftables, tar, util-linux)"
-done
+need_root "namespaces, mounts, veths, nftables, cgroups"
+need_tools "Debian packages: jq, iproute2, nftables, tar, util-linux" jq ip nft tar awk sort findmnt
 if ((SCRATCH)); then
-	for t in losetup mkfs.ext4 truncate; do
-		command -v "$t" >/dev/null || die "$t not found (needed for SCRATCH=1; Debian packages util-linux, e2fsprogs)"
-	done
+	need_tools "needed for SCRATCH=1; Debian packages util-linux, e2fsprogs" losetup mkfs.ext4 truncate
 fi
 RUNC=$(command -v runc || true)
-GO=$(command -v go || true)
-[[ -n $GO ]] || { [[ -x /usr/local/go/bin/go ]] && GO=/usr/local/go/bin/go; } || true
+find_go
 
-# median, stats, fmt, ratio
-# shellcheck source=bench/lib.sh
-source "$here/lib.sh"
-
-BRIDGE=mrlcb0
-TABLE=minirun_lcbench
-# Both names are fixed: if they exist, another run of this script is going on
-# (or one was killed with -9). Checked before the cleanup trap is set, so that
-# nothing found here is ever removed.
-if ip link show "$BRIDGE" >/dev/null 2>&1; then
-	die "$BRIDGE exists: is another bench/lifecycle.sh running? If not, a killed run left it: ip link del $BRIDGE"
-fi
-if nft list table ip "$TABLE" >/dev/null 2>&1; then
-	die "nftables table ip $TABLE exists: is another bench/lifecycle.sh running? If not: nft delete table ip $TABLE"
-fi
-IPF_BEFORE=$(cat /proc/sys/net/ipv4/ip_forward)
+# The default network on a bridge and table of this script's own, checked to
+# be free before the cleanup trap is set, so that nothing found is removed.
+private_network mrlcb0 minirun_lcbench
 
 # ---------------------------------------------------------------- cgroups
 # minirun puts each container's cgroup at minirun-lcbench-<pid>/<id>, relative
@@ -118,46 +93,20 @@ IPF_BEFORE=$(cat /proc/sys/net/ipv4/ip_forward)
 # runc's path that did not exist (runc creates them in the hierarchies where
 # this process sits at "/"), to remove exactly those at exit.
 CGNAME=minirun-lcbench-$$
-mapfile -t CG_MOUNTS < <(awk '{for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i+1) == "cgroup" || $(i+1) == "cgroup2") print $5; break }}' /proc/self/mountinfo)
-mapfile -t OWN_CG < <(cut -d: -f3- /proc/self/cgroup | sort -u)
-if [[ $(stat -f -c %T /sys/fs/cgroup 2>/dev/null) == cgroup2fs ]]; then
-	own_cg=$(sed -n 's/^0:://p' /proc/self/cgroup)
-else
-	own_cg=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3; exit}' /proc/self/cgroup)
-fi
-[[ $own_cg == /* ]] || die "cannot find this process's cgroup in /proc/self/cgroup"
-OWN_CG+=("$own_cg")
-RUNC_CGPATH=${own_cg%/}/$CGNAME/runc-lcb$$
-CG_DIRS=()
-for m in "${CG_MOUNTS[@]}"; do
-	for p in "${OWN_CG[@]}"; do
-		d=$m${p%/}/$CGNAME
-		[[ " ${CG_DIRS[*]} " == *" $d "* ]] || CG_DIRS+=("$d")
-	done
-done
-CG_NEW=()
-for m in "${CG_MOUNTS[@]}"; do
-	p=${own_cg%/}
-	while [[ -n $p && $p != / ]]; do
-		[[ -d $m$p ]] || CG_NEW+=("$m$p")
-		p=${p%/*}
-	done
-done
+own_cgroup
+RUNC_CGPATH=${OWN_CGROUP%/}/$CGNAME/runc-lcb$$
+cgroups_below "$CGNAME" # (the memory or v2 path is one of this process's paths)
+cg_missing "${OWN_CGROUP%/}"
 
 # ---------------------------------------------------------------- temp dir, cleanup
-TMP=$(mktemp -d /tmp/minirun-lcbench.XXXXXX)
-M=$TMP/measure
-LOGS=$TMP/logs
+make_tmp minirun-lcbench
 B=$TMP/bundle
 RUNC_ROOT=$TMP/runc
 W=$TMP/scratch # the loop-mounted ext4 with SCRATCH=1
 DATA=$TMP/data
 ((SCRATCH == 0)) || DATA=$W/data
-mkdir -p "$TMP/run" "$M" "$LOGS" "$TMP/bin" "$B/rootfs" "$RUNC_ROOT"
+mkdir -p "$TMP/run" "$B/rootfs" "$RUNC_ROOT"
 export MINIRUN_ROOT=$TMP/run MINIRUN_DATA_ROOT=$DATA MINIRUN_CGROUP_PARENT=$CGNAME
-export MINIRUN_DEFAULT_BRIDGE=$BRIDGE MINIRUN_NFT_TABLE=$TABLE
-MINIRUN=${MINIRUN:-}
-LOOP=
 RUNC_ID=lcb$$-runc
 RUNC_STARTED=
 WRAP=() # becomes startup.sh's unshare wrapper if runc needs it (below)
@@ -181,22 +130,6 @@ is_our_monitor() {
 	[[ $a0 == minirun-monitor && $a1 == "$TMP/run" ]]
 }
 
-# rm_containers: rm -f every container in the private data root; all in one
-# command first, then one by one what is left.
-rm_containers() {
-	local d ids=()
-	[[ -n $MINIRUN && -d $DATA/containers ]] || return 0
-	for d in "$DATA"/containers/*/; do
-		[[ -d $d ]] && ids+=("$(basename "$d")")
-	done
-	((${#ids[@]})) || return 0
-	"$MINIRUN" rm -f "${ids[@]}" >>"$LOGS/cleanup.log" 2>&1 && return 0
-	for d in "$DATA"/containers/*/; do
-		[[ -d $d ]] && "$MINIRUN" rm -f "$(basename "$d")" >>"$LOGS/cleanup.log" 2>&1
-	done
-	return 0
-}
-
 # rm_runc: delete --force the runc container, if there is one.
 rm_runc() {
 	[[ -n $RUNC && -d $RUNC_ROOT/$RUNC_ID ]] || return 0
@@ -205,39 +138,9 @@ rm_runc() {
 	return 0
 }
 
-# thaw_cgroups: thaws every frozen cgroup below ours (runc freezes a
-# container's cgroup while it kills it).
-thaw_cgroups() {
-	local d f
-	for d in "${CG_DIRS[@]}"; do
-		[[ -d $d ]] || continue
-		while read -r f; do
-			case $f in
-			*/freezer.state) grep -q THAWED "$f" || echo THAWED >"$f" ;;
-			*/cgroup.freeze) grep -q 0 "$f" || echo 0 >"$f" ;;
-			esac
-		done < <(find "$d" \( -name freezer.state -o -name cgroup.freeze \) 2>/dev/null)
-	done 2>/dev/null
-	return 0
-}
-
-# cg_pids: processes in a cgroup below ours: started by this benchmark.
-cg_pids() {
-	local d
-	for d in "${CG_DIRS[@]}"; do
-		[[ -d $d ]] && find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null
-	done | sort -u
-	return 0
-}
-
-CLEANED=
 cleanup() {
-	local rc=$? left=0 d i l pids
-	[[ -z $CLEANED ]] || return 0
-	CLEANED=1
-	set +e
-	trap '' INT TERM HUP
-	((rc == 0)) || printf '\n'
+	local pids
+	(($1 == 0)) || printf '\n'
 	rm_runc
 	rm_containers
 	# Monitors that survived rm -f (killed minirun, interrupted start): by
@@ -249,92 +152,41 @@ cleanup() {
 		sleep 0.2
 		rm_containers
 	fi
-	# Processes still in our cgroups (containers whose monitor was killed):
-	# thaw, kill by PID, wait.
-	for i in 1 2 3 4 5 6 7 8 9 10; do
-		pids=$(cg_pids)
-		[[ -n $pids ]] || break
-		thaw_cgroups
-		# shellcheck disable=SC2086 # one PID a word
-		kill -9 $pids 2>/dev/null
-		sleep 0.2
-	done
+	# Processes still in our cgroups (containers whose monitor was killed).
+	kill_cgroup_procs
 	rm_containers
 	rm_runc
-	# The network: veths still on the bridge are ours (their containers are
-	# gone by now, so there should be none), then the bridge and the table.
-	if ip link show "$BRIDGE" >/dev/null 2>&1; then
-		while read -r l; do
-			[[ -n $l ]] && ip link del "$l" 2>/dev/null
-		done < <(ip -o link show master "$BRIDGE" 2>/dev/null | awk -F': ' '{sub(/@.*/, "", $2); print $2}')
-	fi
-	if [[ -n $MINIRUN && -e $DATA/networks ]]; then
-		"$MINIRUN" network rm bridge >>"$LOGS/cleanup.log" 2>&1 || warn "minirun network rm bridge failed: $(tail -n 2 "$LOGS/cleanup.log" | tr '\n' ' ')"
-	fi
-	# Did not exist at the start (checked above), so ours in any case.
-	ip link show "$BRIDGE" >/dev/null 2>&1 && ip link del "$BRIDGE"
-	nft list table ip "$TABLE" >/dev/null 2>&1 && nft delete table ip "$TABLE"
-	[[ $(cat /proc/sys/net/ipv4/ip_forward) == "$IPF_BEFORE" ]] || echo "$IPF_BEFORE" >/proc/sys/net/ipv4/ip_forward
+	# The network: veths left on the bridge, the network, bridge and table;
+	# ip_forward.
+	rm_network
 	# Mounts below the temp dir (minirun mounts each rootfs in the host's
 	# namespace and unmounts it on rm; with SCRATCH=1 the scratch fs last),
-	# deepest first; then the loop device.
-	awk -v t="$TMP/" 'index($5, t) == 1 {print $5}' /proc/self/mountinfo | sort -r | while read -r l; do
-		umount "$l" 2>/dev/null || umount -l "$l" 2>/dev/null
-	done
-	[[ -z $LOOP ]] || losetup -d "$LOOP" 2>/dev/null
-	rm -rf --one-file-system "$TMP"
+	# deepest first; then the loop device; the temp dir.
+	rm_tmp
 	# Cgroups: everything below minirun-lcbench-<pid>, deepest first, then the
-	# ancestors of runc's path that did not exist; rmdir only removes empty ones.
-	for d in "${CG_DIRS[@]}"; do
-		[[ -d $d ]] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
-	done
-	for d in "${CG_NEW[@]}"; do # deepest first per hierarchy
-		[[ -d $d ]] && rmdir "$d" 2>/dev/null
-	done
+	# ancestors of runc's path that did not exist.
+	rm_cgroups
 	# Check that nothing is left.
-	if grep -q -e "$TMP" /proc/self/mountinfo; then
-		warn "LEFT BEHIND: mounts:"
-		grep -e "$TMP" /proc/self/mountinfo >&2
-		left=1
-	fi
-	if [[ -n $LOOP ]] && losetup -a | grep -q "$TMP"; then
-		warn "LEFT BEHIND: loop device: $(losetup -a | grep "$TMP")"
-		left=1
-	fi
-	[[ ! -e $TMP ]] || { warn "LEFT BEHIND: $TMP"; left=1; }
-	for d in "${CG_DIRS[@]}" "${CG_NEW[@]}"; do
-		[[ ! -d $d ]] || { warn "LEFT BEHIND: cgroup $d"; left=1; }
-	done
+	check_tmp
+	check_cgroups
 	pids=$(our_monitors)
-	[[ -z $pids ]] || { warn "LEFT BEHIND: minirun-monitor processes $(echo "$pids" | tr '\n' ' ')"; left=1; }
-	ip link show "$BRIDGE" >/dev/null 2>&1 && { warn "LEFT BEHIND: bridge $BRIDGE"; left=1; }
-	nft list table ip "$TABLE" >/dev/null 2>&1 && { warn "LEFT BEHIND: nftables table ip $TABLE"; left=1; }
-	[[ $(cat /proc/sys/net/ipv4/ip_forward) == "$IPF_BEFORE" ]] || { warn "LEFT CHANGED: net.ipv4.ip_forward (was $IPF_BEFORE)"; left=1; }
-	((left)) || say "cleanup: removed $TMP, containers, monitors, bridge $BRIDGE, table ip $TABLE, cgroups $CGNAME${LOOP:+, loop device $LOOP}; ip_forward back to $IPF_BEFORE; nothing left behind"
-	return "$rc"
+	[[ -z $pids ]] || left_behind "minirun-monitor processes $(echo "$pids" | tr '\n' ' ')"
+	check_network
+	((LEFT)) || say "cleanup: removed $TMP, containers, monitors, bridge $BRIDGE, table ip $TABLE, cgroups $CGNAME${LOOP:+, loop device $LOOP}; ip_forward back to $IPF_BEFORE; nothing left behind"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+on_exit cleanup
 
 # ---------------------------------------------------------------- scratch filesystem
 # The root fs here is ext4 without a journal, where creating many files soon
 # after deleting many is slower for a while. SCRATCH=1 puts the data root on a
 # journaled ext4 on a sparse file instead.
-if ((SCRATCH)); then
-	mkdir -p "$W"
-	truncate -s "$SCRATCH_SIZE" "$TMP/scratch.img"
-	mkfs.ext4 -q -F "$TMP/scratch.img" || die "mkfs.ext4 failed"
-	LOOP=$(losetup -f --show "$TMP/scratch.img") || die "losetup failed"
-	mount "$LOOP" "$W" || die "mount $LOOP failed"
-fi
+((SCRATCH == 0)) || scratch_fs "$W" "$SCRATCH_SIZE"
 mkdir -p "$DATA"
 FS_SRC=$(findmnt -no SOURCE -T "$DATA" 2>/dev/null || echo '?')
 FS_TYPE=$(findmnt -no FSTYPE -T "$DATA" 2>/dev/null || echo '?')
 FS_JOURNAL=
 if [[ $FS_TYPE == ext[34] && -b $FS_SRC ]] && command -v dumpe2fs >/dev/null; then
-	if dumpe2fs -h "$FS_SRC" 2>/dev/null | grep -q has_journal; then FS_JOURNAL=" (journal: on)"; else FS_JOURNAL=" (journal: off)"; fi
+	FS_JOURNAL=" (journal: $(journal "$FS_SRC"))"
 fi
 if ((SCRATCH)); then
 	FS_DESC="$FS_TYPE$FS_JOURNAL on $LOOP ($SCRATCH_SIZE sparse file in $TMP, SCRATCH=1)"
@@ -343,15 +195,7 @@ else
 fi
 
 # ---------------------------------------------------------------- binaries
-if [[ -n $MINIRUN ]]; then
-	[[ -x $MINIRUN ]] || die "MINIRUN=$MINIRUN is not an executable"
-	MINIRUN=$(realpath "$MINIRUN")
-else
-	[[ -n $GO ]] || die "go not found (and MINIRUN not set): add /usr/local/go/bin to PATH"
-	say "building minirun ..."
-	make -s -C "$repo" build GO="$GO" MINIRUN_OUT="$TMP/bin/minirun" || die "make build failed (the Makefile's static cgo build)"
-	MINIRUN=$TMP/bin/minirun
-fi
+build_minirun
 
 # The timer: hyperfine (one `hyperfine -N --runs 1` per run, so that commands
 # can alternate; wall and user/sys from its JSON export), else bench/timeit.go
@@ -359,64 +203,10 @@ fi
 # command line at spaces, so the paths in it must be plain. The N starts are
 # timed by timeit (or bash's time keyword) in any case: starting hyperfine
 # costs ~30 ms a run, which would inflate the batch's wall time.
-TIMEIT=
-if [[ -n $GO ]] && (cd "$repo" && CGO_ENABLED=0 "$GO" build -o "$TMP/bin/timeit" bench/timeit.go) 2>"$LOGS/timeit-build"; then
-	TIMEIT=1
-fi
-TIMEIT_DESC="bench/timeit.go: wall from fork to wait4 (monotonic), user and sys from wait4's rusage (µs)"
-BASHTIME_DESC="bash time keyword (ms)"
-TIMER=${TIMER:-auto}
-[[ $TIMER =~ ^(auto|hyperfine|timeit|bashtime)$ ]] || die "TIMER must be hyperfine, timeit or bashtime"
-if [[ $TIMER =~ ^(auto|hyperfine)$ ]] && command -v hyperfine >/dev/null && [[ "$MINIRUN $RUNC $RUNC_ROOT" =~ ^[A-Za-z0-9/._+\ -]+$ ]]; then
-	TIMER=hyperfine
-	TIMER_DESC="$(hyperfine --version | awk 'NR == 1'), one \`hyperfine -N --runs 1 --export-json\` per run: wall, user and sys of the command and its children"
-elif [[ $TIMER == hyperfine ]]; then
-	die "TIMER=hyperfine: hyperfine not found (Debian package hyperfine), or a path has characters hyperfine -N would split"
-elif [[ $TIMER =~ ^(auto|timeit)$ && -n $TIMEIT ]]; then
-	TIMER=timeit
-	TIMER_DESC=$TIMEIT_DESC
-elif [[ $TIMER == timeit ]]; then
-	die "TIMER=timeit: cannot build bench/timeit.go: $(cat "$LOGS/timeit-build" 2>/dev/null)"
-else
-	TIMER=bashtime
-	TIMER_DESC=$BASHTIME_DESC
-fi
-if [[ -n $TIMEIT && $TIMER != bashtime ]]; then
-	START_TIMER=timeit
-	START_TIMER_DESC=$TIMEIT_DESC
-else
-	START_TIMER=bashtime
-	START_TIMER_DESC=$BASHTIME_DESC
-fi
-
-# measure NAME CMD...: runs CMD once, appends "wall_ns user_us sys_us
-# maxrss_kb exit" to $M/NAME (maxrss 0: not measured); returns CMD's exit code.
-measure() {
-	local name=$1 out=$M/$1 log=$LOGS/$1.log rc=0
-	shift
-	case $TIMER in
-	hyperfine)
-		rm -f "$TMP/hf.json"
-		hyperfine -N --runs 1 --style none -i --output inherit --export-json "$TMP/hf.json" \
-			"$*" </dev/null >>"$log" 2>&1 || rc=$?
-		if ((rc == 0)) && [[ -s $TMP/hf.json ]]; then
-			jq -r '.results[0] | "\(.times[0] * 1e9 | floor) \(.user * 1e6 | floor) \(.system * 1e6 | floor) 0 \(.exit_codes[0] // 255)"' "$TMP/hf.json" >>"$out"
-			rc=$(tail -n 1 "$out" | awk '{print $5}')
-		else
-			echo "0 0 0 0 ${rc/#0/255}" >>"$out"
-		fi
-		;;
-	timeit)
-		"$TMP/bin/timeit" "$out" "$@" </dev/null >>"$log" 2>&1 || rc=$?
-		;;
-	bashtime)
-		local TIMEFORMAT='%3R %3U %3S'
-		{ time "$@" </dev/null >>"$log" 2>&1 || rc=$?; } 2>"$TMP/t"
-		awk -v rc=$rc '{printf "%d %d %d 0 %d\n", $1 * 1e9, $2 * 1e6, $3 * 1e6, rc}' "$TMP/t" >>"$out"
-		;;
-	esac
-	return "$rc"
-}
+build_timeit || true
+choose_timer hyperfine timeit bashtime -- "$MINIRUN" "$RUNC" "$RUNC_ROOT"
+if ((TIMEIT_BUILT)) && [[ $TIMER != bashtime ]]; then START_TIMER=timeit; else START_TIMER=bashtime; fi
+START_TIMER_DESC=$(timer_desc "$START_TIMER")
 
 # alternate RUNS WARMUP NAME1 CMD1 NAME2 CMD2: WARMUP untimed runs of each,
 # then RUNS timed runs of each, alternating (1 2, 2 1, 1 2, ...). CMDs are
@@ -441,11 +231,8 @@ alternate() {
 	done
 }
 
-say "importing the busybox image into $DATA ..."
-"$repo/scripts/busybox-rootfs.sh" | "$MINIRUN" import -c 'CMD ["sh"]' - busybox:latest >"$LOGS/import.log" 2>&1 ||
-	die "import failed: $(cat "$LOGS/import.log")"
+import_busybox || die "$IMPORT_ERR"
 
-NOTES=()
 declare -A LABEL=(
 	[ps0]="minirun ps (0 containers)"
 	[psa0]="minirun ps -a (0 containers)"
@@ -605,19 +392,14 @@ LEFT_VETH=$(ip -o link show master "$BRIDGE" 2>/dev/null | wc -l) || true
 FILES2=$(find "$DATA" "$TMP/run" -xdev 2>/dev/null | wc -l) || true
 
 # ---------------------------------------------------------------- statistics
-declare -A R_WMED
-ROWS_TXT=()
-ROWS_MD=()
 row() { # row NAME EXPECTED_RUNS
-	local name=$1 runs
+	local name=$1 expected=$2
 	stats "$name"
-	R_WMED[$name]=$WMED
 	((OK + FAILS > 0)) || return 0
-	runs=$OK
-	((FAILS == 0)) || runs="$OK (+$FAILS failed)"
-	((FAILS == 0)) || [[ $name == start ]] || NOTES+=("${LABEL[$name]}: $FAILS of $2 timed runs failed (left out); end of its log: $(tail -n 3 "$LOGS/$name.log" 2>/dev/null | tr '\n' ' ')")
-	ROWS_TXT+=("$(printf '%-48s %5s  %8s  %15s  %8s' "${LABEL[$name]}" "$runs" "$(fmt "$WMED")" "$(fmt "$WMIN") - $(fmt "$WMAX")" "$(fmt "$CMED")")")
-	ROWS_MD+=("| \`${LABEL[$name]}\` | $runs | $(fmt "$WMED") | $(fmt "$WMIN")–$(fmt "$WMAX") | $(fmt "$CMED") |")
+	[[ $name != start ]] || expected= # (start's failures have a note of their own)
+	count_runs "$name" "$expected"
+	ROWS_TXT+=("$(printf '%-48s %5s  %8s  %15s  %8s' "${LABEL[$name]}" "$RUNS_TXT" "$(fmt "$WMED")" "$(fmt "$WMIN") - $(fmt "$WMAX")" "$(fmt "$CMED")")")
+	ROWS_MD+=("| \`${LABEL[$name]}\` | $RUNS_TXT | $(fmt "$WMED") | $(fmt "$WMIN")–$(fmt "$WMAX") | $(fmt "$CMED") |")
 }
 row start "$N"
 row ps0 "$RUNS"
@@ -665,16 +447,9 @@ MEM_MD=(
 MONCPU_TXT="monitor CPU time so far (utime + stime, /proc/PID/stat, steps of $((1000 / HZ)) ms), mean: $(fmt "$MONCPU_ALL") ms; those of the first $MON_TENTH containers $(fmt "$MONCPU_FIRST") ms, of the last $MON_TENTH $(fmt "$MONCPU_LAST") ms"
 
 # ---------------------------------------------------------------- machine info
-KERNEL=$(uname -r)
-NPROC=$(nproc)
-CPU=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-version() { { "$@" 2>/dev/null || true; } | awk 'NR == 1'; }
-VERS="$(version "$MINIRUN" --version)"
-[[ -z $RUNC ]] || VERS="$VERS; $(version "$RUNC" --version)"
-COMMIT=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
-[[ -z $(git -C "$repo" status --porcelain 2>/dev/null) ]] || COMMIT="$COMMIT (+ uncommitted changes)"
-if [[ $(stat -f -c %T /sys/fs/cgroup) == cgroup2fs ]]; then CGMODE="v2"; elif [[ -d /sys/fs/cgroup/unified ]]; then CGMODE="hybrid (v1 + v2 at /sys/fs/cgroup/unified)"; else CGMODE="v1"; fi
-DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
+machine_info
+VERS=$(version "$MINIRUN")
+[[ -z $RUNC ]] || VERS="$VERS; $(version "$RUNC")"
 MEMTOTAL=$(awk '/^MemTotal:/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
 
 HDR=$(printf '%-48s %5s  %8s  %15s  %8s' command runs "wall med" "wall min-max" "CPU med")
@@ -683,14 +458,12 @@ UNITS=$(printf '%-48s %5s  %8s  %15s  %8s' "" "" ms ms ms)
 	say ""
 	say "== lifecycle: $N detached busybox containers (network $NETWORK); ps, monitor memory, exec, rm -f =="
 	say "network: $NET_DESC"
-	say "machine: kernel $KERNEL, $NPROC CPUs ($CPU), $MEMTOTAL, cgroups $CGMODE"
+	say "machine: $MACHINE, $MEMTOTAL, cgroups $CGMODE"
 	say "$VERS, commit $COMMIT"
 	say "data root: $FS_DESC; file-heavy: each container is an overlay upper/work dir, a bundle, state and log files"
 	say "timer: ps, exec, rm: $TIMER_DESC; the $N starts: $START_TIMER_DESC"
 	say ""
-	say "$HDR"
-	say "$UNITS"
-	printf '%s\n' "${ROWS_TXT[@]}"
+	table_txt
 	say ""
 	printf '%s\n' "${START_TXT[@]}"
 	say "$PS_TXT"
@@ -700,21 +473,16 @@ UNITS=$(printf '%-48s %5s  %8s  %15s  %8s' "" "" ms ms ms)
 	say "$MEM_UNITS"
 	printf '%s\n' "${MEM_TXT[@]}"
 	say "$MONCPU_TXT"
-	if ((${#NOTES[@]})); then
-		say ""
-		say "notes:"
-		printf '  - %s\n' "${NOTES[@]}"
-	fi
+	notes_txt
 	say ""
 }
 
-mkdir -p "$here/results"
-{
+report_md() {
 	say "# Lifecycle: $N detached containers, ps, monitor memory, exec, rm -f"
 	say ""
 	say "$DATE. \`N=$N RUNS=$RUNS WARMUP=$WARMUP SCRATCH=$SCRATCH NETWORK=$NETWORK bench/lifecycle.sh\`."
 	say ""
-	say "- kernel $KERNEL, $NPROC CPUs ($CPU), $MEMTOTAL, cgroups $CGMODE"
+	say "- $MACHINE, $MEMTOTAL, cgroups $CGMODE"
 	say "- $VERS; commit $COMMIT"
 	say "- data root: $FS_DESC. This is file-heavy (per container an overlay upper and work dir, a bundle, state, hosts and log files; $FILES_PER files and dirs each). On this machine's root fs, ext4 without a journal, creating many files soon after deleting many is slower for a while."
 	say "- network: $NET_DESC"
@@ -745,11 +513,6 @@ mkdir -p "$here/results"
 	say "- $MONCPU_TXT"
 	say ""
 	say "For comparison (the issue's figures, not measured here): conmon RSS ≈ 2.0 MB, PSS ≈ 0.35–0.5 MB; containerd's shim RSS ≈ 13 MB."
-	if ((${#NOTES[@]})); then
-		say ""
-		say "Notes:"
-		say ""
-		printf -- '- %s\n' "${NOTES[@]}"
-	fi
-} >"$here/results/lifecycle.md"
-say "wrote $here/results/lifecycle.md"
+	notes_md
+}
+write_result lifecycle.md report_md

@@ -51,68 +51,38 @@ R=${R:-3}
 SECS=${SECS:-5}
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(dirname "$here")
+# say warn die, checks, cgroups, cleanup, network, build, timers, statistics
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+source "$here/lib.sh"
 
-say() { printf '%s\n' "$*"; }
-warn() { printf 'network.sh: %s\n' "$*" >&2; }
-die() {
-	warn "$*"
-	exit 1
-}
-
-for v in N WARMUP R SECS; do
-	[[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, not '${!v}'"
-done
-((N >= 1)) || die "N must be at least 1"
-((SECS >= 1)) || die "SECS must be at least 1"
-((EUID == 0)) || die "needs root (namespaces, veths, nftables, cgroups): sudo bench/network.sh"
-for t in jq nsenter ss ip nft timeout awk sort paste; do
-	command -v "$t" >/dev/null || die "$t not found (Debian packages: jq, util-linux, iproute2, nftables, coreutils)"
-done
+need_whole N WARMUP R SECS
+need_min N 1
+need_min SECS 1
+need_root "namespaces, veths, nftables, cgroups"
+need_tools "Debian packages: jq, util-linux, iproute2, nftables, coreutils" jq nsenter ss ip nft timeout awk sort paste
 if ((R > 0)); then
 	command -v iperf3 >/dev/null || die "iperf3 not found: apt-get install iperf3 (Debian package iperf3), or R=0 to skip the throughput part"
 fi
-GO=$(command -v go || true)
-[[ -n $GO ]] || { [[ -x /usr/local/go/bin/go ]] && GO=/usr/local/go/bin/go; } || true
+find_go
 
-BRIDGE=mrbench0
-TABLE=minirun_bench
-# Both names are fixed: if they exist, another run of this script is going on
-# (or one was killed with -9). Checked before the cleanup trap is set, so that
-# nothing found here is ever removed.
-if ip link show "$BRIDGE" >/dev/null 2>&1; then
-	die "$BRIDGE exists: is another bench/network.sh running? If not, a killed run left it: ip link del $BRIDGE"
-fi
-if nft list table ip "$TABLE" >/dev/null 2>&1; then
-	die "nftables table ip $TABLE exists: is another bench/network.sh running? If not: nft delete table ip $TABLE"
-fi
-IPF_BEFORE=$(cat /proc/sys/net/ipv4/ip_forward)
+# The default network on a bridge and table of this script's own, checked to
+# be free before the cleanup trap is set, so that nothing found is removed.
+private_network mrbench0 minirun_bench
 
 # ---------------------------------------------------------------- cgroups
 # minirun puts each container's cgroup at minirun-bench-<pid>/<id>, relative
 # to its own cgroup in every hierarchy (on a v1 or hybrid host this process
-# sits at different paths in different hierarchies). These are all places it
-# can be; minirun removes the containers' cgroups, the script the parents.
+# sits at different paths in different hierarchies). CG_DIRS are all places
+# it can be; minirun removes the containers' cgroups, the script the parents.
 CGNAME=minirun-bench-$$
-mapfile -t CG_MOUNTS < <(awk '{for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i+1) == "cgroup" || $(i+1) == "cgroup2") print $5; break }}' /proc/self/mountinfo)
-mapfile -t OWN_CG < <(cut -d: -f3- /proc/self/cgroup | sort -u)
-CG_DIRS=()
-for m in "${CG_MOUNTS[@]}"; do
-	for p in "${OWN_CG[@]}"; do
-		CG_DIRS+=("$m${p%/}/$CGNAME")
-	done
-done
+cgroups_below "$CGNAME"
 
 # ---------------------------------------------------------------- temp dir, cleanup
-TMP=$(mktemp -d /tmp/minirun-netbench.XXXXXX)
+make_tmp minirun-netbench
 DATA=$TMP/data
-M=$TMP/measure
-LOGS=$TMP/logs
-mkdir -p "$TMP/run" "$DATA" "$M" "$LOGS" "$TMP/bin"
+mkdir -p "$TMP/run" "$DATA"
 touch "$M/bridge" "$M/none" "$M/veth.tput" "$M/lo.tput" # (awk on a missing file fails: set -e)
 export MINIRUN_ROOT=$TMP/run MINIRUN_DATA_ROOT=$DATA MINIRUN_CGROUP_PARENT=$CGNAME
-export MINIRUN_DEFAULT_BRIDGE=$BRIDGE MINIRUN_NFT_TABLE=$TABLE
-MINIRUN=${MINIRUN:-}
 CTR_PID=     # the long-running container's `minirun run` process
 SRV_PID=     # the iperf3 server (under timeout)
 CTR_NAME=nb$$
@@ -132,134 +102,45 @@ stop_pid() {
 	return 0
 }
 
-# rm_containers: rm -f every container in the private data root.
-rm_containers() {
-	local d
-	[[ -n $MINIRUN && -d $DATA/containers ]] || return 0
-	for d in "$DATA"/containers/*/; do
-		[[ -d $d ]] && "$MINIRUN" rm -f "$(basename "$d")" >>"$LOGS/cleanup.log" 2>&1
-	done
-	return 0
-}
-
-# cg_pids: processes in a cgroup below ours: started by this benchmark.
-cg_pids() {
-	local d
-	for d in "${CG_DIRS[@]}"; do
-		[[ -d $d ]] && find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null
-	done | sort -u
-	return 0
-}
-
-CLEANED=
 cleanup() {
-	local rc=$? left=0 d i l pids
-	[[ -z $CLEANED ]] || return 0
-	CLEANED=1
-	set +e
-	trap '' INT TERM HUP
-	((rc == 0)) || printf '\n'
+	local pid
+	(($1 == 0)) || printf '\n'
 	[[ -z $SRV_PID ]] || stop_pid "$SRV_PID" 2
 	# The long-running container: TERM to its attached `minirun run`, whose
 	# --init forwards it; then rm -f whatever is left in the data root.
 	[[ -z $CTR_PID ]] || stop_pid "$CTR_PID" 10
 	rm_containers
-	# Processes still in our cgroups (a container whose minirun was killed):
-	# thaw, kill by PID, wait.
-	for i in 1 2 3 4 5 6 7 8 9 10; do
-		pids=$(cg_pids)
-		[[ -n $pids ]] || break
-		for d in "${CG_DIRS[@]}"; do
-			[[ -d $d ]] && find "$d" -name freezer.state -exec sh -c 'for f; do grep -q THAWED "$f" || echo THAWED >"$f"; done' sh {} + 2>/dev/null
-		done
-		# shellcheck disable=SC2086 # one PID a word
-		kill -9 $pids 2>/dev/null
-		sleep 0.2
-	done
+	# Processes still in our cgroups (a container whose minirun was killed).
+	kill_cgroup_procs
 	rm_containers
-	# The network: veths still on the bridge are ours (their containers are
-	# gone by now, so there should be none), then the bridge and the table.
-	if ip link show "$BRIDGE" >/dev/null 2>&1; then
-		while read -r l; do
-			[[ -n $l ]] && ip link del "$l" 2>/dev/null
-		done < <(ip -o link show master "$BRIDGE" 2>/dev/null | awk -F': ' '{sub(/@.*/, "", $2); print $2}')
-	fi
-	if [[ -n $MINIRUN && -e $DATA/networks ]]; then
-		"$MINIRUN" network rm bridge >>"$LOGS/cleanup.log" 2>&1 || warn "minirun network rm bridge failed: $(tail -n 2 "$LOGS/cleanup.log" | tr '\n' ' ')"
-	fi
-	# Did not exist at the start (checked above), so ours in any case.
-	ip link show "$BRIDGE" >/dev/null 2>&1 && ip link del "$BRIDGE"
-	nft list table ip "$TABLE" >/dev/null 2>&1 && nft delete table ip "$TABLE"
-	[[ $(cat /proc/sys/net/ipv4/ip_forward) == "$IPF_BEFORE" ]] || echo "$IPF_BEFORE" >/proc/sys/net/ipv4/ip_forward
+	# The network: veths left on the bridge, the network, bridge and table;
+	# ip_forward.
+	rm_network
 	# Mounts below the temp dir (minirun mounts the rootfs in the host's
-	# namespace and unmounts it on rm), deepest first.
-	awk -v t="$TMP/" 'index($5, t) == 1 {print $5}' /proc/self/mountinfo | sort -r | while read -r l; do
-		umount "$l" 2>/dev/null || umount -l "$l" 2>/dev/null
-	done
-	rm -rf --one-file-system "$TMP"
-	# Cgroups: everything below minirun-bench-<pid>, deepest first; rmdir only
-	# removes empty ones.
-	for d in "${CG_DIRS[@]}"; do
-		[[ -d $d ]] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
-	done
+	# namespace and unmounts it on rm), deepest first; the temp dir.
+	rm_tmp
+	# Cgroups: everything below minirun-bench-<pid>, deepest first.
+	rm_cgroups
 	# Check that nothing is left.
-	if grep -q -e "$TMP" /proc/self/mountinfo; then
-		warn "LEFT BEHIND: mounts:"
-		grep -e "$TMP" /proc/self/mountinfo >&2
-		left=1
-	fi
-	[[ ! -e $TMP ]] || { warn "LEFT BEHIND: $TMP"; left=1; }
-	for d in "${CG_DIRS[@]}"; do
-		[[ ! -d $d ]] || { warn "LEFT BEHIND: cgroup $d"; left=1; }
-	done
-	ip link show "$BRIDGE" >/dev/null 2>&1 && { warn "LEFT BEHIND: bridge $BRIDGE"; left=1; }
-	nft list table ip "$TABLE" >/dev/null 2>&1 && { warn "LEFT BEHIND: nftables table ip $TABLE"; left=1; }
-	[[ $(cat /proc/sys/net/ipv4/ip_forward) == "$IPF_BEFORE" ]] || { warn "LEFT CHANGED: net.ipv4.ip_forward (was $IPF_BEFORE)"; left=1; }
+	check_tmp
+	check_cgroups
+	check_network
 	for pid in $CTR_PID $SRV_PID; do
-		kill -0 "$pid" 2>/dev/null && { warn "LEFT BEHIND: process $pid"; left=1; }
+		! kill -0 "$pid" 2>/dev/null || left_behind "process $pid"
 	done
-	((left)) || say "cleanup: removed $TMP, bridge $BRIDGE, table ip $TABLE, cgroups $CGNAME; ip_forward back to $IPF_BEFORE; nothing left behind"
-	return "$rc"
+	((LEFT)) || say "cleanup: removed $TMP, bridge $BRIDGE, table ip $TABLE, cgroups $CGNAME; ip_forward back to $IPF_BEFORE; nothing left behind"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+on_exit cleanup
 
 # ---------------------------------------------------------------- binaries
-if [[ -n $MINIRUN ]]; then
-	[[ -x $MINIRUN ]] || die "MINIRUN=$MINIRUN is not an executable"
-	MINIRUN=$(realpath "$MINIRUN")
-else
-	[[ -n $GO ]] || die "go not found (and MINIRUN not set): add /usr/local/go/bin to PATH"
-	say "building minirun ..."
-	make -s -C "$repo" build GO="$GO" MINIRUN_OUT="$TMP/bin/minirun" || die "make build failed (the Makefile's static cgo build)"
-	MINIRUN=$TMP/bin/minirun
-fi
+build_minirun
 
 # The timer: hyperfine (one `hyperfine -N --runs 1` per run, so that bridge
 # and none can alternate; wall and user/sys from its JSON export), else
 # bench/timeit.go (Go), else bash's time keyword. TIMER forces one.
-TIMER=${TIMER:-auto}
-[[ $TIMER =~ ^(auto|hyperfine|timeit|bashtime)$ ]] || die "TIMER must be hyperfine, timeit or bashtime"
-if [[ $TIMER =~ ^(auto|hyperfine)$ ]] && command -v hyperfine >/dev/null && [[ $MINIRUN =~ ^[A-Za-z0-9/._+-]+$ ]]; then
-	TIMER=hyperfine
-	TIMER_DESC="$(hyperfine --version | awk 'NR == 1'), one \`hyperfine -N --runs 1 --export-json\` per run: wall, user and sys of the command and its children"
-elif [[ $TIMER == hyperfine ]]; then
-	die "TIMER=hyperfine: hyperfine not found (Debian package hyperfine), or the minirun path has characters hyperfine -N would split"
-elif [[ $TIMER =~ ^(auto|timeit)$ && -n $GO ]] && (cd "$repo" && CGO_ENABLED=0 "$GO" build -o "$TMP/bin/timeit" bench/timeit.go) 2>"$LOGS/timeit-build"; then
-	TIMER=timeit
-	TIMER_DESC="bench/timeit.go: wall from fork to wait4 (monotonic), user and sys from wait4's rusage (µs)"
-elif [[ $TIMER == timeit ]]; then
-	die "TIMER=timeit: cannot build bench/timeit.go: $(cat "$LOGS/timeit-build" 2>/dev/null)"
-else
-	TIMER=bashtime
-	TIMER_DESC="bash time keyword (ms)"
-fi
+choose_timer hyperfine timeit bashtime -- "$MINIRUN"
 
-say "importing the busybox image into $DATA ..."
-"$repo/scripts/busybox-rootfs.sh" | "$MINIRUN" import -c 'CMD ["sh"]' - busybox:latest >"$LOGS/import.log" 2>&1 ||
-	die "import failed: $(cat "$LOGS/import.log")"
+import_busybox || die "$IMPORT_ERR"
 
 # ---------------------------------------------------------------- 1. setup + teardown
 NAMES=(bridge none)
@@ -271,36 +152,6 @@ declare -A ARGS=(
 	[bridge]="run --rm busybox true"
 	[none]="run --rm --network none busybox true"
 )
-
-# measure NAME: runs NAME once, appends "wall_ns user_us sys_us maxrss_kb exit"
-# to $M/NAME (maxrss 0: not measured); returns the command's exit code.
-measure() {
-	local name=$1 out=$M/$1 log=$LOGS/$1.log rc=0
-	# shellcheck disable=SC2206 # ARGS are plain words
-	local cmd=("$MINIRUN" ${ARGS[$name]})
-	case $TIMER in
-	hyperfine)
-		rm -f "$TMP/hf.json"
-		hyperfine -N --runs 1 --style none -i --output inherit --export-json "$TMP/hf.json" \
-			"${cmd[*]}" </dev/null >>"$log" 2>&1 || rc=$?
-		if ((rc == 0)) && [[ -s $TMP/hf.json ]]; then
-			jq -r '.results[0] | "\(.times[0] * 1e9 | floor) \(.user * 1e6 | floor) \(.system * 1e6 | floor) 0 \(.exit_codes[0] // 255)"' "$TMP/hf.json" >>"$out"
-			rc=$(tail -n 1 "$out" | awk '{print $5}')
-		else
-			echo "0 0 0 0 ${rc/#0/255}" >>"$out"
-		fi
-		;;
-	timeit)
-		"$TMP/bin/timeit" "$out" "${cmd[@]}" </dev/null >>"$log" 2>&1 || rc=$?
-		;;
-	bashtime)
-		local TIMEFORMAT='%3R %3U %3S'
-		{ time "${cmd[@]}" </dev/null >>"$log" 2>&1 || rc=$?; } 2>"$TMP/t"
-		awk -v rc=$rc '{printf "%d %d %d 0 %d\n", $1 * 1e9, $2 * 1e6, $3 * 1e6, rc}' "$TMP/t" >>"$out"
-		;;
-	esac
-	return "$rc"
-}
 
 say "check run (untimed; the first bridge run creates $BRIDGE and table ip $TABLE) ..."
 for name in "${NAMES[@]}"; do
@@ -321,7 +172,6 @@ ip -o -4 addr show dev "$BRIDGE" | awk '{print $4}' | grep -qx "$GW/${SUBNET#*/}
 MTU=$(cat "/sys/class/net/$BRIDGE/mtu" 2>/dev/null || echo '?')
 LO_MTU=$(cat /sys/class/net/lo/mtu 2>/dev/null || echo '?')
 
-NOTES=()
 say "warm-up: $WARMUP untimed runs each ..."
 for ((i = 0; i < WARMUP; i++)); do
 	for name in "${NAMES[@]}"; do
@@ -334,7 +184,8 @@ for ((i = 0; i < N; i++)); do
 	order=(bridge none)
 	((i % 2 == 0)) || order=(none bridge)
 	for name in "${order[@]}"; do
-		measure "$name" || rm_containers
+		# shellcheck disable=SC2086 # ARGS are plain words
+		measure "$name" "$MINIRUN" ${ARGS[$name]} || rm_containers
 	done
 	if ((i + 1 == N || (i + 1) % 10 == 0)); then say "  $((i + 1))/$N"; fi
 done
@@ -405,25 +256,15 @@ if ((R > 0)); then
 fi
 
 # ---------------------------------------------------------------- statistics
-# median, stats, fmt, ratio
-# shellcheck source=bench/lib.sh
-source "$here/lib.sh"
-
-declare -A R_WMED R_CMED R_UMED R_SMED
-ROWS_TXT=()
-ROWS_MD=()
+declare -A R_UMED R_SMED
 for name in "${NAMES[@]}"; do
 	stats "$name"
-	R_WMED[$name]=$WMED
-	R_CMED[$name]=$CMED
 	R_UMED[$name]=$(awk '$5 == 0 {print $2 / 1e3}' "$M/$name" 2>/dev/null | median)
 	R_SMED[$name]=$(awk '$5 == 0 {print $3 / 1e3}' "$M/$name" 2>/dev/null | median)
-	runs=$OK
-	((FAILS == 0)) || runs="$OK (+$FAILS failed)"
-	((FAILS == 0)) || NOTES+=("${LABEL[$name]}: $FAILS of $N timed runs failed (left out); end of its log: $(tail -n 3 "$LOGS/$name.log" 2>/dev/null | tr '\n' ' ')")
-	ROWS_TXT+=("$(printf '%-46s %5s  %8s  %13s  %8s  %8s  %8s' "${LABEL[$name]}" "$runs" "$(fmt "$WMED")" "$(fmt "$WMIN") - $(fmt "$WMAX")" \
+	count_runs "$name" "$N"
+	ROWS_TXT+=("$(printf '%-46s %5s  %8s  %13s  %8s  %8s  %8s' "${LABEL[$name]}" "$RUNS_TXT" "$(fmt "$WMED")" "$(fmt "$WMIN") - $(fmt "$WMAX")" \
 		"$(fmt "$CMED")" "$(fmt "${R_UMED[$name]}")" "$(fmt "${R_SMED[$name]}")")")
-	ROWS_MD+=("| \`${LABEL[$name]}\` | $runs | $(fmt "$WMED") | $(fmt "$WMIN")–$(fmt "$WMAX") | $(fmt "$CMED") | $(fmt "${R_UMED[$name]}") | $(fmt "${R_SMED[$name]}") |")
+	ROWS_MD+=("| \`${LABEL[$name]}\` | $RUNS_TXT | $(fmt "$WMED") | $(fmt "$WMIN")–$(fmt "$WMAX") | $(fmt "$CMED") | $(fmt "${R_UMED[$name]}") | $(fmt "${R_SMED[$name]}") |")
 done
 # diff A B: A - B ("nan" when either is missing)
 diff_of() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan" || a == "" || b == "") print "nan"; else print a - b }'; }
@@ -434,7 +275,7 @@ D_CPU=$(diff_of "${R_CMED[bridge]}" "${R_CMED[none]}")
 D_PAIRED=$(paste "$M/bridge" "$M/none" 2>/dev/null | awk '$5 == 0 && $10 == 0 {print ($1 - $6) / 1e6}' | median)
 COST_TXT=(
 	"networking cost per container (bridge - none): wall $(fmt "$D_WALL") ms (difference of medians; median of the paired differences $(fmt "$D_PAIRED") ms), CPU $(fmt "$D_CPU") ms"
-	"bridge/none: wall $(ratio "${R_WMED[bridge]}" "${R_WMED[none]}"), CPU $(ratio "${R_CMED[bridge]}" "${R_CMED[none]}")"
+	"bridge/none: $(ratios bridge none)"
 )
 
 TPUT_TXT=()
@@ -460,16 +301,9 @@ if ((R > 0)); then
 fi
 
 # ---------------------------------------------------------------- machine info
-KERNEL=$(uname -r)
-NPROC=$(nproc)
-CPU=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-version() { { "$@" 2>/dev/null || true; } | awk 'NR == 1'; }
-VERS="$(version "$MINIRUN" --version)"
-((R == 0)) || VERS="$VERS; $(version iperf3 --version)"
-COMMIT=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
-[[ -z $(git -C "$repo" status --porcelain 2>/dev/null) ]] || COMMIT="$COMMIT (+ uncommitted changes)"
-if [[ $(stat -f -c %T /sys/fs/cgroup) == cgroup2fs ]]; then CGMODE="v2"; elif [[ -d /sys/fs/cgroup/unified ]]; then CGMODE="hybrid (v1 + v2 at /sys/fs/cgroup/unified)"; else CGMODE="v1"; fi
-DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
+machine_info
+VERS=$(version "$MINIRUN")
+((R == 0)) || VERS="$VERS; $(version iperf3)"
 NET_DESC="default network on $BRIDGE, $SUBNET, gateway $GW, nftables table ip $TABLE; MTU $MTU (lo: $LO_MTU)"
 
 HDR=$(printf '%-46s %5s  %8s  %13s  %8s  %8s  %8s' command runs "wall med" "wall min-max" "CPU med" "user med" "sys med")
@@ -477,14 +311,12 @@ UNITS=$(printf '%-46s %5s  %8s  %13s  %8s  %8s  %8s' "" "" ms ms ms ms ms)
 {
 	say ""
 	say "== network setup + teardown per container: $N interleaved runs each, $WARMUP warm-up runs =="
-	say "machine: kernel $KERNEL, $NPROC CPUs ($CPU), cgroups $CGMODE"
+	say "machine: $MACHINE, cgroups $CGMODE"
 	say "$VERS, commit $COMMIT"
 	say "network: $NET_DESC"
 	say "timer: $TIMER_DESC"
 	say ""
-	say "$HDR"
-	say "$UNITS"
-	printf '%s\n' "${ROWS_TXT[@]}"
+	table_txt
 	say ""
 	printf '%s\n' "${COST_TXT[@]}"
 	if ((R > 0)); then
@@ -496,21 +328,16 @@ UNITS=$(printf '%-46s %5s  %8s  %13s  %8s  %8s  %8s' "" "" ms ms ms ms ms)
 		say ""
 		say "$T_RATIO"
 	fi
-	if ((${#NOTES[@]})); then
-		say ""
-		say "notes:"
-		printf '  - %s\n' "${NOTES[@]}"
-	fi
+	notes_txt
 	say ""
 }
 
-mkdir -p "$here/results"
-{
+report_md() {
 	say "# Bridge networking: cost per container and throughput"
 	say ""
 	say "$DATE. \`N=$N WARMUP=$WARMUP R=$R SECS=$SECS bench/network.sh\`."
 	say ""
-	say "- kernel $KERNEL, $NPROC CPUs ($CPU), cgroups $CGMODE"
+	say "- $MACHINE, cgroups $CGMODE"
 	say "- $VERS; commit $COMMIT"
 	say "- $NET_DESC"
 	say "- timer: $TIMER_DESC"
@@ -538,11 +365,6 @@ mkdir -p "$here/results"
 		say ""
 		say "- $T_RATIO"
 	fi
-	if ((${#NOTES[@]})); then
-		say ""
-		say "Notes:"
-		say ""
-		printf -- '- %s\n' "${NOTES[@]}"
-	fi
-} >"$here/results/network.md"
-say "wrote $here/results/network.md"
+	notes_md
+}
+write_result network.md report_md

@@ -31,25 +31,15 @@ WARMUP=${WARMUP:-1}
 SCRATCH_SIZE=${SCRATCH_SIZE:-4G}
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(dirname "$here")
+# say warn die, checks, cleanup, scratch fs, build, statistics
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+source "$here/lib.sh"
 
-say() { printf '%s\n' "$*"; }
-warn() { printf 'pull.sh: %s\n' "$*" >&2; }
-die() {
-	warn "$*"
-	exit 1
-}
-
-for v in N WARMUP; do
-	[[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, not '${!v}'"
-done
-((N >= 1)) || die "N must be at least 1"
-((EUID == 0)) || die "needs root (loop device, mounts, podman's overlay storage): sudo bench/pull.sh"
-for t in losetup mkfs.ext4 mount umount awk sort du; do
-	command -v "$t" >/dev/null || die "$t not found"
-done
-GO=$(command -v go || true)
-[[ -n $GO ]] || { [[ -x /usr/local/go/bin/go ]] && GO=/usr/local/go/bin/go; } || true
+need_whole N WARMUP
+need_min N 1
+need_root "loop device, mounts, podman's overlay storage"
+need_tools "" losetup mkfs.ext4 mount umount awk sort du
+find_go
 [[ -n $GO ]] || die "go not found: add /usr/local/go/bin to PATH (needed for the registry and the timer)"
 
 # Global paths skopeo and podman create as root even with every flag below
@@ -61,12 +51,9 @@ for p in /var/lib/containers /var/lib/containers/cache /run/containers; do
 done
 
 # ---------------------------------------------------------------- temp dir, cleanup
-TMP=$(mktemp -d /tmp/minirun-pullbench.XXXXXX)
+make_tmp minirun-pullbench
 W=$TMP/scratch # the loop-mounted ext4
-M=$TMP/measure
-LOGS=$TMP/logs
-mkdir -p "$W" "$M" "$LOGS" "$TMP/bin" "$TMP/conf"
-LOOP=
+mkdir -p "$W" "$TMP/conf"
 REG_PID=
 
 # podman's flags: state, storage and temp dirs on the scratch fs; no systemd,
@@ -82,14 +69,6 @@ podman_flags() { # podman_flags DIR
 		--cgroup-manager cgroupfs --events-backend file)
 }
 
-# umount_below DIR: unmounts everything mounted below DIR (not DIR itself), deepest first.
-umount_below() {
-	awk -v t="$1/" 'index($5, t) == 1 {print $5}' /proc/self/mountinfo | sort -r | while read -r m; do
-		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
-	done
-	return 0
-}
-
 # clean_podman DIR: podman system reset, then unmount and remove what is left.
 clean_podman() {
 	local d=$1
@@ -102,14 +81,9 @@ clean_podman() {
 	rm -rf --one-file-system "$d"
 }
 
-CLEANED=
 cleanup() {
-	local rc=$? left=0 d p
-	[[ -z $CLEANED ]] || return 0
-	CLEANED=1
-	set +e
-	trap '' INT TERM HUP
-	((rc == 0)) || printf '\n'
+	local d p i
+	(($1 == 0)) || printf '\n'
 	if [[ -n $REG_PID ]]; then
 		kill "$REG_PID" 2>/dev/null
 		wait "$REG_PID" 2>/dev/null
@@ -119,70 +93,39 @@ cleanup() {
 			[[ -d $d ]] && clean_podman "$d"
 		done
 	fi
-	umount_below "$W"
-	if mountpoint -q "$W"; then
-		umount "$W" 2>/dev/null || umount -l "$W"
-	fi
-	[[ -z $LOOP ]] || losetup -d "$LOOP" 2>/dev/null
-	rm -rf --one-file-system "$TMP"
+	# The mounts below the temp dir, the scratch fs last; the loop device; the
+	# temp dir.
+	rm_tmp
 	for ((i = ${#GLOBAL_NEW[@]} - 1; i >= 0; i--)); do
 		p=${GLOBAL_NEW[i]}
 		[[ -e $p ]] && rm -rf --one-file-system "$p"
 	done
 	# Check that nothing is left.
-	if grep -q "$TMP" /proc/self/mountinfo; then
-		warn "LEFT BEHIND: mounts:"
-		grep "$TMP" /proc/self/mountinfo >&2
-		left=1
-	fi
-	if losetup -a | grep -q "$TMP"; then
-		warn "LEFT BEHIND: loop device: $(losetup -a | grep "$TMP")"
-		left=1
-	fi
+	check_tmp
 	if [[ -n $REG_PID ]] && kill -0 "$REG_PID" 2>/dev/null; then
-		warn "LEFT BEHIND: registry process $REG_PID"
-		left=1
-	fi
-	if [[ -e $TMP ]]; then
-		warn "LEFT BEHIND: $TMP"
-		left=1
+		left_behind "registry process $REG_PID"
 	fi
 	for p in "${GLOBAL_NEW[@]}"; do
-		[[ -e $p ]] && { warn "LEFT BEHIND: $p"; left=1; }
+		[[ ! -e $p ]] || left_behind "$p"
 	done
-	((left)) || say "cleanup: registry stopped, ${LOOP:-loop device} detached, $TMP removed; no mounts or loop devices left behind"
-	return "$rc"
+	((LEFT)) || say "cleanup: registry stopped, ${LOOP:-loop device} detached, $TMP removed; no mounts or loop devices left behind"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+on_exit cleanup
 
 # ---------------------------------------------------------------- scratch filesystem
 # The root fs here is ext4 without a journal, where creating files right after
 # a large rm -rf is several times slower for a while. A journaled ext4 on a
 # sparse file behaves like a normal disk.
-truncate -s "$SCRATCH_SIZE" "$TMP/scratch.img"
-mkfs.ext4 -q -F "$TMP/scratch.img" || die "mkfs.ext4 failed"
-LOOP=$(losetup -f --show "$TMP/scratch.img") || die "losetup failed"
-mount "$LOOP" "$W" || die "mount $LOOP failed"
-FS_DESC="ext4 (journal: $(dumpe2fs -h "$LOOP" 2>/dev/null | grep -q has_journal && echo on || echo off)) on $LOOP, $SCRATCH_SIZE sparse file in $(findmnt -no FSTYPE -T "$TMP" 2>/dev/null || echo '?') $TMP"
+scratch_fs "$W" "$SCRATCH_SIZE"
+FS_DESC="ext4 (journal: $(journal "$LOOP")) on $LOOP, $SCRATCH_SIZE sparse file in $(findmnt -no FSTYPE -T "$TMP" 2>/dev/null || echo '?') $TMP"
 
 # ---------------------------------------------------------------- binaries
-if [[ -n ${MINIRUN:-} ]]; then
-	[[ -x $MINIRUN ]] || die "MINIRUN=$MINIRUN is not an executable"
-	MINIRUN=$(realpath "$MINIRUN")
-else
-	say "building minirun ..."
-	make -s -C "$repo" build GO="$GO" MINIRUN_OUT="$TMP/bin/minirun" || die "make build failed (the Makefile's static cgo build)"
-	MINIRUN=$TMP/bin/minirun
-fi
+build_minirun
 say "building the registry and the timer ..."
 (cd "$repo" && "$GO" build -o "$TMP/bin/registry" bench/registry/main.go) || die "go build bench/registry/main.go failed"
-(cd "$repo" && CGO_ENABLED=0 "$GO" build -o "$TMP/bin/timeit" bench/timeit.go) || die "go build bench/timeit.go failed"
+build_timeit || die "go build bench/timeit.go failed: $(cat "$LOGS/timeit-build")"
 TIMEIT=$TMP/bin/timeit
 
-NOTES=()
 SKOPEO=$(command -v skopeo || true)
 UMOCI=$(command -v umoci || true)
 PODMAN=$(command -v podman || true)
@@ -217,6 +160,7 @@ say "image: $IMAGE_DESC"
 
 # ---------------------------------------------------------------- commands
 # cmd_for NAME: sets CMD (the timed command) for one run into a fresh store.
+# shellcheck disable=SC2016 # skopeo's "$0".."$4" are the inner sh's
 cmd_for() {
 	case $1 in
 	minirun) CMD=("$MINIRUN" --data-root "$W/minirun" pull -q "$REF") ;;
@@ -261,6 +205,7 @@ say "checking each tool once (untimed) ..."
 OK_ACTIVE=()
 for name in "${ACTIVE[@]}"; do
 	if run "$name" "$M/check-$name"; then
+		# shellcheck disable=SC2046 # out_of's paths are plain words
 		SIZE[$name]=$(du -scm $(out_of "$name") 2>/dev/null | tail -n 1 | cut -f 1)
 		OK_ACTIVE+=("$name")
 	else
@@ -291,46 +236,30 @@ for ((r = 1; r <= N; r++)); do
 done
 
 # ---------------------------------------------------------------- statistics
-FMT_DECIMALS=0 # whole milliseconds
-# median, stats, fmt, ratio
-source "$here/lib.sh"
+FMT_DECIMALS=0 # whole milliseconds, for fmt
 
-declare -A R_WMED R_CMED
-ROWS_TXT=()
-ROWS_MD=()
 for name in "${NAMES[@]}"; do
 	stats "$name"
-	R_WMED[$name]=$WMED
-	R_CMED[$name]=$CMED
-	if [[ " ${ACTIVE[*]} " != *" $name "* ]]; then
+	if ! is_active "$name"; then
 		ROWS_TXT+=("$(printf '%-27s %5s  %9s  %13s  %9s  %8s  %8s' "${LABEL[$name]}" - skipped - - - -)")
 		ROWS_MD+=("| ${LABEL[$name]} | - | skipped (see notes) | - | - | - | - |")
 		continue
 	fi
-	runs=$OK
-	((FAILS == 0)) || runs="$OK (+$FAILS failed)"
-	((FAILS == 0)) || NOTES+=("${LABEL[$name]}: $FAILS of $N timed runs failed (left out); end of its log: $(tail -n 3 "$LOGS/$name.log" | tr '\n' ' ')")
-	ROWS_TXT+=("$(printf '%-27s %5s  %9s  %13s  %9s  %8s  %8s' "${LABEL[$name]}" "$runs" "$(fmt "$WMED")" "$(fmt "$WMIN")-$(fmt "$WMAX")" "$(fmt "$CMED")" "$(fmt "$RMED")" "${SIZE[$name]:-?}")")
-	ROWS_MD+=("| ${LABEL[$name]} | $runs | $(fmt "$WMED") | $(fmt "$WMIN")–$(fmt "$WMAX") | $(fmt "$CMED") | $(fmt "$RMED") | ${SIZE[$name]:-?} |")
+	count_runs "$name" "$N"
+	ROWS_TXT+=("$(printf '%-27s %5s  %9s  %13s  %9s  %8s  %8s' "${LABEL[$name]}" "$RUNS_TXT" "$(fmt "$WMED")" "$(fmt "$WMIN")-$(fmt "$WMAX")" "$(fmt "$CMED")" "$(fmt "$RMED")" "${SIZE[$name]:-?}")")
+	ROWS_MD+=("| ${LABEL[$name]} | $RUNS_TXT | $(fmt "$WMED") | $(fmt "$WMIN")–$(fmt "$WMAX") | $(fmt "$CMED") | $(fmt "$RMED") | ${SIZE[$name]:-?} |")
 done
 RATIOS=(
-	"minirun / (skopeo + umoci): wall $(ratio "${R_WMED[minirun]}" "${R_WMED[skopeo]}"), CPU $(ratio "${R_CMED[minirun]}" "${R_CMED[skopeo]}")"
-	"minirun / podman: wall $(ratio "${R_WMED[minirun]}" "${R_WMED[podman]}"), CPU $(ratio "${R_CMED[minirun]}" "${R_CMED[podman]}")"
+	"minirun / (skopeo + umoci): $(ratios minirun skopeo)"
+	"minirun / podman: $(ratios minirun podman)"
 )
 
 # ---------------------------------------------------------------- machine info
-KERNEL=$(uname -r)
-NPROC=$(nproc)
-CPU=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-# version TOOL: the first line of TOOL --version (awk reads it all: no SIGPIPE)
-version() { { "$1" --version 2>/dev/null || true; } | awk 'NR == 1'; }
+machine_info
 VERS=$(version "$MINIRUN")
 [[ -z $SKOPEO ]] || VERS="$VERS; $(version "$SKOPEO")"
 [[ -z $UMOCI ]] || VERS="$VERS; $(version "$UMOCI")"
 [[ -z $PODMAN ]] || VERS="$VERS; $(version "$PODMAN")"
-COMMIT=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
-[[ -z $(git -C "$repo" status --porcelain 2>/dev/null) ]] || COMMIT="$COMMIT (+ uncommitted changes)"
-DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 TIMER_DESC="bench/timeit.go: wall from fork to wait4 (monotonic), user+sys and max RSS from wait4's rusage"
 
 HDR=$(printf '%-27s %5s  %9s  %13s  %9s  %8s  %8s' tool runs "wall med" "wall min-max" "CPU med" "RSS med" "on disk")
@@ -339,26 +268,19 @@ UNITS=$(printf '%-27s %5s  %9s  %13s  %9s  %8s  %8s' "" "" ms ms ms MiB MiB)
 	say ""
 	say "== image pull + unpack from 127.0.0.1: $N interleaved runs per tool, $WARMUP warm-up run(s), fresh store per run =="
 	say "image: $IMAGE_DESC"
-	say "machine: kernel $KERNEL, $NPROC CPUs ($CPU); work dirs on $FS_DESC"
+	say "machine: $MACHINE; work dirs on $FS_DESC"
 	say "tools: $VERS; commit $COMMIT"
 	say "timer: $TIMER_DESC"
 	say ""
-	say "$HDR"
-	say "$UNITS"
-	printf '%s\n' "${ROWS_TXT[@]}"
+	table_txt
 	say ""
 	say "ratios of medians (below 1: minirun is faster / uses less CPU):"
 	printf '  %s\n' "${RATIOS[@]}"
-	if ((${#NOTES[@]})); then
-		say ""
-		say "notes:"
-		printf '  - %s\n' "${NOTES[@]}"
-	fi
+	notes_txt
 	say ""
 }
 
-mkdir -p "$here/results"
-{
+report_md() {
 	say "# Image pull + unpack: minirun, skopeo + umoci, podman"
 	say ""
 	say "$DATE. \`N=$N bench/pull.sh\`: $N interleaved runs per tool (minirun, skopeo + umoci, podman, minirun, ...), $WARMUP untimed warm-up run(s) each,"
@@ -366,7 +288,7 @@ mkdir -p "$here/results"
 	say "in-process registry on 127.0.0.1 (bench/registry/main.go), plain HTTP."
 	say ""
 	say "- image: $IMAGE_DESC"
-	say "- kernel $KERNEL, $NPROC CPUs ($CPU); work dirs on $FS_DESC"
+	say "- $MACHINE; work dirs on $FS_DESC"
 	say "- $VERS; commit $COMMIT"
 	say "- timer: $TIMER_DESC"
 	say ""
@@ -383,11 +305,6 @@ mkdir -p "$here/results"
 	say "Ratios of medians (below 1: minirun is faster / uses less CPU):"
 	say ""
 	printf -- '- %s\n' "${RATIOS[@]}"
-	if ((${#NOTES[@]})); then
-		say ""
-		say "Notes:"
-		say ""
-		printf -- '- %s\n' "${NOTES[@]}"
-	fi
-} >"$here/results/pull.md"
-say "wrote $here/results/pull.md"
+	notes_md
+}
+write_result pull.md report_md

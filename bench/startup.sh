@@ -20,8 +20,10 @@
 # python3 edits the config instead). Optional: hyperfine (cross-check);
 # /usr/bin/time (Debian's time package) is the fallback timer when there is no Go.
 # Installs nothing. Everything it makes lives in one mktemp -d directory under
-# /tmp and in cgroups below the script's own cgroup; all of it is removed on
-# exit, interrupted or not.
+# /tmp, in cgroups below the script's own cgroup and (the `run --rm busybox
+# true` row is on minirun's default bridge network) in the bridge mrstart0
+# with the nftables table minirun_startbench, never the user's own; all of it
+# is removed on exit, interrupted or not, and net.ipv4.ip_forward put back.
 set -euo pipefail
 
 N=${N:-30}
@@ -29,23 +31,14 @@ ROUNDS=${ROUNDS:-3}
 WARMUP=${WARMUP:-3}
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(dirname "$here")
+# say warn die, checks, cgroups, cleanup, network, build, timers, statistics
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+source "$here/lib.sh"
 
-say() { printf '%s\n' "$*"; }
-warn() { printf 'startup.sh: %s\n' "$*" >&2; }
-die() {
-	warn "$*"
-	exit 1
-}
-
-for v in N ROUNDS WARMUP; do
-	[[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, not '${!v}'"
-done
-((N >= 1)) || die "N must be at least 1"
-((EUID == 0)) || die "needs root (namespaces, mounts, cgroups): sudo bench/startup.sh"
-for t in runc crun unshare tar awk sort; do
-	command -v "$t" >/dev/null || die "$t not found (Debian package: $t)"
-done
+need_whole N ROUNDS WARMUP
+need_min N 1
+need_root "namespaces, mounts, cgroups"
+need_tools "Debian package: @" runc crun unshare tar awk sort
 RUNC=$(command -v runc)
 CRUN=$(command -v crun)
 if command -v jq >/dev/null; then
@@ -55,43 +48,33 @@ elif command -v python3 >/dev/null; then
 else
 	die "neither jq (Debian package jq) nor python3 found: one is needed to edit config.json"
 fi
-GO=$(command -v go || true)
-[[ -n $GO ]] || { [[ -x /usr/local/go/bin/go ]] && GO=/usr/local/go/bin/go; } || true
+find_go
 
 # ---------------------------------------------------------------- cgroup path
 # runc and crun create (and on delete remove) the container's cgroup at
 # linux.cgroupsPath. It must lie below this script's own cgroup: on a v1 or
-# hybrid host that is the memory controller's path, on a v2 host the "0::" path.
-if [[ $(stat -f -c %T /sys/fs/cgroup 2>/dev/null) == cgroup2fs ]]; then
-	own_cg=$(sed -n 's/^0:://p' /proc/self/cgroup)
-else
-	own_cg=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3; exit}' /proc/self/cgroup)
-fi
-[[ $own_cg == /* ]] || die "cannot find this process's cgroup in /proc/self/cgroup"
-CGPATH=${own_cg%/}/minirun-bench-$$
+# hybrid host that is the memory controller's path, on a v2 host the "0::"
+# path. CG_DIRS: CGPATH in every hierarchy. CG_NEW: on v1 the same path is
+# used in every hierarchy, including those where this process sits at "/", so
+# runc/crun create the missing ancestors of CGPATH there too; those that did
+# not exist, to remove exactly those.
+own_cgroup
+CGPATH=${OWN_CGROUP%/}/minirun-bench-$$
+cgroups_below "minirun-bench-$$" "$OWN_CGROUP"
+cg_missing "$CGPATH"
 
-# Every mounted cgroup hierarchy (v1 controllers, name=systemd, v2).
-mapfile -t CG_MOUNTS < <(awk '{for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i+1) == "cgroup" || $(i+1) == "cgroup2") print $5; break }}' /proc/self/mountinfo)
-# On v1 the same path is used in every hierarchy, including those where this
-# process sits at "/", so runc/crun create the missing ancestors of CGPATH
-# there too. Remember which of them did not exist, to remove exactly those.
-CG_NEW=()
-for m in "${CG_MOUNTS[@]}"; do
-	p=$CGPATH
-	while [[ -n $p && $p != / ]]; do
-		[[ -d $m$p ]] || CG_NEW+=("$m$p")
-		p=${p%/*}
-	done
-done
+# ---------------------------------------------------------------- network
+# `minirun run --rm busybox true` sets up minirun's default bridge network:
+# on a bridge and nftables table of its own (checked to be free before the
+# cleanup trap is set), removed at exit.
+private_network mrstart0 minirun_startbench
 
 # ---------------------------------------------------------------- temp dir, cleanup
-TMP=$(mktemp -d /tmp/minirun-bench.XXXXXX)
+make_tmp minirun-bench
 B=$TMP/bundle
 S=$TMP/state
 DATA=$TMP/data
-M=$TMP/measure
-LOGS=$TMP/logs
-mkdir -p "$B/rootfs" "$S" "$DATA" "$M" "$LOGS" "$TMP/bin"
+mkdir -p "$B/rootfs" "$S" "$DATA"
 
 NAMES=(minirun runc crun image) # "image" = minirun run --rm busybox true
 declare -A LABEL=(
@@ -105,25 +88,9 @@ declare -A BIN=([runc]=$RUNC [crun]=$CRUN)
 # Every command runs in a private mount namespace with the cgroup v2 hierarchy
 # of this hybrid host unmounted: crun refuses to run otherwise, and the other
 # two get the same wrapper so that they all pay the same overhead.
+# shellcheck disable=SC2016 # "$0" "$@" are the inner sh's
 WRAP='umount /sys/fs/cgroup/unified 2>/dev/null; exec "$0" "$@"'
 wrapped() { unshare -m sh -c "$WRAP" "$@"; }
-
-# thaw_cgroups: thaws every frozen cgroup below CGPATH. runc and crun freeze a
-# container's cgroup while they kill it; a runtime killed at that moment leaves
-# it frozen, and as every run shares CGPATH the next run would hang there.
-thaw_cgroups() {
-	local m f
-	for m in "${CG_MOUNTS[@]}"; do
-		[[ -d $m$CGPATH ]] || continue
-		while read -r f; do
-			case $f in
-			*/freezer.state) grep -q THAWED "$f" || echo THAWED >"$f" ;;
-			*/cgroup.freeze) grep -q 0 "$f" || echo 0 >"$f" ;;
-			esac
-		done < <(find "$m$CGPATH" \( -name freezer.state -o -name cgroup.freeze \) 2>/dev/null)
-	done 2>/dev/null
-	return 0
-}
 
 # delete_containers NAME...: delete --force every container in those state roots.
 delete_containers() {
@@ -145,19 +112,15 @@ delete_containers() {
 	return 0
 }
 
-# recover: after a failed run, so that it cannot spoil the next ones.
+# recover: after a failed run, so that it cannot spoil the next ones (a
+# cgroup left frozen below the shared CGPATH would hang the next run there).
 recover() {
 	thaw_cgroups
 	delete_containers "${NAMES[@]}"
 }
 
-CLEANED=
 cleanup() {
-	local rc=$? name root d id m
-	[[ -z $CLEANED ]] || return 0
-	CLEANED=1
-	set +e
-	trap '' INT TERM HUP
+	local d
 	# Containers an interrupted run may have left: delete --force every ID in
 	# each runtime's own state root (and minirun's Docker-style containers).
 	thaw_cgroups
@@ -167,71 +130,26 @@ cleanup() {
 			[[ -d $d ]] && wrapped "${BIN[image]}" --root "$S/image" --data-root "$DATA" rm -f "$(basename "$d")" >/dev/null 2>&1
 		done
 	fi
+	rm_network --root "$S/image" --data-root "$DATA"
 	# Mounts below the temp dir (there should be none: the runtimes mount in
-	# their own namespaces), deepest first.
-	awk -v t="$TMP/" 'index($5, t) == 1 {print $5}' /proc/self/mountinfo | sort -r | while read -r m; do
-		umount -l "$m" 2>/dev/null
-	done
-	rm -rf --one-file-system "$TMP"
+	# their own namespaces), deepest first; the temp dir.
+	rm_tmp
 	# Processes still in a cgroup below CGPATH were started by this benchmark
 	# (through a runtime whose state is gone): kill them by PID, wait for them.
-	local pids i
-	for i in 1 2 3 4 5 6 7 8 9 10; do
-		pids=$(for m in "${CG_MOUNTS[@]}"; do [[ -d $m$CGPATH ]] && find "$m$CGPATH" -name cgroup.procs -exec cat {} + 2>/dev/null; done | sort -u)
-		[[ -n $pids ]] || break
-		thaw_cgroups
-		kill -9 $pids 2>/dev/null
-		sleep 0.2
-	done
+	kill_cgroup_procs
 	# Cgroups: everything below CGPATH, deepest first, then the ancestors of
-	# CGPATH that did not exist before the run. rmdir only removes empty ones.
-	for m in "${CG_MOUNTS[@]}"; do
-		[[ -d $m$CGPATH ]] && find "$m$CGPATH" -depth -type d -exec rmdir {} \; 2>/dev/null
-	done
-	for d in "${CG_NEW[@]}"; do # already deepest first per hierarchy
-		[[ -d $d ]] && rmdir "$d" 2>/dev/null
-	done
+	# CGPATH that did not exist before the run.
+	rm_cgroups
 	# Check that nothing is left.
-	local left=0
-	if grep -q -e "$TMP" -e "minirun-bench-$$" /proc/self/mountinfo; then
-		warn "LEFT BEHIND: mounts:"
-		grep -e "$TMP" -e "minirun-bench-$$" /proc/self/mountinfo >&2
-		left=1
-	fi
-	if [[ -e $TMP ]]; then
-		warn "LEFT BEHIND: $TMP"
-		left=1
-	fi
-	for d in "${CG_NEW[@]}"; do
-		if [[ -d $d ]]; then
-			warn "LEFT BEHIND: cgroup $d"
-			left=1
-		fi
-	done
-	for m in "${CG_MOUNTS[@]}"; do
-		if [[ -d $m$CGPATH ]]; then
-			warn "LEFT BEHIND: cgroup $m$CGPATH"
-			left=1
-		fi
-	done
-	((left)) || say "cleanup: removed $TMP; no mounts, cgroups (under $CGPATH) or state dirs left behind"
-	return "$rc"
+	check_tmp "minirun-bench-$$"
+	check_cgroups
+	check_network
+	((LEFT)) || say "cleanup: removed $TMP; no mounts, cgroups (under $CGPATH), bridge $BRIDGE, table ip $TABLE or state dirs left behind"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+on_exit cleanup
 
 # ---------------------------------------------------------------- binaries
-if [[ -n ${MINIRUN:-} ]]; then
-	[[ -x $MINIRUN ]] || die "MINIRUN=$MINIRUN is not an executable"
-	MINIRUN=$(realpath "$MINIRUN")
-else
-	[[ -n $GO ]] || die "go not found (and MINIRUN not set): add /usr/local/go/bin to PATH"
-	say "building minirun ..."
-	make -s -C "$repo" build GO="$GO" MINIRUN_OUT="$TMP/bin/minirun" || die "make build failed (the Makefile's static cgo build)"
-	MINIRUN=$TMP/bin/minirun
-fi
+build_minirun
 BIN[minirun]=$MINIRUN
 BIN[image]=$MINIRUN
 
@@ -239,20 +157,7 @@ BIN[image]=$MINIRUN
 # else /usr/bin/time (Debian package time: CPU in 10 ms steps) plus bash's
 # $EPOCHREALTIME for wall; else bash's `time` keyword (ms, no RSS).
 # TIMER=timeit|gnutime|bashtime forces one.
-TIMER=${TIMER:-auto}
-[[ $TIMER =~ ^(auto|timeit|gnutime|bashtime)$ ]] || die "TIMER must be timeit, gnutime or bashtime"
-if [[ $TIMER =~ ^(auto|timeit)$ && -n $GO ]] && (cd "$repo" && CGO_ENABLED=0 "$GO" build -o "$TMP/bin/timeit" bench/timeit.go) 2>"$LOGS/timeit-build"; then
-	TIMER=timeit
-	TIMER_DESC="bench/timeit.go: wall from fork to wait4 (monotonic), user+sys and max RSS from wait4's rusage (µs)"
-elif [[ $TIMER == timeit ]]; then
-	die "TIMER=timeit: cannot build bench/timeit.go: $(cat "$LOGS/timeit-build" 2>/dev/null)"
-elif [[ $TIMER =~ ^(auto|gnutime)$ && -x /usr/bin/time ]]; then
-	TIMER=gnutime
-	TIMER_DESC="/usr/bin/time -f '%U %S %M' (CPU in 10 ms steps!), wall from \$EPOCHREALTIME"
-else
-	TIMER=bashtime
-	TIMER_DESC="bash time keyword (ms), no max RSS"
-fi
+choose_timer --rss timeit gnutime bashtime
 
 # ---------------------------------------------------------------- bundle
 say "making the bundle (busybox rootfs, runc spec) in $B ..."
@@ -267,6 +172,7 @@ say "making the bundle (busybox rootfs, runc spec) in $B ..."
 #    set; runc and crun ignore the failing PR_CAP_AMBIENT_RAISE, minirun
 #    (rightly, per the kernel rules) refuses. /bin/true does not care.
 #  - linux.cgroupsPath below our own cgroup
+# shellcheck disable=SC2016 # $cg is jq's
 JQ_FILTER='
   .ociVersion = "1.0.2"
 | .process.terminal = false
@@ -321,16 +227,12 @@ cmd_for() {
 SEQ=0
 next_id() { SEQ=$((SEQ + 1)); ID="mb$$-$1-$SEQ"; }
 
-say "importing the busybox image into $DATA ..."
 IMAGE_ERR=
-if ! IMAGE_ERR=$("$repo/scripts/busybox-rootfs.sh" | "$MINIRUN" --root "$S/image" --data-root "$DATA" import -c 'CMD ["sh"]' - busybox:latest 2>&1 >/dev/null); then
-	IMAGE_ERR="import failed: ${IMAGE_ERR:-(no output)}"
-fi
+import_busybox --root "$S/image" --data-root "$DATA" || IMAGE_ERR=$IMPORT_ERR
 
 # ---------------------------------------------------------------- check (untimed)
 ACTIVE=()
 FAILED=()
-NOTES=()
 for name in "${NAMES[@]}"; do
 	if [[ $name == image && -n $IMAGE_ERR ]]; then
 		FAILED+=("$name")
@@ -361,30 +263,6 @@ done
 say "check run ok: ${ACTIVE[*]}${FAILED[*]:+; FAILED: ${FAILED[*]}}"
 
 # ---------------------------------------------------------------- measure
-# measure NAME: runs CMD once, appends "wall_ns user_us sys_us maxrss_kb exit" to
-# $M/NAME; returns the command's exit code.
-measure() {
-	local name=$1 out=$M/$1 log=$LOGS/$1.log rc=0 t0 t1 line
-	case $TIMER in
-	timeit)
-		"$TMP/bin/timeit" "$out" "${CMD[@]}" </dev/null >>"$log" 2>&1 || rc=$?
-		;;
-	gnutime)
-		t0=${EPOCHREALTIME/./}
-		/usr/bin/time -o "$TMP/t" -f '%U %S %M' "${CMD[@]}" </dev/null >>"$log" 2>&1 || rc=$?
-		t1=${EPOCHREALTIME/./}
-		line=$(tail -n 1 "$TMP/t")
-		awk -v w=$(((t1 - t0) * 1000)) -v rc=$rc '{printf "%d %d %d %d %d\n", w, $1 * 1e6, $2 * 1e6, $3, rc}' <<<"$line" >>"$out"
-		;;
-	bashtime)
-		local TIMEFORMAT='%3R %3U %3S'
-		{ time "${CMD[@]}" </dev/null >>"$log" 2>&1 || rc=$?; } 2>"$TMP/t"
-		awk -v rc=$rc '{printf "%d %d %d 0 %d\n", $1 * 1e9, $2 * 1e6, $3 * 1e6, rc}' "$TMP/t" >>"$out"
-		;;
-	esac
-	return "$rc"
-}
-
 K=${#ACTIVE[@]}
 say "warm-up: $WARMUP untimed runs each ..."
 for ((i = 0; i < WARMUP; i++)); do
@@ -400,7 +278,7 @@ for ((i = 0; i < N; i++)); do
 		name=${ACTIVE[(i + j) % K]}
 		next_id "$name"
 		cmd_for "$name" "$ID"
-		measure "$name" || recover
+		measure "$name" "${CMD[@]}" || recover
 	done
 done
 
@@ -466,17 +344,9 @@ PY
 }
 
 # ---------------------------------------------------------------- statistics
-# median, stats, fmt, ratio
-source "$here/lib.sh"
-
-declare -A R_WMED R_CMED
-ROWS_TXT=()
-ROWS_MD=()
 for name in "${NAMES[@]}"; do
 	stats "$name"
-	R_WMED[$name]=$WMED
-	R_CMED[$name]=$CMED
-	if [[ " ${ACTIVE[*]} " != *" $name "* ]]; then
+	if ! is_active "$name"; then
 		ROWS_TXT+=("$(printf '%-31s %5s  %9s  %15s  %9s  %8s' "${LABEL[$name]}" - FAILED - - -)")
 		ROWS_MD+=("| \`${LABEL[$name]}\` | - | failed (see notes) | - | - | - |")
 		continue
@@ -492,8 +362,8 @@ for name in "${NAMES[@]}"; do
 done
 
 RATIOS=(
-	"minirun/runc: wall $(ratio "${R_WMED[minirun]}" "${R_WMED[runc]}"), CPU $(ratio "${R_CMED[minirun]}" "${R_CMED[runc]}")"
-	"minirun/crun: wall $(ratio "${R_WMED[minirun]}" "${R_WMED[crun]}"), CPU $(ratio "${R_CMED[minirun]}" "${R_CMED[crun]}")"
+	"minirun/runc: $(ratios minirun runc)"
+	"minirun/crun: $(ratios minirun crun)"
 )
 
 HF_TXT=()
@@ -507,17 +377,11 @@ if compgen -G "$M/hf-*.json" >/dev/null; then
 fi
 
 # ---------------------------------------------------------------- machine info
-KERNEL=$(uname -r)
-NPROC=$(nproc)
-CPU=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-RUNC_V=$("$RUNC" --version 2>&1 | head -n 1 || true)
-CRUN_V=$("$CRUN" --version 2>&1 | head -n 1 || true)
-MINIRUN_V=$("$MINIRUN" --version 2>&1 | head -n 1 || true)
-COMMIT=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
-git -C "$repo" diff --quiet HEAD 2>/dev/null || COMMIT="$COMMIT (+ uncommitted changes)"
+machine_info
+RUNC_V=$(version "$RUNC")
+CRUN_V=$(version "$CRUN")
+MINIRUN_V=$(version "$MINIRUN")
 FS=$(findmnt -no FSTYPE -T "$TMP" 2>/dev/null || echo "?")
-if [[ $(stat -f -c %T /sys/fs/cgroup) == cgroup2fs ]]; then CGMODE="v2"; elif [[ -d /sys/fs/cgroup/unified ]]; then CGMODE="hybrid (v1 + v2 at /sys/fs/cgroup/unified)"; else CGMODE="v1"; fi
-DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 
 HDR=$(printf '%-31s %5s  %9s  %15s  %9s  %8s' runtime runs "wall med" "wall min-max" "CPU med" "RSS med")
 UNITS=$(printf '%-31s %5s  %9s  %15s  %9s  %8s' "" "" ms ms ms MiB)
@@ -525,13 +389,11 @@ UNITS=$(printf '%-31s %5s  %9s  %15s  %9s  %8s' "" "" ms ms ms MiB)
 {
 	say ""
 	say "== container start-up: $N interleaved runs per runtime, $WARMUP warm-up runs, /bin/true in one busybox bundle =="
-	say "machine: kernel $KERNEL, $NPROC CPUs ($CPU), cgroups $CGMODE, /tmp on $FS"
+	say "machine: $MACHINE, cgroups $CGMODE, /tmp on $FS"
 	say "runtimes: $RUNC_V | $CRUN_V | $MINIRUN_V, commit $COMMIT"
 	say "timer: $TIMER_DESC"
 	say ""
-	say "$HDR"
-	say "$UNITS"
-	printf '%s\n' "${ROWS_TXT[@]}"
+	table_txt
 	say ""
 	say "ratios of medians:"
 	printf '  %s\n' "${RATIOS[@]}"
@@ -543,23 +405,18 @@ UNITS=$(printf '%-31s %5s  %9s  %15s  %9s  %8s' "" "" ms ms ms MiB)
 		printf '%s\n' "${HF_TXT[@]}"
 	fi
 	[[ -z $HF_NOTE ]] || say "$HF_NOTE"
-	if ((${#NOTES[@]})); then
-		say ""
-		say "notes:"
-		printf '  - %s\n' "${NOTES[@]}"
-	fi
+	notes_txt
 	say ""
 }
 
-mkdir -p "$here/results"
-{
+report_md() {
 	say "# Container start-up: minirun, runc, crun"
 	say ""
 	say "$DATE. \`bench/startup.sh\`, N=$N interleaved runs per runtime (order rotated every run), $WARMUP warm-up runs each."
 	say "Every command is \`unshare -m sh -c 'umount /sys/fs/cgroup/unified; exec <runtime> --root <tmp> run --bundle <bundle> <new id>'\`;"
 	say "the bundle is a busybox rootfs with \`runc spec\`'s config running \`/bin/true\` (see bench/README.md)."
 	say ""
-	say "- kernel $KERNEL, $NPROC CPUs ($CPU), cgroups $CGMODE, /tmp on $FS"
+	say "- $MACHINE, cgroups $CGMODE, /tmp on $FS"
 	say "- $RUNC_V; $CRUN_V; $MINIRUN_V, commit $COMMIT"
 	say "- timer: $TIMER_DESC"
 	say ""
@@ -579,11 +436,6 @@ mkdir -p "$here/results"
 		printf '%s\n' "${HF_MD[@]}"
 	fi
 	[[ -z $HF_NOTE ]] || { say ""; say "$HF_NOTE"; }
-	if ((${#NOTES[@]})); then
-		say ""
-		say "Notes:"
-		say ""
-		printf -- '- %s\n' "${NOTES[@]}"
-	fi
-} >"$here/results/startup.md"
-say "wrote $here/results/startup.md"
+	notes_md
+}
+write_result startup.md report_md
