@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // Pause freezes every process of the container with the cgroup freezer
@@ -41,6 +42,22 @@ func (c *Container) Resume() error {
 		return fmt.Errorf("container %s is %s, not paused", c.ID, c.state.Status)
 	}
 	return c.cgroup().Thaw()
+}
+
+// thawAfterKill thaws a frozen container once SIGKILL is sent, as runc
+// does: on cgroup v1 a frozen process does not die, even of SIGKILL,
+// until its cgroup is thawed (v2 kills frozen processes; the thaw is
+// harmless there). Without it, containerd's `task delete --force` of a
+// paused task waits forever.
+func (c *Container) thawAfterKill(sig unix.Signal) {
+	if sig != unix.SIGKILL {
+		return
+	}
+	if m := c.cgroup(); m != nil {
+		if f, err := m.Frozen(); err == nil && f {
+			_ = m.Thaw()
+		}
+	}
 }
 
 // frozen reads the freezer state of the container's cgroup.

@@ -223,6 +223,17 @@ func (c *Container) start(spec *specs.Spec, rootfs string, opts CreateOpts) erro
 	if err := c.setupCgroup(spec); err != nil {
 		return c.initFailed(err)
 	}
+	// process.oomScoreAdj now, as runc does, so that a value this host
+	// refuses (lowering it needs CAP_SYS_RESOURCE) fails `create` with the
+	// reason instead of killing init silently after `start`: containerd's
+	// CRI asks -998 for a pod's sandbox. Init writes it again (the same
+	// value passes then), as every exec'd process does.
+	if adj := spec.Process.OOMScoreAdj; adj != nil {
+		path := fmt.Sprintf("/proc/%d/oom_score_adj", c.state.Pid)
+		if err := os.WriteFile(path, []byte(strconv.Itoa(*adj)), 0); err != nil {
+			return c.initFailed(fmt.Errorf("set process.oomScoreAdj %d: %w", *adj, err))
+		}
+	}
 	cfg.Pid = c.state.Pid
 	if err := json.NewEncoder(parentSock).Encode(&cfg); err != nil {
 		return c.initFailed(fmt.Errorf("send config to init: %w", err))
@@ -440,6 +451,7 @@ func (c *Container) SignalAll(sig unix.Signal) error {
 	for _, p := range pids {
 		_ = unix.Kill(p, sig)
 	}
+	c.thawAfterKill(sig)
 	return nil
 }
 
@@ -650,6 +662,7 @@ func (c *Container) Signal(sig unix.Signal) error {
 	if err := unix.Kill(c.state.Pid, sig); err != nil {
 		return fmt.Errorf("kill(%d, %s): %w", c.state.Pid, unix.SignalName(sig), err)
 	}
+	c.thawAfterKill(sig)
 	return nil
 }
 
@@ -685,6 +698,7 @@ func (c *Container) Delete(force bool) error {
 			return fmt.Errorf("cannot delete container %s that is %s: stop it first, or use --force", c.ID, c.state.Status)
 		}
 		_ = unix.Kill(c.state.Pid, unix.SIGKILL)
+		c.thawAfterKill(unix.SIGKILL)
 		if c.cmd != nil {
 			_ = c.cmd.Wait() // our own child: reap it, or it stays a zombie
 		}

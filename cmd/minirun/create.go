@@ -42,6 +42,11 @@ func ociCreateFlags(c *cobra.Command, bundle, pidFile, consoleSocket *string, no
 	f.StringVar(pidFile, "pid-file", "", "write the container's PID to this file")
 	f.StringVar(consoleSocket, "console-socket", "", "AF_UNIX socket that receives the pty master")
 	f.BoolVar(noPivot, "no-pivot", false, "chroot into a moved mount instead of pivot_root (initramfs hosts)")
+	// containerd's shim passes it when a runtime's options say
+	// NoNewKeyring = true. minirun never gives a container a session
+	// keyring of its own (runc does, unless this flag is given): it
+	// always behaves as runc does with the flag.
+	f.Bool("no-new-keyring", false, "accepted for runc compatibility: the container keeps the caller's session keyring (minirun never makes a new one)")
 }
 
 func bundleOrCwd(b string) string {

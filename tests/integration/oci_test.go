@@ -201,3 +201,52 @@ func TestOCIDenyAllDevicesKeepsDefaults(t *testing.T) {
 		t.Fatalf("got %q", r.stdout)
 	}
 }
+
+// process.oomScoreAdj is written at create, as runc does: a value the
+// host refuses (lowering it needs CAP_SYS_RESOURCE, which containerd's
+// -998 for a pod sandbox asks for) fails create with the reason instead
+// of killing init after start, and leaves nothing.
+func TestOCIOOMScoreAdj(t *testing.T) {
+	withAdj := func(adj int) func(*specs.Spec) {
+		return func(s *specs.Spec) { s.Process.OOMScoreAdj = &adj }
+	}
+	r := run(t, 0, "run", "--bundle", bundle(t, []string{"cat", "/proc/self/oom_score_adj"}, withAdj(500)), "oom1")
+	if strings.TrimSpace(r.stdout) != "500" {
+		t.Fatalf("oom_score_adj inside: %q, want 500", r.stdout)
+	}
+	r = minirun(t, "", "run", "--bundle", bundle(t, []string{"cat", "/proc/self/oom_score_adj"}, withAdj(-999)), "oom2")
+	switch {
+	case r.code == 0 && strings.TrimSpace(r.stdout) == "-999":
+		// This host lets root lower it.
+	case r.code == 125 && strings.Contains(r.stderr, "oomScoreAdj -999") && strings.Contains(r.stderr, "permission denied"):
+		if e := entries(stateRoot); len(e) > 0 {
+			t.Fatalf("a failed create left state: %v", e)
+		}
+	default:
+		t.Fatalf("oomScoreAdj -999: want -999 inside, or create to fail saying why: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// delete --force of a paused container: SIGKILL, then a thaw, as runc
+// does (on cgroup v1 a frozen process does not die until thawed;
+// containerd's `task delete --force` of a paused task waited forever).
+func TestOCIDeleteForcePaused(t *testing.T) {
+	b := bundle(t, []string{"sleep", "300"}, nil)
+	defer minirun(t, "", "delete", "--force", "paused1")
+	if r := minirunFiles(t, "create", "--bundle", b, "paused1"); r.code != 0 {
+		t.Fatalf("create: exit %d: %s", r.code, r.stderr)
+	}
+	run(t, 0, "start", "paused1")
+	run(t, 0, "pause", "paused1")
+	if st := state(t, "paused1"); st.Status != "paused" {
+		t.Fatalf("after pause: %s", st.Status)
+	}
+	start := time.Now()
+	run(t, 0, "delete", "--force", "paused1")
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("delete --force of a paused container took %v", el)
+	}
+	if r := minirun(t, "", "state", "paused1"); r.code == 0 {
+		t.Fatal("state after delete succeeded")
+	}
+}
