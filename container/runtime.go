@@ -346,7 +346,12 @@ func (c *Container) setupCgroup(spec *specs.Spec) error {
 	if err != nil {
 		return err
 	}
-	err = mgr.Create()
+	// Under the root's lock: a parent cgroup shared with other containers
+	// must not be removed by their teardown between its mkdir and ours.
+	c.withParents(func(list []string) []string {
+		err = mgr.Create()
+		return append(list, parentsOf(mgr.Config().Created)...)
+	})
 	cfg := mgr.Config()
 	c.state.Cgroup = &cfg
 	if serr := c.save(); serr != nil && err == nil {
@@ -411,7 +416,12 @@ func (c *Container) destroyCgroup() error {
 	if m == nil {
 		return nil
 	}
-	if err := m.Destroy(); err != nil {
+	var err error
+	c.withParents(func(list []string) []string {
+		err = m.Destroy()
+		return sweepParents(list)
+	})
+	if err != nil {
 		return err
 	}
 	c.state.Cgroup = nil
