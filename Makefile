@@ -20,7 +20,7 @@ MINIRUN_OUT ?= bin/minirun
 MINIRUN_BUILD = $(GOFLAGS_BUILD) $(GO) build -trimpath -tags netgo,osusergo -ldflags "-s -w -extldflags -static -X main.version=$(VERSION)"
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build install uninstall busybox-image deps test unit vet bench bench-pull bench-network bench-lifecycle bench-cgroups vmtest vmtest-build clean
+.PHONY: all build install uninstall busybox-image deps test unit vet bench bench-pull bench-network bench-lifecycle bench-cgroups vmtest vmtest-build conformance clean
 
 all: build
 
@@ -113,6 +113,11 @@ bench-network: build
 # memory, exec against runc exec, rm -f (bench/README.md).
 bench-lifecycle: build
 	MINIRUN=$(CURDIR)/bin/minirun bench/lifecycle.sh
+
+# The OCI runtime-spec's conformance suite (runtime-tools validation) against
+# minirun, runc and crun: tests/conformance/README.md. Needs root.
+conformance: build
+	MINIRUN=$(CURDIR)/bin/minirun tests/conformance/run.sh
 
 clean:
 	rm -rf bin

@@ -167,3 +167,36 @@ func TestWriteErrorNamesEverything(t *testing.T) {
 		t.Fatalf("error %v: want the file, value and mode", err)
 	}
 }
+
+// Raising memory and memory+swap together must write memsw first (the
+// kernel keeps limit <= memsw.limit at every step), lowering them the
+// limit first: `update`, or a cgroup that already exists.
+func TestMemoryAndSwapBothWays(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: creates cgroups below its own")
+	}
+	if DetectMode() == Unified {
+		t.Skip("cgroup v1 only: v2 has separate memory.max and memory.swap.max")
+	}
+	m, err := New(fmt.Sprintf("minirun-test-%d/memsw", os.Getpid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := m.Destroy(); err != nil {
+			t.Errorf("Destroy: %v", err)
+		}
+	})
+	if err := m.Create(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(m.Config().Dirs["memory"], "memory.memsw.limit_in_bytes")); err != nil {
+		t.Skip("no swap accounting on this kernel")
+	}
+	for _, mb := range []int64{48, 144, 32} {
+		v := mb << 20
+		if err := m.Set(&specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: &v, Swap: &v}}); err != nil {
+			t.Fatalf("limit = memsw = %d MiB: %v", mb, err)
+		}
+	}
+}

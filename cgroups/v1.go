@@ -154,20 +154,44 @@ func (m *v1) Set(r *specs.LinuxResources) error {
 		return nil
 	}
 	if mem := r.Memory; mem != nil {
-		if mem.Limit != nil {
-			if err := m.write("memory", "memory.limit_in_bytes", strconv.FormatInt(*mem.Limit, 10)); err != nil {
-				return err
+		writeLimit := func() error {
+			if mem.Limit == nil {
+				return nil
 			}
+			return m.write("memory", "memory.limit_in_bytes", strconv.FormatInt(*mem.Limit, 10))
 		}
-		if mem.Swap != nil {
+		writeSwap := func() error {
+			if mem.Swap == nil {
+				return nil
+			}
 			if _, err := os.Stat(filepath.Join(m.dir("memory"), "memory.memsw.limit_in_bytes")); err == nil {
-				if err := m.write("memory", "memory.memsw.limit_in_bytes", strconv.FormatInt(*mem.Swap, 10)); err != nil {
-					return err
-				}
+				return m.write("memory", "memory.memsw.limit_in_bytes", strconv.FormatInt(*mem.Swap, 10))
 			} else if hostHasSwap() {
 				return fmt.Errorf("%s: a swap limit needs swap accounting, which this kernel has off (boot with swapaccount=1)", m.cfg.Mode)
 			}
 			// No swap on the host: memory+swap is just memory, nothing to limit.
+			return nil
+		}
+		// The kernel keeps limit <= memsw.limit at every step: raising
+		// both (update, or a cgroup that exists already) must write memsw
+		// first, lowering them the limit first, as runc does.
+		first, second := writeLimit, writeSwap
+		if mem.Limit != nil && mem.Swap != nil {
+			cur, err := readUint(m.dir("memory"), "memory.limit_in_bytes")
+			if *mem.Swap == -1 || (err == nil && cur < uint64(*mem.Swap)) {
+				first, second = writeSwap, writeLimit
+			}
+		}
+		if err := first(); err != nil {
+			return err
+		}
+		if err := second(); err != nil {
+			return err
+		}
+		if mem.KernelTCP != nil {
+			if err := m.write("memory", "memory.kmem.tcp.limit_in_bytes", strconv.FormatInt(*mem.KernelTCP, 10)); err != nil {
+				return err
+			}
 		}
 		if mem.Reservation != nil {
 			if err := m.write("memory", "memory.soft_limit_in_bytes", strconv.FormatInt(*mem.Reservation, 10)); err != nil {

@@ -167,8 +167,15 @@ func setupRootfs(cfg *initConfig, userns bool) (*os.File, error) {
 	if spec.Linux.RootfsPropagation != "" {
 		prop, _ = rootfs.PropagationFlag(spec.Linux.RootfsPropagation)
 	}
-	if err := rootfs.PrepareRoot(root, prop); err != nil {
-		return nil, err
+	// No mount namespace in the spec: init shares the caller's, so the
+	// caller's "/" must not be re-propagated nor pivoted away (that would
+	// swap the root of every process there): chroot, as runc does.
+	// Validate refuses what would need one (read-only or masked paths).
+	mountNS := hasNamespace(spec, specs.MountNamespace)
+	if mountNS {
+		if err := rootfs.PrepareRoot(root, prop); err != nil {
+			return nil, err
+		}
 	}
 	devTmpfs := false
 	for _, m := range spec.Mounts {
@@ -209,12 +216,21 @@ func setupRootfs(cfg *initConfig, userns bool) (*os.File, error) {
 			return nil, err
 		}
 	}
-	if cfg.NoPivot {
+	if !mountNS {
+		if err := rootfs.Chroot(root); err != nil {
+			return nil, err
+		}
+	} else if cfg.NoPivot {
 		if err := rootfs.MoveRoot(root); err != nil {
 			return nil, err
 		}
 	} else if err := rootfs.PivotRoot(root); err != nil {
 		return nil, err
+	}
+	if mountNS {
+		if err := rootfs.ApplyRootPropagation(prop); err != nil {
+			return nil, err
+		}
 	}
 	// Sysctls before the read-only and masked paths, as runc: /proc/sys
 	// is read-only from then on (Docker sets ip_unprivileged_port_start).
@@ -235,6 +251,16 @@ func setupRootfs(cfg *initConfig, userns bool) (*os.File, error) {
 		}
 	}
 	return slave, nil
+}
+
+// hasNamespace tells whether the spec lists a namespace of type t.
+func hasNamespace(spec *specs.Spec, t specs.LinuxNamespaceType) bool {
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == t {
+			return true
+		}
+	}
+	return false
 }
 
 // useTerminal makes the pty slave the controlling terminal and stdio.

@@ -50,6 +50,17 @@ func Validate(s *specs.Spec) error {
 			}
 		}
 	}
+	if !seen[specs.MountNamespace] {
+		// Without one, these would change the host's own mounts.
+		switch {
+		case len(s.Linux.MaskedPaths) > 0 || len(s.Linux.ReadonlyPaths) > 0:
+			return errors.New("config.json: linux.maskedPaths and linux.readonlyPaths need a mount namespace")
+		case s.Root.Readonly:
+			return errors.New("config.json: root.readonly needs a mount namespace")
+		case s.Linux.RootfsPropagation != "":
+			return errors.New("config.json: linux.rootfsPropagation needs a mount namespace")
+		}
+	}
 	if seen[specs.UserNamespace] && (len(s.Linux.UIDMappings) == 0 || len(s.Linux.GIDMappings) == 0) {
 		return errors.New("config.json: a user namespace needs uidMappings and gidMappings")
 	}

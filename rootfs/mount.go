@@ -37,7 +37,79 @@ func PrepareRoot(rootfs string, propagation uintptr) error {
 	if err := SetPropagation("/", propagation); err != nil {
 		return err
 	}
+	// With rootfsPropagation "shared" the mount holding rootfs may be
+	// shared now, and pivot_root refuses a new root whose parent mount is
+	// shared (EINVAL). Make that parent private first, as runc does; the
+	// container's own propagation goes on "/" after the pivot (ApplyRootPropagation).
+	if parent, err := mountPointOf(rootfs); err == nil {
+		if err := SetPropagation(parent, unix.MS_PRIVATE); err != nil {
+			return err
+		}
+	}
 	return mount(rootfs, rootfs, "", unix.MS_BIND|unix.MS_REC, "")
+}
+
+// ApplyRootPropagation sets linux.rootfsPropagation on the container's "/"
+// once it is the root: set before the pivot it would reach the host's
+// mounts, or make pivot_root fail.
+func ApplyRootPropagation(propagation uintptr) error {
+	if propagation == 0 {
+		return nil
+	}
+	return SetPropagation("/", propagation)
+}
+
+// mountPointOf is the mount point of the mount that holds path (the
+// longest mount point in /proc/self/mountinfo that contains it).
+func mountPointOf(path string) (string, error) {
+	path, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return "", err
+	}
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	best := ""
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 5 {
+			continue
+		}
+		mp := unescapeMountinfo(fields[4])
+		if (mp == "/" || path == mp || strings.HasPrefix(path, mp+"/")) && len(mp) > len(best) {
+			best = mp
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return "", err
+	}
+	if best == "" {
+		return "", fmt.Errorf("no mount holds %s", path)
+	}
+	return best, nil
+}
+
+// unescapeMountinfo undoes mountinfo's octal escapes (\040 is a space).
+func unescapeMountinfo(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			var c byte
+			if _, err := fmt.Sscanf(s[i+1:i+4], "%3o", &c); err == nil {
+				b.WriteByte(c)
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // InRoot resolves path inside rootfs without ever leaving it: symlinks in

@@ -53,6 +53,19 @@ func MoveRoot(rootfs string) error {
 	return unix.Chdir("/")
 }
 
+// Chroot is for a container without a mount namespace of its own: it
+// changes only the calling process's root, leaving the mount namespace it
+// shares with the host as it is.
+func Chroot(rootfs string) error {
+	if err := unix.Chdir(rootfs); err != nil {
+		return fmt.Errorf("chdir %s: %w", rootfs, err)
+	}
+	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("chroot(%q): %w", rootfs, err)
+	}
+	return unix.Chdir("/")
+}
+
 // onInitramfs tells whether "/" is the kernel's initial rootfs (ramfs or
 // tmpfs without a parent mount).
 func onInitramfs() bool {
