@@ -8,17 +8,22 @@
 # Each runtime runs ONE shared OCI bundle (busybox rootfs, /bin/true, made from
 # `runc spec`) with `<runtime> --root <tmp>/state/<runtime> run --bundle B <id>`,
 # interleaved and with a fresh container ID per run. minirun's Docker-style
-# `run --rm busybox true` is timed too. See bench/README.md for what the numbers
-# mean. Prints a table and writes it as Markdown to bench/results/startup.md.
+# `run --rm busybox true` is timed too, and so is the OCI lifecycle as an
+# engine drives it, `create`, `start`, wait for the exit, `delete`, of the same
+# bundle (which has its own network namespace) by all three runtimes, each
+# lifecycle one timed run of a small subreaper helper (built from the Go source
+# below). See bench/README.md for what the numbers mean. Prints a table and
+# writes it as Markdown to bench/results/startup.md.
 #
 # Env: N (runs per runtime, default 30), ROUNDS (hyperfine cross-check rounds,
 # default 3, 0 = skip), WARMUP (untimed runs per runtime, default 3), MINIRUN,
 # TIMER (timeit, gnutime or bashtime; default: the first that works).
 #
-# Needs: runc, crun, unshare (util-linux), tar, Go (to build minirun and the
-# timing helper bench/timeit.go), and jq (Debian's jq package; if jq is missing
-# python3 edits the config instead). Optional: hyperfine (cross-check);
-# /usr/bin/time (Debian's time package) is the fallback timer when there is no Go.
+# Needs: runc, crun, unshare (util-linux), tar, Go (to build minirun, the
+# timing helper bench/timeit.go and the lifecycle helper), and jq (Debian's jq
+# package; if jq is missing python3 edits the config instead). Optional:
+# hyperfine (cross-check); /usr/bin/time (Debian's time package) is the
+# fallback timer when there is no Go (the create/start/delete rows need Go).
 # Installs nothing. Everything it makes lives in one mktemp -d directory under
 # /tmp, in cgroups below the script's own cgroup and (the `run --rm busybox
 # true` row is on minirun's default bridge network) in the bridge mrstart0
@@ -76,14 +81,20 @@ S=$TMP/state
 DATA=$TMP/data
 mkdir -p "$B/rootfs" "$S" "$DATA"
 
-NAMES=(minirun runc crun image) # "image" = minirun run --rm busybox true
+# "image" = minirun run --rm busybox true; "lc-X" = runtime X's create, start,
+# wait, delete through the lifecycle helper, in its own state root.
+NAMES=(minirun runc crun image lc-minirun lc-runc lc-crun)
 declare -A LABEL=(
 	[minirun]="minirun run --bundle"
 	[runc]="runc run --bundle"
 	[crun]="crun run --bundle"
 	[image]="minirun run --rm busybox true"
+	[lc-minirun]="minirun create/start/delete"
+	[lc-runc]="runc create/start/delete"
+	[lc-crun]="crun create/start/delete"
 )
-declare -A BIN=([runc]=$RUNC [crun]=$CRUN)
+declare -A BIN=([runc]=$RUNC [crun]=$CRUN [lc-runc]=$RUNC [lc-crun]=$CRUN)
+declare -A SKIP=() # NAME: why it is not measured
 
 # Every command runs in a private mount namespace with the cgroup v2 hierarchy
 # of this hybrid host unmounted: crun refuses to run otherwise, and the other
@@ -152,6 +163,7 @@ on_exit cleanup
 build_minirun
 BIN[minirun]=$MINIRUN
 BIN[image]=$MINIRUN
+BIN[lc-minirun]=$MINIRUN
 
 # The timer: bench/timeit.go (µs CPU, ns wall, from wait4) when Go is here;
 # else /usr/bin/time (Debian package time: CPU in 10 ms steps) plus bash's
@@ -159,12 +171,119 @@ BIN[image]=$MINIRUN
 # TIMER=timeit|gnutime|bashtime forces one.
 choose_timer --rss timeit gnutime bashtime
 
+# The lifecycle helper, $TMP/bin/lifecycle, one per lifecycle run, for all
+# three runtimes alike. The runtimes' `create` leaves the container's process
+# behind as an orphan, so the helper, like containerd's shim or conmon, is a
+# child subreaper: the container's process becomes its child and it waits for
+# the exit with wait4, at once and without polling `state`; the CPU time of the
+# process (and of the runtime's init stage in it) counts in the rusage the
+# timer gets, as in the `run` rows.
+mkdir -p "$TMP/src" "$TMP/pids"
+cat >"$TMP/src/lifecycle.go" <<'GO'
+// lifecycle PIDDIR BUNDLE RUNTIME [ARG...] ID: one OCI lifecycle of container
+// ID, as an engine's shim drives it. It becomes a child subreaper, then
+//
+//	RUNTIME ARG... create --bundle BUNDLE --pid-file PIDDIR/ID.pid ID
+//	RUNTIME ARG... start ID
+//	wait4 of the container's process (reparented to it when create exited)
+//	RUNTIME ARG... delete ID
+//
+// and reaps whatever else the runtime left to it (2 s at most), so that it
+// all counts in the rusage of whoever waits for this program. Exits 0 if
+// every step did and the container's process exited 0.
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func fail(format string, a ...interface{}) {
+	fmt.Fprintf(os.Stderr, "lifecycle: "+format+"\n", a...)
+	os.Exit(1)
+}
+
+func main() {
+	n := len(os.Args)
+	if n < 5 {
+		fail("usage: lifecycle PIDDIR BUNDLE RUNTIME [ARG...] ID")
+	}
+	pidFile, bundle, id := filepath.Join(os.Args[1], os.Args[n-1]+".pid"), os.Args[2], os.Args[n-1]
+	rt := os.Args[3 : n-1]
+	run := func(verb string, args ...string) {
+		c := exec.Command(rt[0], append(append(append([]string{}, rt[1:]...), verb), args...)...)
+		c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+		if err := c.Run(); err != nil {
+			fail("%s %s: %v", verb, id, err)
+		}
+	}
+	const prSetChildSubreaper = 36
+	if _, _, e := syscall.RawSyscall(syscall.SYS_PRCTL, prSetChildSubreaper, 1, 0); e != 0 {
+		fail("PR_SET_CHILD_SUBREAPER: %v", e)
+	}
+	run("create", "--bundle", bundle, "--pid-file", pidFile, id)
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		fail("%v", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		fail("pid file %s: %q", pidFile, b)
+	}
+	run("start", id)
+	var ws syscall.WaitStatus
+	for {
+		_, err = syscall.Wait4(pid, &ws, 0, nil)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		fail("wait4 of the container's process %d: %v", pid, err)
+	}
+	run("delete", id)
+	for deadline := time.Now().Add(2 * time.Second); ; {
+		p, err := syscall.Wait4(-1, nil, syscall.WNOHANG, nil)
+		if err == syscall.ECHILD {
+			break
+		}
+		if p == 0 {
+			if time.Now().After(deadline) {
+				fail("a process the runtime left is still running after delete")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if !ws.Exited() || ws.ExitStatus() != 0 {
+		fail("the container's process ended with wait status %#x", int(ws))
+	}
+}
+GO
+LC=$TMP/bin/lifecycle
+if [[ -z $GO ]]; then
+	LC_ERR="no Go to build the lifecycle helper"
+elif ! (cd "$TMP/src" && CGO_ENABLED=0 "$GO" build -o "$LC" lifecycle.go) >"$LOGS/lifecycle-build" 2>&1; then
+	LC_ERR="the lifecycle helper did not build: $(head -c 300 "$LOGS/lifecycle-build" | tr '\n' ' ')"
+else
+	LC_ERR=
+fi
+[[ -z $LC_ERR ]] || for name in lc-minirun lc-runc lc-crun; do SKIP[$name]=$LC_ERR; done
+
 # ---------------------------------------------------------------- bundle
 say "making the bundle (busybox rootfs, runc spec) in $B ..."
 "$repo/scripts/busybox-rootfs.sh" | tar -x -C "$B/rootfs"
 (cd "$B" && "$RUNC" spec)
 # Edits to runc's default spec; mounts, maskedPaths, readonlyPaths and the
 # namespaces (pid, network, ipc, uts, mount; + cgroup) stay as runc makes them.
+# The network namespace (a new one, no path: loopback only) is in runc's spec;
+# the filter adds it should a runc version leave it out, as the lifecycle
+# rows are meant to include it.
 #  - ociVersion 1.0.2: crun 1.8.1 accepts only 1.0.x/1.1.0 (runc writes 1.0.2-dev)
 #  - /bin/true without a terminal
 #  - no hooks, no seccomp, linux.resources only devices: what minirun accepts
@@ -183,6 +302,7 @@ JQ_FILTER='
 | del(.linux.seccomp)
 | (if .linux.resources.devices then .linux.resources = {devices: .linux.resources.devices} else del(.linux.resources) end)
 | .linux.namespaces |= (if any(.[]; .type == "cgroup") then . else . + [{type: "cgroup"}] end)
+| .linux.namespaces |= (if any(.[]; .type == "network") then . else . + [{type: "network"}] end)
 | .linux.cgroupsPath = $cg
 '
 if [[ $EDITOR_TOOL == jq ]]; then
@@ -206,8 +326,9 @@ if dev:
 else:
     l.pop("resources", None)
 ns = l.setdefault("namespaces", [])
-if not any(n.get("type") == "cgroup" for n in ns):
-    ns.append({"type": "cgroup"})
+for t in ("cgroup", "network"):
+    if not any(n.get("type") == t for n in ns):
+        ns.append({"type": t})
 l["cgroupsPath"] = os.environ["CG"]
 json.dump(c, sys.stdout, indent=2)
 PY
@@ -220,6 +341,7 @@ cmd_for() {
 	local name=$1 id=$2
 	case $name in
 	image) CMD=(unshare -m sh -c "$WRAP" "$MINIRUN" --root "$S/image" --data-root "$DATA" run --rm --name "$id" busybox true) ;;
+	lc-*) CMD=(unshare -m sh -c "$WRAP" "$LC" "$TMP/pids" "$B" "${BIN[$name]}" --root "$S/$name" "$id") ;;
 	*) CMD=(unshare -m sh -c "$WRAP" "${BIN[$name]}" --root "$S/$name" run --bundle "$B" "$id") ;;
 	esac
 }
@@ -227,17 +349,16 @@ cmd_for() {
 SEQ=0
 next_id() { SEQ=$((SEQ + 1)); ID="mb$$-$1-$SEQ"; }
 
-IMAGE_ERR=
-import_busybox --root "$S/image" --data-root "$DATA" || IMAGE_ERR=$IMPORT_ERR
+import_busybox --root "$S/image" --data-root "$DATA" || SKIP[image]=$IMPORT_ERR
 
 # ---------------------------------------------------------------- check (untimed)
 ACTIVE=()
 FAILED=()
 for name in "${NAMES[@]}"; do
-	if [[ $name == image && -n $IMAGE_ERR ]]; then
+	if [[ -n ${SKIP[$name]:-} ]]; then
 		FAILED+=("$name")
-		warn "${LABEL[$name]}: SKIPPED: $IMAGE_ERR"
-		NOTES+=("${LABEL[$name]}: not measured: $IMAGE_ERR")
+		warn "${LABEL[$name]}: SKIPPED: ${SKIP[$name]}"
+		NOTES+=("${LABEL[$name]}: not measured: ${SKIP[$name]}")
 		continue
 	fi
 	next_id "$name"
@@ -295,6 +416,7 @@ if ((ROUNDS > 0)) && command -v hyperfine >/dev/null; then
 		local q="'umount /sys/fs/cgroup/unified 2>/dev/null; exec \"\$0\" \"\$@\"" name=$1
 		case $name in
 		image) printf '%s' "unshare -m sh -c $q --name hf\$\$ busybox true' $MINIRUN --root $S/image --data-root $DATA run --rm" ;;
+		lc-*) printf '%s' "unshare -m sh -c $q hf\$\$' $LC $TMP/pids $B ${BIN[$name]} --root $S/$name" ;;
 		*) printf '%s' "unshare -m sh -c $q hf\$\$' ${BIN[$name]} --root $S/$name run --bundle $B" ;;
 		esac
 	}
@@ -362,8 +484,10 @@ for name in "${NAMES[@]}"; do
 done
 
 RATIOS=(
-	"minirun/runc: $(ratios minirun runc)"
-	"minirun/crun: $(ratios minirun crun)"
+	"run --bundle, minirun/runc: $(ratios minirun runc)"
+	"run --bundle, minirun/crun: $(ratios minirun crun)"
+	"create/start/delete, minirun/runc: $(ratios lc-minirun lc-runc)"
+	"create/start/delete, minirun/crun: $(ratios lc-minirun lc-crun)"
 )
 
 HF_TXT=()
@@ -388,7 +512,7 @@ UNITS=$(printf '%-31s %5s  %9s  %15s  %9s  %8s' "" "" ms ms ms MiB)
 
 {
 	say ""
-	say "== container start-up: $N interleaved runs per runtime, $WARMUP warm-up runs, /bin/true in one busybox bundle =="
+	say "== container start-up: $N interleaved runs per runtime, $WARMUP warm-up runs, /bin/true in one busybox bundle (run; create, start, wait, delete) =="
 	say "machine: $MACHINE, cgroups $CGMODE, /tmp on $FS"
 	say "runtimes: $RUNC_V | $CRUN_V | $MINIRUN_V, commit $COMMIT"
 	say "timer: $TIMER_DESC"
@@ -414,7 +538,9 @@ report_md() {
 	say ""
 	say "$DATE. \`bench/startup.sh\`, N=$N interleaved runs per runtime (order rotated every run), $WARMUP warm-up runs each."
 	say "Every command is \`unshare -m sh -c 'umount /sys/fs/cgroup/unified; exec <runtime> --root <tmp> run --bundle <bundle> <new id>'\`;"
-	say "the bundle is a busybox rootfs with \`runc spec\`'s config running \`/bin/true\` (see bench/README.md)."
+	say "the bundle is a busybox rootfs with \`runc spec\`'s config running \`/bin/true\`, in new pid, network, ipc, uts, mount and cgroup namespaces (see bench/README.md)."
+	say "A \`create/start/delete\` row times, in the same wrapper, one run of a subreaper helper that runs \`<runtime> --root <tmp> create --bundle <bundle> --pid-file <f> <id>\`, \`start <id>\`,"
+	say "waits for the container's process (its child once \`create\` has exited) with wait4, and runs \`delete <id>\`: the same helper for all three runtimes."
 	say ""
 	say "- $MACHINE, cgroups $CGMODE, /tmp on $FS"
 	say "- $RUNC_V; $CRUN_V; $MINIRUN_V, commit $COMMIT"
