@@ -108,12 +108,40 @@ func hookState(cfg *initConfig, status specs.ContainerState) specs.State {
 	return specs.State{Version: specs.Version, ID: cfg.ID, Status: status, Pid: cfg.Pid, Bundle: cfg.Bundle, Annotations: cfg.Spec.Annotations}
 }
 
+// checkMountJoined compares the namespace file nsenter's mntjoin joined
+// (its descriptor is in _MINIRUN_SETNS_MNT) with our own mount namespace.
+func checkMountJoined() error {
+	fd, err := strconv.Atoi(os.Getenv("_MINIRUN_SETNS_MNT"))
+	if err != nil {
+		return errors.New("no descriptor for it")
+	}
+	defer unix.Close(fd)
+	var want, got unix.Stat_t
+	if err := unix.Fstat(fd, &want); err != nil {
+		return err
+	}
+	if err := unix.Stat("/proc/self/ns/mnt", &got); err != nil {
+		return err
+	}
+	if want.Dev != got.Dev || want.Ino != got.Ino {
+		return errors.New("init is not in it: joining a mount namespace needs minirun built with cgo (the C constructor in namespaces/nsenter does it before Go starts)")
+	}
+	return nil
+}
+
 // setup does everything that happens before the barrier; it returns the
 // resolved path of the program to run.
 func setup(cfg *initConfig) (string, error) {
 	spec := cfg.Spec
 	newNS := map[specs.LinuxNamespaceType]bool{}
 	for _, ns := range spec.Linux.Namespaces {
+		if ns.Path != "" && ns.Type == specs.MountNamespace {
+			// Joined before Go started (nsenter's mntjoin); make sure.
+			if err := checkMountJoined(); err != nil {
+				return "", fmt.Errorf("join the mount namespace %s: %w", ns.Path, err)
+			}
+			continue
+		}
 		if ns.Path != "" {
 			// Joining works per thread for these types; this locked thread
 			// is the one that will execve, so the program inherits them.

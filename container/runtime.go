@@ -201,6 +201,18 @@ func (c *Container) start(spec *specs.Spec, rootfs string, opts CreateOpts) erro
 		cmd.ExtraFiles = append(cmd.ExtraFiles, opts.ConsoleSocket)
 		cfg.ConsoleFd = 5
 	}
+	// An existing mount namespace is joined by the C constructor of
+	// namespaces/nsenter in init, before Go starts threads (mntjoin).
+	if p := nsPath(spec, specs.MountNamespace); p != "" {
+		f, err := os.Open(p)
+		if err != nil {
+			childSock.Close()
+			return fmt.Errorf("open the mount namespace %s: %w", p, err)
+		}
+		defer f.Close()
+		cmd.Env = append(cmd.Env, "_MINIRUN_SETNS_MNT="+strconv.Itoa(3+len(cmd.ExtraFiles)))
+		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+	}
 	if p := pidNamespacePath(spec); p != "" {
 		err = startInitInPIDNamespace(cmd, spec, p)
 	} else {
@@ -499,6 +511,17 @@ func cloneConfig(spec *specs.Spec) (uintptr, []syscall.SysProcIDMap, []syscall.S
 		}
 	}
 	return f, um, gm, nil
+}
+
+// nsPath is the path of the namespace of type t the spec joins ("" if it
+// makes a new one or has none).
+func nsPath(spec *specs.Spec, t specs.LinuxNamespaceType) string {
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == t {
+			return ns.Path
+		}
+	}
+	return ""
 }
 
 // hostRoot returns the host IDs that uid and gid 0 of a new user

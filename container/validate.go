@@ -44,7 +44,7 @@ func Validate(s *specs.Spec) error {
 		seen[ns.Type] = true
 		if ns.Path != "" {
 			switch ns.Type {
-			case specs.NetworkNamespace, specs.UTSNamespace, specs.IPCNamespace, specs.CgroupNamespace, specs.PIDNamespace:
+			case specs.NetworkNamespace, specs.UTSNamespace, specs.IPCNamespace, specs.CgroupNamespace, specs.PIDNamespace, specs.MountNamespace:
 			default:
 				return fmt.Errorf("config.json: joining an existing %s namespace (%s) is not supported yet", ns.Type, ns.Path)
 			}

@@ -420,3 +420,34 @@ __attribute__((constructor)) static void nsenter(void)
 	}
 	_exit(0);
 }
+
+/*
+ * mntjoin is the other constructor: a container init whose config.json
+ * names an existing mount namespace (linux.namespaces: {"type": "mount",
+ * "path": ...}) is started with _MINIRUN_SETNS_MNT=<fd of that path>, and
+ * joins it here, before the Go runtime starts its threads: setns(2) with
+ * CLONE_NEWNS refuses a process that has more than one. The other
+ * namespaces init can join later, from Go, on its locked thread.
+ */
+__attribute__((constructor)) static void mntjoin(void)
+{
+	const char *env = getenv("_MINIRUN_SETNS_MNT");
+	if (env == NULL || *env == '\0')
+		return;
+	char *end;
+	errno = 0;
+	long fd = strtol(env, &end, 10);
+	if (errno != 0 || *end != '\0' || fd < 3 || fd > INT_MAX) {
+		dprintf(STDERR_FILENO, "minirun init: _MINIRUN_SETNS_MNT=%s is not a descriptor number\n", env);
+		_exit(1);
+	}
+	if (setns((int)fd, CLONE_NEWNS) < 0) {
+		dprintf(STDERR_FILENO, "minirun init: setns(mount namespace): %s\n", strerror(errno));
+		_exit(1);
+	}
+	/*
+	 * The descriptor stays open: init (in Go, which reads the environment
+	 * from the process's initial stack, not from this C library's copy)
+	 * compares it with /proc/self/ns/mnt to make sure the join happened.
+	 */
+}

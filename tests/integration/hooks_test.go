@@ -2,9 +2,12 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -118,4 +121,31 @@ func TestOCIExecProcessFile(t *testing.T) {
 	if cmd, _ := os.ReadFile("/proc/" + string(raw) + "/cmdline"); !strings.HasPrefix(string(cmd), "sleep\x0020") {
 		t.Errorf("pid %s runs %q, want the detached sleep", raw, cmd)
 	}
+}
+
+// A config.json may name an existing mount namespace: init joins it
+// before the Go runtime starts (nsenter's mntjoin constructor), so the
+// container's mounts are made in that namespace.
+func TestOCIJoinMountNamespace(t *testing.T) {
+	holder := exec.Command("sleep", "30")
+	holder.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS}
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { holder.Process.Kill(); holder.Wait() }()
+	nsPath := fmt.Sprintf("/proc/%d/ns/mnt", holder.Process.Pid)
+	want, _ := os.Readlink(nsPath)
+	b := bundle(t, []string{"readlink", "/proc/self/ns/mnt"}, func(s *specs.Spec) {
+		for i := range s.Linux.Namespaces {
+			if s.Linux.Namespaces[i].Type == specs.MountNamespace {
+				s.Linux.Namespaces[i].Path = nsPath
+			}
+		}
+	})
+	r := run(t, 0, "run", "--bundle", b, "mntjoin")
+	host, _ := os.Readlink("/proc/self/ns/mnt")
+	if strings.TrimSpace(r.stdout) != want || want == host {
+		t.Errorf("container's mount namespace %q, want the holder's %q (host %s)", r.stdout, want, host)
+	}
+	assertClean(t)
 }
