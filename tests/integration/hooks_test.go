@@ -149,3 +149,17 @@ func TestOCIJoinMountNamespace(t *testing.T) {
 	}
 	assertClean(t)
 }
+
+// runc's small contract points that engines rely on: delete --force of an
+// unknown ID succeeds, state and kill of one fail, --flag=value works.
+func TestOCIUnknownID(t *testing.T) {
+	root := "--root=" + stateRoot
+	if r := minirun(t, "", root, "delete", "--force", "never-created"); r.code != 0 {
+		t.Errorf("delete --force of an unknown ID: exit %d %q", r.code, r.stderr)
+	}
+	for _, args := range [][]string{{"state", "never-created"}, {"kill", "never-created", "KILL"}, {"delete", "never-created"}} {
+		if r := minirun(t, "", append([]string{root}, args...)...); r.code == 0 || !strings.Contains(r.stderr, "never-created") {
+			t.Errorf("%v: exit %d %q, want a failure naming the ID", args, r.code, r.stderr)
+		}
+	}
+}
