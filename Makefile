@@ -20,14 +20,14 @@ MINIRUN_OUT ?= bin/minirun
 MINIRUN_BUILD = $(GOFLAGS_BUILD) $(GO) build -trimpath -tags netgo,osusergo -ldflags "-s -w -extldflags -static -X main.version=$(VERSION)"
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build install uninstall busybox-image deps test unit vet bench bench-pull bench-network bench-lifecycle bench-cgroups vmtest vmtest-build conformance clean
+.PHONY: all build build-deps test-deps install uninstall busybox-image deps test unit vet bench bench-pull bench-network bench-lifecycle bench-cgroups vmtest vmtest-build conformance clean
 
 all: build
 
 build:
 	$(MINIRUN_BUILD) -o $(MINIRUN_OUT) ./cmd/minirun
 
-install: build
+install: build-deps build
 	install -D -m 0755 bin/minirun $(DESTDIR)$(BINDIR)/minirun
 
 uninstall:
@@ -41,9 +41,26 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static; \
 	fi
 
+# The build needs a C compiler (namespaces/nsenter is C, linked statically).
+build-deps:
+	@if ! command -v gcc >/dev/null || [ ! -e /usr/include/stdio.h ]; then \
+		echo "installing gcc and libc6-dev (Debian) for the static cgo build"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev; \
+	fi
+
+# What the tests drive besides minirun: jq, and the engines of tests/engines
+# (podman, dockerd, containerd). Nothing is installed if it is there.
+test-deps: deps build-deps
+	@missing=""; for p in jq:jq podman:podman dockerd:docker.io containerd:containerd; do \
+		command -v $${p%%:*} >/dev/null || missing="$$missing $${p#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing (Debian) for the tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
 # The offline busybox image, built from Debian's busybox-static: no registry
 # needed. Skipped when the store already has busybox:latest.
-busybox-image: deps build
+busybox-image: deps build-deps build
 	@if bin/minirun images | grep -q '^busybox  *latest '; then \
 		echo "busybox:latest is already in $(MINIRUN_DATA_ROOT)"; \
 	else \
@@ -62,7 +79,7 @@ unit:
 # The unit packages first, then the integration tests on their own: the
 # network package's tests and the integration tests both change the host's
 # ip_forward and restore it, so they must not overlap.
-test: deps vet
+test: test-deps vet
 	$(GO) test -count=1 -timeout 10m $$($(GO) list ./... | grep -v /tests/)
 	$(GO) test -count=1 -timeout 20m ./tests/...
 	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) vmtest; else echo "vmtest: skipped, the cgroup-v2 VM needs root"; fi
