@@ -71,6 +71,10 @@ type RunOptions struct {
 
 	CapAdd, CapDrop []string // --cap-add, --cap-drop (ALL, NET_ADMIN, CAP_NET_ADMIN)
 	SecurityOpts    []string // --security-opt seccomp=..., no-new-privileges
+	// Privileged is --privileged, Docker's: all capabilities the host can
+	// grant, no seccomp filter, no masked or read-only paths, /sys and the
+	// cgroups read-write, the host's devices (see oci.Security.Privileged).
+	Privileged bool
 
 	Stdin          *os.File
 	Stdout, Stderr *os.File
@@ -332,6 +336,9 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 		return p, err
 	}
 	defer unlockVolumes() // until meta.json names the volumes (see volumeMounts)
+	if err := o.gatherPrivileged(); err != nil {
+		return p, err
+	}
 	rc := oci.RunConfig{
 		Image: imgCfg, Args: o.Args, Entrypoint: o.Entrypoint, Env: o.Env, Workdir: o.Workdir,
 		User: user, Hostname: o.Hostname, TTY: o.TTY, ReadOnly: o.ReadOnly, Rootfs: root, Mounts: mounts,

@@ -9,12 +9,12 @@ import (
 	"github.com/minirun/minirun/oci"
 )
 
-// checkSecurity parses --cap-add, --cap-drop and --security-opt (Docker's
+// checkSecurity parses --privileged, --cap-add, --cap-drop and --security-opt (Docker's
 // forms: seccomp=unconfined|PROFILE.json, no-new-privileges[=true|false];
 // apparmor=... and label=... are accepted and have no effect: this runtime
 // applies neither AppArmor nor SELinux).
 func (o *RunOptions) checkSecurity() error {
-	sec := oci.Security{CapAdd: o.CapAdd, CapDrop: o.CapDrop}
+	sec := oci.Security{CapAdd: o.CapAdd, CapDrop: o.CapDrop, Privileged: o.Privileged}
 	if _, err := oci.Capabilities(oci.DefaultCapabilities, o.CapAdd, o.CapDrop); err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ type RunConfig struct {
 	// as PID 1 in front of the command (docker run --init).
 	InitBinary  string
 	Annotations map[string]string
-	// Security is --cap-add, --cap-drop and --security-opt.
+	// Security is --cap-add, --cap-drop, --security-opt and --privileged.
 	Security Security
 }
 
@@ -176,6 +176,7 @@ func BuildSpec(rc RunConfig) (*specs.Spec, error) {
 	}
 
 	s := Default()
+	rc.Security.privileged(s)
 	s.Root.Path = rc.Rootfs
 	s.Root.Readonly = rc.ReadOnly
 	s.Hostname = rc.Hostname

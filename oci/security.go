@@ -19,6 +19,49 @@ type Security struct {
 	Seccomp string
 	// NoNewPrivileges overrides the default when set.
 	NoNewPrivileges *bool
+
+	// Privileged is docker run --privileged: every capability (those of
+	// HostCapabilities), no seccomp filter unless Seccomp names a profile,
+	// no_new_privs off unless NoNewPrivileges says otherwise, no masked or
+	// read-only paths, /sys and the cgroup filesystem read-write, every
+	// device allowed by the device cgroup and HostDevices created in /dev.
+	// --cap-drop still applies afterwards, as in Docker.
+	Privileged bool
+	// HostCapabilities are the capabilities the runtime can grant (its own
+	// bounding set); a privileged container gets these. Nil means every
+	// capability minirun knows.
+	HostCapabilities []string
+	// HostDevices are the host's device nodes (rootfs.HostDevices), given
+	// to a privileged container.
+	HostDevices []specs.LinuxDevice
+}
+
+// AllowAllDevices is the device cgroup rule of a privileged container:
+// "a *:* rwm".
+var AllowAllDevices = specs.LinuxDeviceCgroup{Allow: true, Access: "rwm"}
+
+// privileged turns Docker's defaults into those of --privileged, for
+// everything but the capabilities and seccomp (see apply). It runs before
+// the caller's mounts and device rules are added.
+func (s Security) privileged(spec *specs.Spec) {
+	if !s.Privileged {
+		return
+	}
+	spec.Linux.MaskedPaths, spec.Linux.ReadonlyPaths = nil, nil
+	for i, m := range spec.Mounts {
+		if m.Destination != "/sys" && m.Destination != "/sys/fs/cgroup" {
+			continue
+		}
+		opts := make([]string, 0, len(m.Options))
+		for _, o := range m.Options {
+			if o != "ro" {
+				opts = append(opts, o)
+			}
+		}
+		spec.Mounts[i].Options = append(opts, "rw")
+	}
+	spec.Linux.Resources.Devices = []specs.LinuxDeviceCgroup{AllowAllDevices}
+	spec.Linux.Devices = append(spec.Linux.Devices, s.HostDevices...)
 }
 
 // Capabilities applies --cap-add/--cap-drop to a capability list, as
@@ -76,6 +119,16 @@ func Capabilities(base, add, drop []string) ([]string, error) {
 	return out, nil
 }
 
+func intersect(a, b []string) []string {
+	out := []string{}
+	for _, x := range a {
+		if contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -90,9 +143,21 @@ func contains(list []string, s string) bool {
 // only to holders of a capability (CAP_SYS_ADMIN may mount, ...), so it is
 // evaluated against the final capability set.
 func (s Security) apply(spec *specs.Spec) error {
-	caps, err := Capabilities(spec.Process.Capabilities.Bounding, s.CapAdd, s.CapDrop)
+	base := spec.Process.Capabilities.Bounding
+	if s.Privileged {
+		base = s.HostCapabilities
+		if base == nil {
+			base = security.CapabilityNames()
+		}
+		spec.Process.NoNewPrivileges = false
+	}
+	caps, err := Capabilities(base, s.CapAdd, s.CapDrop)
 	if err != nil {
 		return err
+	}
+	if s.Privileged && s.HostCapabilities != nil {
+		// --cap-add ALL with --privileged: still no more than the host has.
+		caps = intersect(caps, s.HostCapabilities)
 	}
 	c := spec.Process.Capabilities
 	c.Bounding, c.Effective, c.Permitted = caps, append([]string(nil), caps...), append([]string(nil), caps...)
@@ -106,6 +171,10 @@ func (s Security) apply(spec *specs.Spec) error {
 	case "unconfined":
 		spec.Linux.Seccomp = nil
 	case "":
+		if s.Privileged {
+			spec.Linux.Seccomp = nil // Docker: no filter unless one is asked for
+			break
+		}
 		if spec.Linux.Seccomp, err = profiles.GetDefaultProfile(spec); err != nil {
 			return fmt.Errorf("Docker's default seccomp profile: %w", err)
 		}
