@@ -405,6 +405,15 @@ func finalize(p *specs.Process, sc *specs.LinuxSeccomp) error {
 	if err := unix.Chdir(p.Cwd); err != nil {
 		return fmt.Errorf("chdir to cwd (%q) set in config.json: %w", p.Cwd, err)
 	}
+	// The cwd must be inside the container's root. A cwd through
+	// /proc/self/fd/N names a descriptor of this process, and until the
+	// execve below some are the host's (the Go runtime keeps the host's
+	// cgroup files open): a directory of the host as cwd would survive
+	// execve (CVE-2024-21626). getcwd(2) calls a directory outside the root
+	// "(unreachable)", which unix.Getwd turns into ENOENT.
+	if wd, err := unix.Getwd(); err != nil || !filepath.IsAbs(wd) {
+		return fmt.Errorf("cwd (%q) set in config.json is outside the container's root", p.Cwd)
+	}
 	if p.NoNewPrivileges {
 		if err := security.SetNoNewPrivs(); err != nil {
 			return err

@@ -43,7 +43,7 @@ func CreateDevices(rootfs string, extra []specs.LinuxDevice, bind bool) error {
 }
 
 func bindDevice(rootfs string, d specs.LinuxDevice) error {
-	target, err := InRoot(rootfs, d.Path)
+	target, err := deviceTarget(rootfs, d.Path)
 	if err != nil {
 		return err
 	}
@@ -53,8 +53,21 @@ func bindDevice(rootfs string, d specs.LinuxDevice) error {
 	return mount(d.Path, target, "", unix.MS_BIND, "")
 }
 
+// deviceTarget is where the node for path goes: the parent directory is
+// resolved inside the root, the last component is not followed. A rootfs
+// that ships /dev/null as a symlink (to /proc/sys/kernel/core_pattern, say)
+// gets the link replaced by the real node, instead of leaving the link at
+// /dev/null for MaskPaths to bind over the masked paths (CVE-2025-31133).
+func deviceTarget(rootfs, path string) (string, error) {
+	dir, err := InRoot(rootfs, filepath.Dir(filepath.Clean("/"+path)))
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, filepath.Base(path)), nil
+}
+
 func createDevice(rootfs string, d specs.LinuxDevice) error {
-	target, err := InRoot(rootfs, d.Path)
+	target, err := deviceTarget(rootfs, d.Path)
 	if err != nil {
 		return err
 	}

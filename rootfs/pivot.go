@@ -79,7 +79,19 @@ func onInitramfs() bool {
 // MaskPaths hides sensitive paths: a file gets /dev/null bind-mounted over
 // it, a directory an empty read-only tmpfs. A path that does not exist is
 // skipped. Call it after pivot_root (paths are container paths).
+//
+// The /dev/null bound is checked first: it must be the null device (char
+// 1:3), opened without following a symlink, and the mount is made from
+// that descriptor. The rootfs's own /dev/null, if /dev is not a tmpfs of
+// ours, could otherwise send a file of the container's choosing (a procfs
+// knob of the host) over the masked paths (CVE-2025-31133).
 func MaskPaths(paths []string) error {
+	null := -1
+	defer func() {
+		if null >= 0 {
+			unix.Close(null)
+		}
+	}()
 	for _, p := range paths {
 		fi, err := os.Lstat(p)
 		if err != nil {
@@ -94,7 +106,12 @@ func MaskPaths(paths []string) error {
 		if fi.IsDir() {
 			err = mount("tmpfs", p, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=0,mode=0555")
 		} else {
-			err = mount("/dev/null", p, "", unix.MS_BIND, "")
+			if null < 0 {
+				if null, err = openDevNull(); err != nil {
+					return fmt.Errorf("mask %s: %w", p, err)
+				}
+			}
+			err = mount(fmt.Sprintf("/proc/self/fd/%d", null), p, "", unix.MS_BIND, "")
 		}
 		if err != nil {
 			return fmt.Errorf("mask %s: %w", p, err)
@@ -126,4 +143,23 @@ func ReadonlyPaths(paths []string) error {
 // docker run --read-only).
 func RemountRootReadonly() error {
 	return remountBind("/", unix.MS_RDONLY)
+}
+
+// openDevNull opens /dev/null as an O_PATH descriptor, refusing anything
+// but the null device itself.
+func openDevNull() (int, error) {
+	fd, err := unix.Open("/dev/null", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open /dev/null: %w", err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("stat /dev/null: %w", err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFCHR || unix.Major(uint64(st.Rdev)) != 1 || unix.Minor(uint64(st.Rdev)) != 3 {
+		unix.Close(fd)
+		return -1, fmt.Errorf("/dev/null is not the null device (mode %#o, device %d:%d)", st.Mode, unix.Major(uint64(st.Rdev)), unix.Minor(uint64(st.Rdev)))
+	}
+	return fd, nil
 }
