@@ -16,6 +16,7 @@ import (
 	"github.com/minirun/minirun/namespaces"
 	"github.com/minirun/minirun/namespaces/nsenter"
 	"github.com/minirun/minirun/security"
+	"github.com/minirun/minirun/security/seccomp"
 )
 
 // ExecOpts are the choices a caller of Exec makes beyond the process.
@@ -96,9 +97,9 @@ const execInitArg = "exec-init"
 type execConfig struct {
 	Process   *specs.Process `json:"process"`
 	ConsoleFd int            `json:"consoleFd"`
-	// Seccomp is the container's filter: an exec'd process gets it too,
-	// as with runc.
-	Seccomp *specs.LinuxSeccomp `json:"seccomp,omitempty"`
+	// Seccomp is the container's filter, compiled here: an exec'd process
+	// gets it too, as with runc.
+	Seccomp *seccomp.Filter `json:"seccomp,omitempty"`
 }
 
 // execMsg is a message to Exec: from nsenter.c ("pid", "error") and from
@@ -159,7 +160,12 @@ func (c *Container) Exec(p *specs.Process, o ExecOpts) (*Process, error) {
 		Stderr:     o.Stderr,
 		ExtraFiles: []*os.File{childSock},
 	}
-	cfg := execConfig{Process: p, ConsoleFd: -1, Seccomp: spec.Linux.Seccomp}
+	cfg := execConfig{Process: p, ConsoleFd: -1}
+	if spec.Linux != nil && spec.Linux.Seccomp != nil {
+		if cfg.Seccomp, err = seccomp.Compile(spec.Linux.Seccomp); err != nil {
+			return nil, fmt.Errorf("exec: the container's linux.%w", err)
+		}
+	}
 	if p.Terminal {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, o.ConsoleSocket)
 		cfg.ConsoleFd = 4

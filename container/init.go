@@ -64,7 +64,7 @@ func Init() {
 		}
 	}
 
-	if err := finalize(cfg.Spec.Process, cfg.Spec.Linux.Seccomp); err != nil {
+	if err := finalize(cfg.Spec.Process, cfg.Seccomp); err != nil {
 		fmt.Fprintf(os.Stderr, "minirun init: %v\n", err)
 		os.Exit(1)
 	}
@@ -343,16 +343,9 @@ func addHome(p *specs.Process) {
 // finalize runs right before execve: limits, user, capabilities,
 // no_new_privs, the seccomp filter, working directory, and no stray
 // descriptors. The container's init and every `exec` into it (ExecInit)
-// go through it.
-func finalize(p *specs.Process, sc *specs.LinuxSeccomp) error {
-	var filter *seccomp.Filter
-	if sc != nil {
-		f, err := seccomp.Compile(sc)
-		if err != nil {
-			return err
-		}
-		filter = f
-	}
+// go through it. filter is the container's linux.seccomp, compiled by the
+// runtime side (nil: none).
+func finalize(p *specs.Process, filter *seccomp.Filter) error {
 	for _, rl := range p.Rlimits {
 		if err := security.SetRlimit(rl.Type, rl.Soft, rl.Hard); err != nil {
 			return err

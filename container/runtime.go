@@ -19,6 +19,7 @@ import (
 	"github.com/minirun/minirun/cgroups"
 	"github.com/minirun/minirun/namespaces"
 	"github.com/minirun/minirun/rootfs"
+	"github.com/minirun/minirun/security/seccomp"
 )
 
 const execFifo = "exec.fifo"
@@ -83,7 +84,8 @@ func (r *Runtime) Create(id, bundle string, opts CreateOpts) (*Container, error)
 	if err != nil {
 		return nil, err
 	}
-	if err := Validate(spec); err != nil {
+	filter, err := validate(spec)
+	if err != nil {
 		return nil, err
 	}
 	rootfs := spec.Root.Path
@@ -121,15 +123,16 @@ func (r *Runtime) Create(id, bundle string, opts CreateOpts) (*Container, error)
 		c.destroy()
 		return nil, err
 	}
-	if err := c.start(spec, rootfs, opts); err != nil {
+	if err := c.start(spec, filter, rootfs, opts); err != nil {
 		c.destroy()
 		return nil, err
 	}
 	return c, nil
 }
 
-// start launches init and runs the creation handshake with it.
-func (c *Container) start(spec *specs.Spec, rootfs string, opts CreateOpts) error {
+// start launches init and runs the creation handshake with it. filter is
+// spec's linux.seccomp compiled (nil without one).
+func (c *Container) start(spec *specs.Spec, filter *seccomp.Filter, rootfs string, opts CreateOpts) error {
 	fifo := filepath.Join(c.dir, execFifo)
 	if err := unix.Mkfifo(fifo, 0o600); err != nil {
 		return fmt.Errorf("mkfifo %s: %w", fifo, err)
@@ -191,7 +194,17 @@ func (c *Container) start(spec *specs.Spec, rootfs string, opts CreateOpts) erro
 		cmd.SysProcAttr.Pdeathsig = unix.SIGKILL
 	}
 	h := hooksOf(spec)
-	cfg := initConfig{Spec: spec, Rootfs: rootfs, NoPivot: opts.NoPivot, FifoFd: 4, ConsoleFd: -1,
+	// Init gets the seccomp filter compiled, not the profile: it neither
+	// decodes nor compiles the profile (~100 KB of JSON) again.
+	initSpec := spec
+	if filter != nil {
+		linux := *spec.Linux
+		linux.Seccomp = nil
+		copied := *spec
+		copied.Linux = &linux
+		initSpec = &copied
+	}
+	cfg := initConfig{Spec: initSpec, Seccomp: filter, Rootfs: rootfs, NoPivot: opts.NoPivot, FifoFd: 4, ConsoleFd: -1,
 		Hooks: len(h.Prestart)+len(h.CreateRuntime)+len(h.CreateContainer) > 0, ID: c.ID, Bundle: c.state.Bundle}
 	if spec.Process.Terminal {
 		if opts.ConsoleSocket == nil {

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/minirun/minirun/namespaces"
+	"github.com/minirun/minirun/security/seccomp"
 )
 
 // initEnv marks the re-executed process as a container init.
@@ -16,11 +17,14 @@ const initEnv = "_MINIRUN_INIT"
 
 // initConfig is what the parent tells init over the sync socket.
 type initConfig struct {
-	Spec      *specs.Spec `json:"spec"`
-	Rootfs    string      `json:"rootfs"`
-	NoPivot   bool        `json:"noPivot"`
-	FifoFd    int         `json:"fifoFd"`
-	ConsoleFd int         `json:"consoleFd"`
+	Spec *specs.Spec `json:"spec"`
+	// Seccomp is the spec's linux.seccomp compiled, which Spec then lacks:
+	// init installs it as it is (see finalize).
+	Seccomp   *seccomp.Filter `json:"seccomp,omitempty"`
+	Rootfs    string          `json:"rootfs"`
+	NoPivot   bool            `json:"noPivot"`
+	FifoFd    int             `json:"fifoFd"`
+	ConsoleFd int             `json:"consoleFd"`
 	// Hooks: init asks the runtime side to run prestart and createRuntime
 	// hooks ("hooks" message) before it pivots, and waits for the answer.
 	Hooks bool `json:"hooks"`

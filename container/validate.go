@@ -18,35 +18,43 @@ import (
 // Validate checks a spec before anything is created, and refuses fields
 // minirun cannot honour yet rather than silently ignoring them.
 func Validate(s *specs.Spec) error {
+	_, err := validate(s)
+	return err
+}
+
+// validate is Validate that also returns the compiled seccomp filter of
+// linux.seccomp (nil without one): compiling is how the profile is checked,
+// and the program is what init installs.
+func validate(s *specs.Spec) (*seccomp.Filter, error) {
 	if s.Root == nil || s.Root.Path == "" {
-		return errors.New("config.json: root.path is required")
+		return nil, errors.New("config.json: root.path is required")
 	}
 	if s.Process == nil || len(s.Process.Args) == 0 {
-		return errors.New("config.json: process.args must name the program to run")
+		return nil, errors.New("config.json: process.args must name the program to run")
 	}
 	if s.Process.Cwd == "" || !filepath.IsAbs(s.Process.Cwd) {
-		return fmt.Errorf("config.json: process.cwd %q must be an absolute path", s.Process.Cwd)
+		return nil, fmt.Errorf("config.json: process.cwd %q must be an absolute path", s.Process.Cwd)
 	}
 	if s.Linux == nil {
-		return errors.New("config.json: the linux section is required on Linux")
+		return nil, errors.New("config.json: the linux section is required on Linux")
 	}
 	if !strings.HasPrefix(s.Version, "1.") {
-		return fmt.Errorf("config.json: unsupported ociVersion %q (minirun runs 1.x up to %s)", s.Version, specs.Version)
+		return nil, fmt.Errorf("config.json: unsupported ociVersion %q (minirun runs 1.x up to %s)", s.Version, specs.Version)
 	}
 	seen := map[specs.LinuxNamespaceType]bool{}
 	for _, ns := range s.Linux.Namespaces {
 		if _, err := namespaces.CloneFlag(namespaces.Type(ns.Type)); err != nil {
-			return fmt.Errorf("config.json: %w", err)
+			return nil, fmt.Errorf("config.json: %w", err)
 		}
 		if seen[ns.Type] {
-			return fmt.Errorf("config.json: namespace %q is listed twice", ns.Type)
+			return nil, fmt.Errorf("config.json: namespace %q is listed twice", ns.Type)
 		}
 		seen[ns.Type] = true
 		if ns.Path != "" {
 			switch ns.Type {
 			case specs.NetworkNamespace, specs.UTSNamespace, specs.IPCNamespace, specs.CgroupNamespace, specs.PIDNamespace, specs.MountNamespace:
 			default:
-				return fmt.Errorf("config.json: joining an existing %s namespace (%s) is not supported yet", ns.Type, ns.Path)
+				return nil, fmt.Errorf("config.json: joining an existing %s namespace (%s) is not supported yet", ns.Type, ns.Path)
 			}
 		}
 	}
@@ -54,53 +62,56 @@ func Validate(s *specs.Spec) error {
 		// Without one, these would change the host's own mounts.
 		switch {
 		case len(s.Linux.MaskedPaths) > 0 || len(s.Linux.ReadonlyPaths) > 0:
-			return errors.New("config.json: linux.maskedPaths and linux.readonlyPaths need a mount namespace")
+			return nil, errors.New("config.json: linux.maskedPaths and linux.readonlyPaths need a mount namespace")
 		case s.Root.Readonly:
-			return errors.New("config.json: root.readonly needs a mount namespace")
+			return nil, errors.New("config.json: root.readonly needs a mount namespace")
 		case s.Linux.RootfsPropagation != "":
-			return errors.New("config.json: linux.rootfsPropagation needs a mount namespace")
+			return nil, errors.New("config.json: linux.rootfsPropagation needs a mount namespace")
 		}
 	}
 	if seen[specs.UserNamespace] && (len(s.Linux.UIDMappings) == 0 || len(s.Linux.GIDMappings) == 0) {
-		return errors.New("config.json: a user namespace needs uidMappings and gidMappings")
+		return nil, errors.New("config.json: a user namespace needs uidMappings and gidMappings")
 	}
 	if s.Linux.RootfsPropagation != "" {
 		if _, ok := rootfs.PropagationFlag(s.Linux.RootfsPropagation); !ok {
-			return fmt.Errorf("config.json: unknown rootfsPropagation %q", s.Linux.RootfsPropagation)
+			return nil, fmt.Errorf("config.json: unknown rootfsPropagation %q", s.Linux.RootfsPropagation)
 		}
 	}
 	if c := s.Process.Capabilities; c != nil {
 		for _, set := range [][]string{c.Bounding, c.Effective, c.Permitted, c.Inheritable, c.Ambient} {
 			if _, err := security.CapSetOf(set); err != nil {
-				return fmt.Errorf("config.json: %w", err)
+				return nil, fmt.Errorf("config.json: %w", err)
 			}
 		}
 	}
 	for _, rl := range s.Process.Rlimits {
 		if _, err := security.RlimitNumber(rl.Type); err != nil {
-			return fmt.Errorf("config.json: %w", err)
+			return nil, fmt.Errorf("config.json: %w", err)
 		}
 	}
 	for _, m := range s.Mounts {
 		if !filepath.IsAbs(m.Destination) {
-			return fmt.Errorf("config.json: mount destination %q is not an absolute path", m.Destination)
+			return nil, fmt.Errorf("config.json: mount destination %q is not an absolute path", m.Destination)
 		}
 	}
 	if err := validateHooks(s.Hooks); err != nil {
-		return err
+		return nil, err
 	}
+	var filter *seccomp.Filter
 	if s.Linux.Seccomp != nil {
-		if _, err := seccomp.Compile(s.Linux.Seccomp); err != nil {
-			return fmt.Errorf("config.json: linux.%w", err)
+		f, err := seccomp.Compile(s.Linux.Seccomp)
+		if err != nil {
+			return nil, fmt.Errorf("config.json: linux.%w", err)
 		}
+		filter = f
 	}
 	if r := s.Linux.Resources; r != nil {
 		if len(r.Rdma) > 0 {
-			return errors.New("config.json: linux.resources.rdma is not supported")
+			return nil, errors.New("config.json: linux.resources.rdma is not supported")
 		}
 		if err := cgroups.ValidateDeviceRules(r.Devices); err != nil {
-			return fmt.Errorf("config.json: linux.resources.devices: %w", err)
+			return nil, fmt.Errorf("config.json: linux.resources.devices: %w", err)
 		}
 	}
-	return nil
+	return filter, nil
 }

@@ -2,11 +2,13 @@ package seccomp
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand"
 	"os"
 	"os/exec"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -315,5 +317,33 @@ func TestInstall(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "exdev: true, stat: <nil>") {
 		t.Fatalf("child: %v\n%s", err, out)
+	}
+}
+
+// TestFilterJSON: what init and exec-init receive is the compiled program,
+// instruction for instruction, and a damaged one is refused.
+func TestFilterJSON(t *testing.T) {
+	native(t)
+	f := mustCompile(t, &specs.LinuxSeccomp{
+		DefaultAction: specs.ActErrno,
+		Flags:         []specs.LinuxSeccompFlag{specs.LinuxSeccompFlagLog},
+		Syscalls: []specs.LinuxSyscall{
+			{Names: []string{"read", "write"}, Action: specs.ActAllow},
+			{Names: []string{"personality"}, Action: specs.ActAllow, Args: []specs.LinuxSeccompArg{{Index: 0, Value: 8, Op: specs.OpEqualTo}}},
+		},
+	})
+	b, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g Filter
+	if err := json.Unmarshal(b, &g); err != nil {
+		t.Fatal(err)
+	}
+	if g.Flags != f.Flags || !reflect.DeepEqual(g.Prog, f.Prog) {
+		t.Fatalf("round trip changed the filter:\n%v %v\n%v %v", f.Flags, f.Prog, g.Flags, g.Prog)
+	}
+	if err := json.Unmarshal([]byte(`{"prog":"AAAA"}`), &g); err == nil {
+		t.Error("a 3-byte program was accepted")
 	}
 }
