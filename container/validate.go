@@ -32,6 +32,9 @@ func validate(s *specs.Spec) (*seccomp.Filter, error) {
 	if s.Process == nil || len(s.Process.Args) == 0 {
 		return nil, errors.New("config.json: process.args must name the program to run")
 	}
+	if err := capabilitiesGrantable(s.Process.Capabilities); err != nil {
+		return nil, err
+	}
 	if s.Process.Cwd == "" || !filepath.IsAbs(s.Process.Cwd) {
 		return nil, fmt.Errorf("config.json: process.cwd %q must be an absolute path", s.Process.Cwd)
 	}
@@ -114,4 +117,31 @@ func validate(s *specs.Spec) (*seccomp.Filter, error) {
 		}
 	}
 	return filter, nil
+}
+
+// capabilitiesGrantable refuses, at create, capabilities that the runtime
+// itself does not hold in its bounding set: init inherits that set and
+// could never raise them, so capset(2) would fail only after start, with
+// the container already half made. (A host without CAP_SYS_RESOURCE, as
+// some VMs are, cannot give it to any container.)
+func capabilitiesGrantable(c *specs.LinuxCapabilities) error {
+	if c == nil {
+		return nil
+	}
+	have := map[string]bool{}
+	for _, n := range security.BoundingCapabilities() {
+		have[n] = true
+	}
+	for _, set := range [][]string{c.Bounding, c.Effective, c.Permitted, c.Inheritable, c.Ambient} {
+		for _, n := range set {
+			name, err := security.NormalizeCapability(n)
+			if err != nil {
+				return fmt.Errorf("config.json: process.capabilities: %w", err)
+			}
+			if !have[name] {
+				return fmt.Errorf("config.json: process.capabilities asks for %s, which this host cannot grant: it is not in minirun's own capability bounding set (drop it, e.g. --cap-drop %s)", name, strings.TrimPrefix(name, "CAP_"))
+			}
+		}
+	}
+	return nil
 }

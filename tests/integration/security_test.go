@@ -1,8 +1,10 @@
 package integration
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -69,4 +71,30 @@ func TestCapabilitiesFlags(t *testing.T) {
 		t.Errorf("unknown capability: %d %q", r.code, r.stderr)
 	}
 	assertClean(t)
+}
+
+// A capability the runtime itself lacks (this host has no
+// CAP_SYS_RESOURCE in its bounding set) is refused at create with the
+// reason, instead of failing capset(2) after start; dropping it works.
+func TestCapabilityHostCannotGrant(t *testing.T) {
+	own, _ := os.ReadFile("/proc/self/status")
+	last, _ := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	full := fmt.Sprintf("%016x", uint64(1)<<(mustAtoi(t, strings.TrimSpace(string(last)))+1)-1)
+	r := minirun(t, "", "run", "--rm", "--network", "none", "--cap-add", "ALL", "busybox", "true")
+	if statusField(string(own), "CapBnd") == full {
+		if r.code != 0 {
+			t.Errorf("--cap-add ALL on a host with every capability: %d %q", r.code, r.stderr)
+		}
+	} else if r.code != 125 || !strings.Contains(r.stderr, "cannot grant") {
+		t.Errorf("--cap-add ALL on a host without every capability: exit %d %q, want 125 and the reason", r.code, r.stderr)
+	}
+	assertClean(t)
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
