@@ -116,18 +116,7 @@ func newNetworkInspectCommand(g *globals) *cobra.Command {
 		Example: `  sudo minirun network inspect bridge`,
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var out []*engine.NetworkInspect
-			for _, ref := range args {
-				n, err := g.engine().InspectNetwork(ref)
-				if err != nil {
-					return err
-				}
-				out = append(out, n)
-			}
-			enc := json.NewEncoder(os.Stdout)
-			enc.SetIndent("", "    ")
-			enc.SetEscapeHTML(false)
-			return enc.Encode(out)
+			return inspectEach(args, g.engine().InspectNetwork)
 		},
 	}
 }

@@ -237,28 +237,7 @@ func newInspectCommand(g *globals) *cobra.Command {
   sudo minirun inspect web | jq '.[0].State'`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var out []*engine.Inspect
-			var first error
-			for _, ref := range args {
-				in, err := g.engine().InspectContainer(ref)
-				if err != nil {
-					if first == nil {
-						first = err
-					}
-					continue
-				}
-				out = append(out, in)
-			}
-			if out == nil {
-				out = []*engine.Inspect{}
-			}
-			enc := json.NewEncoder(os.Stdout)
-			enc.SetIndent("", "    ")
-			enc.SetEscapeHTML(false)
-			if err := enc.Encode(out); err != nil {
-				return err
-			}
-			return first
+			return inspectEach(args, g.engine().InspectContainer)
 		},
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 
@@ -99,17 +98,7 @@ func newImageInspectCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var out []*image.InspectInfo
-			for _, ref := range args {
-				info, err := store.Inspect(ref)
-				if err != nil {
-					return err
-				}
-				out = append(out, info)
-			}
-			enc := json.NewEncoder(os.Stdout)
-			enc.SetIndent("", "    ")
-			return enc.Encode(out)
+			return inspectEach(args, store.Inspect)
 		},
 	}
 }

@@ -8,8 +8,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-
-	"github.com/minirun/minirun/engine"
 )
 
 func newVolumeCommand(g *globals) *cobra.Command {
@@ -129,27 +127,7 @@ func newVolumeInspectCommand(g *globals) *cobra.Command {
   sudo minirun volume inspect data logs`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			out := []*engine.Volume{}
-			var firstErr error
-			for _, name := range args {
-				v, err := g.engine().InspectVolume(name)
-				if err != nil {
-					if firstErr == nil {
-						firstErr = err
-					} else {
-						fmt.Fprintln(os.Stderr, "minirun:", err)
-					}
-					continue
-				}
-				out = append(out, v)
-			}
-			enc := json.NewEncoder(os.Stdout)
-			enc.SetIndent("", "    ")
-			enc.SetEscapeHTML(false)
-			if err := enc.Encode(out); err != nil {
-				return err
-			}
-			return firstErr
+			return inspectEach(args, g.engine().InspectVolume)
 		},
 	}
 }

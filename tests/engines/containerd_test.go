@@ -73,16 +73,7 @@ func TestContainerd(t *testing.T) {
 	// -t: the shim's console socket gets the pty master from minirun; the
 	// slave is the container's controlling terminal with ctr's size.
 	t.Run("TTY", func(t *testing.T) {
-		s := pdStartPty(t, e.ctr(ctdNamespace, e.runArgs(mr, "tty", []string{"--rm", "-t"}, "sh")...), 40, 120)
-		at := s.expect(0, "# ", 30*time.Second)
-		s.send("echo $((6*7)); tty; stty size\n")
-		at = s.expect(at, "42", 10*time.Second)
-		at = s.expect(at, "/dev/pts/", 10*time.Second)
-		s.expect(at, "40 120", 10*time.Second)
-		s.send("exit 7\n")
-		if code := s.wait(30 * time.Second); code != 7 {
-			t.Fatalf("exit code %d, want 7; output:\n%q", code, s.output())
-		}
+		pdTTYDialogue(t, pdStartPty(t, e.ctr(ctdNamespace, e.runArgs(mr, "tty", []string{"--rm", "-t"}, "sh")...), 40, 120))
 	})
 
 	t.Run("Task", func(t *testing.T) {

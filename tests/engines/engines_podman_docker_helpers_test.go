@@ -597,16 +597,7 @@ func pdCommonTests(t *testing.T, e pdEngine) {
 	})
 
 	t.Run("TTY", func(t *testing.T) {
-		s := pdStartPty(t, e.cmd(e.runArgs("--rm", "-it", img, "sh")...), 40, 120)
-		at := s.expect(0, "# ", 30*time.Second)
-		s.send("echo $((6*7)); tty; stty size\n")
-		at = s.expect(at, "42", 10*time.Second)
-		at = s.expect(at, "/dev/pts/", 10*time.Second)
-		s.expect(at, "40 120", 10*time.Second)
-		s.send("exit 7\n")
-		if code := s.wait(30 * time.Second); code != 7 {
-			t.Fatalf("exit code %d, want 7; output:\n%q", code, s.output())
-		}
+		pdTTYDialogue(t, pdStartPty(t, e.cmd(e.runArgs("--rm", "-it", img, "sh")...), 40, 120))
 	})
 
 	// PID 1 ignores SIGTERM (no handler): stop gives up after -t and kills.
@@ -698,5 +689,20 @@ func pdPauseStop(t *testing.T, e pdEngine, name string) {
 	r := e.run(t, "", "inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", name)
 	if got := strings.TrimSpace(r.stdout); got != "exited 0" {
 		t.Errorf("after stop: %q, want \"exited 0\": %v", got, r)
+	}
+}
+
+// pdTTYDialogue talks to a shell on a 40x120 pty the engine gave the
+// container: arithmetic, tty, the window size, and exit code 7.
+func pdTTYDialogue(t *testing.T, s *pdPty) {
+	t.Helper()
+	at := s.expect(0, "# ", 30*time.Second)
+	s.send("echo $((6*7)); tty; stty size\n")
+	at = s.expect(at, "42", 10*time.Second)
+	at = s.expect(at, "/dev/pts/", 10*time.Second)
+	s.expect(at, "40 120", 10*time.Second)
+	s.send("exit 7\n")
+	if code := s.wait(30 * time.Second); code != 7 {
+		t.Fatalf("exit code %d, want 7; output:\n%q", code, s.output())
 	}
 }

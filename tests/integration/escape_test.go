@@ -180,16 +180,7 @@ func TestEscapeCVE202421626FdLeak(t *testing.T) {
 // relative one) is resolved inside the root: the host's directories get
 // neither the mount nor the container's writes.
 func TestEscapeCVE202130465OCIMountSymlink(t *testing.T) {
-	var hostDirs [2]string
-	for i := range hostDirs {
-		d, err := os.MkdirTemp("/tmp", "minirun-escape-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer os.RemoveAll(d)
-		os.WriteFile(filepath.Join(d, "host-secret"), []byte("secret\n"), 0o600)
-		hostDirs[i] = d
-	}
+	hostDirs := hostSecretDirs(t)
 	rootfs := rootfsCopy(t)
 	os.Symlink(hostDirs[0], filepath.Join(rootfs, "abs"))
 	os.Symlink("../../../../../../../.."+hostDirs[1], filepath.Join(rootfs, "rel"))

@@ -283,16 +283,7 @@ func symlinkImage(t *testing.T, ref, hostDir, hostDir2 string) {
 // would miss the volume (they would land in the image's directory of that
 // name) and a seeding would copy the host's secret into the volume.
 func TestVolumeSymlinkEscape(t *testing.T) {
-	var hostDirs [2]string
-	for i := range hostDirs {
-		d, err := os.MkdirTemp("/tmp", "minirun-escape-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer os.RemoveAll(d)
-		os.WriteFile(filepath.Join(d, "host-secret"), []byte("secret\n"), 0o600)
-		hostDirs[i] = d
-	}
+	hostDirs := hostSecretDirs(t)
 	img := fmt.Sprintf("it-symlinks-%d:latest", os.Getpid())
 	symlinkImage(t, img, hostDirs[0], hostDirs[1])
 	v, etc, bad := volName(t, "escape"), volName(t, "etclink"), volName(t, "rootlink")
@@ -544,4 +535,23 @@ func TestVolumeReadOnlyRecursive(t *testing.T) {
 		t.Error("the container wrote into the host's submount")
 	}
 	assertClean(t)
+}
+
+// hostSecretDirs makes two host directories, each holding a file
+// host-secret, that a symlink in a container's root may point at: an
+// escape shows as a mount on them, a write into them, or the secret
+// copied out. They are removed when the test ends.
+func hostSecretDirs(t *testing.T) [2]string {
+	t.Helper()
+	var dirs [2]string
+	for i := range dirs {
+		d, err := os.MkdirTemp("/tmp", "minirun-escape-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(d) })
+		os.WriteFile(filepath.Join(d, "host-secret"), []byte("secret\n"), 0o600)
+		dirs[i] = d
+	}
+	return dirs
 }
