@@ -446,6 +446,15 @@ func (e *Engine) RemoveNetwork(ref string) error {
 		sort.Strings(users)
 		return fmt.Errorf("network %s has active endpoints (%s): stop or disconnect those containers first", n.Name, strings.Join(users, ", "))
 	}
+	// No container uses the network: a veth still on its bridge belongs
+	// to a namespace the kernel has not finished tearing down (it does
+	// that in the background). Delete it now, so that the bridge leaves
+	// nothing behind.
+	for _, name := range network.Ports([]string{n.Bridge}) {
+		if strings.HasPrefix(name, "mr") {
+			_ = network.Detach(name)
+		}
+	}
 	if err := e.tearDown(n); err != nil {
 		return err
 	}

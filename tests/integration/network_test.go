@@ -195,7 +195,7 @@ func expectNetState(t *testing.T, before netState) {
 	// Veths of ended containers go with their namespaces, which the
 	// kernel tears down in the background: give it a moment.
 	var after netState
-	waitFor(5*time.Second, func() bool {
+	waitFor(15*time.Second, func() bool {
 		after = snapshotNet(t)
 		return strings.Join(after.links, ",") == strings.Join(before.links, ",")
 	})
