@@ -10,7 +10,7 @@
 //
 // A text line reads
 //
-//	  +12.3ms   0.4ms runtime [cgroups]  set the memory limit      write memory.max = 67108864   cgroups(7)
+//	+12.3ms   0.4ms runtime [cgroups]  set the memory limit      write memory.max = 67108864   cgroups(7)
 //
 // that is: when the step started, counted from the start of the command;
 // how long it took; which process did it ("runtime" is the minirun

@@ -285,7 +285,7 @@ const (
 
 // Format is the text line of a record:
 //
-//	  +12.3ms   0.4ms runtime [cgroups]  set the memory limit   write memory.max = 67108864   cgroups(7)
+//	+12.3ms   0.4ms runtime [cgroups]  set the memory limit   write memory.max = 67108864   cgroups(7)
 func Format(r Record, color bool) string {
 	c := func(code, s string) string {
 		if !color || s == "" {
