@@ -76,6 +76,21 @@ func StepFn(area, what, man string, call func() string) End {
 	return begin(area, what, call(), man)
 }
 
+// StepWith is StepFn for a step whose plain words must be built too.
+func StepWith(area, man string, what, call func() string) End {
+	if !on.Load() {
+		return nop
+	}
+	return begin(area, what(), call(), man)
+}
+
+// NoteFn is Note with a call built only when tracing is on.
+func NoteFn(area, what, man string, call func() string) {
+	if on.Load() {
+		begin(area, what, call(), man)(nil)
+	}
+}
+
 // Note records a step that has no duration of its own (or whose end is
 // never seen, like a successful execve).
 func Note(area, what, call, man string) {
@@ -147,7 +162,13 @@ func StartChild(side string) {
 // prints the child's steps among its own. Close w once the child started.
 // Without tracing it returns nil.
 func ChildPipe() (*os.File, error) {
-	if !on.Load() || state.childFd >= 0 {
+	if !on.Load() {
+		return nil, nil
+	}
+	state.Lock()
+	child := state.childFd >= 0
+	state.Unlock()
+	if child {
 		return nil, nil
 	}
 	var p [2]int
