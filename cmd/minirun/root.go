@@ -23,7 +23,12 @@ See docs/ARCHITECTURE.md for how a container comes to be.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		// runc opens --log before the command runs; engines read it.
-		PersistentPreRunE: func(*cobra.Command, []string) error { return openRuntimeLog(g) },
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			if err := enableTrace(); err != nil {
+				return err
+			}
+			return openRuntimeLog(g)
+		},
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.root, "root", envOr("MINIRUN_ROOT", "/run/minirun"), "state root: one directory per container (env MINIRUN_ROOT)")
@@ -32,6 +37,7 @@ See docs/ARCHITECTURE.md for how a container comes to be.`,
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json (runc compatibility)")
 	pf.BoolVar(&g.debug, "debug", false, "print debug information")
 	pf.BoolVar(&g.systemdCgroup, "systemd-cgroup", false, "accepted for runc compatibility; minirun manages cgroupfs directly")
+	addTraceFlags(pf)
 	root.SetVersionTemplate(versionTemplate())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErr(c, err) })
 	root.AddCommand(
