@@ -11,11 +11,16 @@ import (
 	securejoin "github.com/cyphar/filepath-securejoin"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/minirun/minirun/trace"
 )
 
 // mount is the one place minirun calls mount(2); errors name every argument.
 func mount(source, target, fstype string, flags uintptr, data string) error {
-	if err := unix.Mount(source, target, fstype, flags, data); err != nil {
+	end := traceMount(source, target, fstype, flags, data)
+	err := unix.Mount(source, target, fstype, flags, data)
+	end(err)
+	if err != nil {
 		return &os.PathError{Op: fmt.Sprintf("mount(%q, %q, %q, %#x, %q)", source, target, fstype, flags, data), Path: target, Err: err}
 	}
 	return nil
@@ -369,7 +374,11 @@ func MountOverlay(lowers []string, upper, work, target string) error {
 
 // Unmount detaches the mount at target; a path that is not mounted is fine.
 func Unmount(target string) error {
-	if err := unix.Unmount(target, unix.MNT_DETACH); err != nil && err != unix.EINVAL && err != unix.ENOENT {
+	end := trace.StepWith("rootfs", "umount(2)", func() string { return "detach " + shortPath(target) },
+		func() string { return fmt.Sprintf("umount2(%q, MNT_DETACH)", target) })
+	err := unix.Unmount(target, unix.MNT_DETACH)
+	end(err)
+	if err != nil && err != unix.EINVAL && err != unix.ENOENT {
 		return &os.PathError{Op: "umount2", Path: target, Err: err}
 	}
 	return nil
