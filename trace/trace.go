@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
@@ -119,6 +120,12 @@ func Enable(w io.Writer, jsonFormat, color bool) {
 	state.out, state.childFd, state.json, state.color, state.side = w, -1, jsonFormat, color, "runtime"
 	state.t0 = time.Now()
 	state.Unlock()
+	// `minirun run --trace … 2>&1 | head` must not kill minirun halfway
+	// through a container's setup (SIGPIPE on a write to fd 2), leaving
+	// it behind: with SIGPIPE caught, the write fails and the trace stops.
+	// A caught signal is reset at execve: the container's processes get
+	// the default action, as without tracing.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	on.Store(true)
 }
 
@@ -290,13 +297,16 @@ func writeLocked(r Record, start time.Time) {
 		return
 	}
 	r.TMs = ms(start.Sub(state.t0))
+	var err error
 	if state.json {
 		b, _ := json.Marshal(r)
-		b = append(b, '\n')
-		_, _ = state.out.Write(b)
-		return
+		_, err = state.out.Write(append(b, '\n'))
+	} else {
+		_, err = io.WriteString(state.out, Format(r, state.color))
 	}
-	_, _ = io.WriteString(state.out, Format(r, state.color))
+	if err != nil {
+		state.out = nil // the reader is gone (EPIPE): the trace stops, the container does not
+	}
 }
 
 // ANSI colours of the text format.

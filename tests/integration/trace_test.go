@@ -1,7 +1,11 @@
 package integration
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -198,4 +202,34 @@ func TestTraceOCIVerbs(t *testing.T) {
 		{"cgroup removed", "runtime", []string{"rmdir "}},
 		{"state removed", "runtime", []string{"rmdir " + stateRoot}},
 	})
+}
+
+// A reader of the trace that goes away (`2>&1 | head -1`) must not kill
+// minirun halfway: the container still runs and is still removed.
+func TestTraceReaderGone(t *testing.T) {
+	cmd := exec.Command(bin, "run", "--trace", "--rm", "busybox", "sh", "-c", "sleep 0.2; echo done")
+	cmd.Env = minirunEnv()
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	line, err := bufio.NewReader(r).ReadString('\n')
+	r.Close() // the reader is gone after one line
+	if err != nil || !strings.Contains(line, "ms") {
+		t.Fatalf("first trace line %q: %v", line, err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("minirun died when its trace reader went away: %v (stdout %q)", err, out.String())
+	}
+	if out.String() != "done\n" {
+		t.Errorf("stdout %q, want %q", out.String(), "done\n")
+	}
+	assertClean(t)
 }
