@@ -328,7 +328,7 @@ func Format(r Record, color bool) string {
 	fmt.Fprintf(&b, "%10s %8s %-7s %s  %s  %s",
 		"+"+strconv.FormatFloat(r.TMs, 'f', 1, 64)+"ms",
 		strconv.FormatFloat(r.DurMs, 'f', 1, 64)+"ms",
-		r.Side, c(cyan, pad("["+r.Area+"]", 11)), pad(r.What, 36), c(bold+yellow, r.Call))
+		r.Side, c(cyan, pad("["+r.Area+"]", 12)), pad(r.What, 42), c(bold+yellow, r.Call))
 	if r.Man != "" {
 		b.WriteString("   " + c(dim, r.Man))
 	}
