@@ -8,19 +8,12 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/minirun/minirun/trace"
 )
 
-// traceRecord is one line of `--trace-format json` (trace.Record).
-type traceRecord struct {
-	TMs   float64 `json:"t_ms"`
-	DurMs float64 `json:"dur_ms"`
-	Side  string  `json:"side"`
-	Area  string  `json:"area"`
-	What  string  `json:"what"`
-	Call  string  `json:"call"`
-	Man   string  `json:"man"`
-	Err   string  `json:"err"`
-}
+// traceRecord is one line of `--trace-format json`.
+type traceRecord = trace.Record
 
 // parseTrace reads the JSON records of stderr; any other line (an error
 // message) is kept out.
