@@ -213,7 +213,8 @@ func DeleteBridge(name string) error {
 	if br.Type() != "bridge" {
 		return fmt.Errorf("link %s is a %s, not a bridge: not deleting it", name, br.Type())
 	}
-	if err := netlink.LinkDel(br); err != nil && !errors.Is(err, unix.ENODEV) {
+	if err := netStep("delete the bridge", manLink, func() string { return "ip link del " + name },
+		func() error { return netlink.LinkDel(br) }); err != nil && !errors.Is(err, unix.ENODEV) {
 		return fmt.Errorf("ip link del %s: %w", name, err)
 	}
 	return nil

@@ -331,7 +331,9 @@ func (f Firewall) RemoveNetwork(n NetworkRules) error {
 		if err := f.queueBridgeSync(c, st, kept); err != nil {
 			return err
 		}
-		if err := c.Flush(); err != nil {
+		if err := flushStep(c, "remove the network's firewall rules", func() string {
+			return fmt.Sprintf("nft batch: delete the rules of network %s from table ip %s", n.Name, f.Table)
+		}); err != nil {
 			return fmt.Errorf("nftables: remove network %s from table ip %s: %w", n.Name, f.Table, err)
 		}
 		return nil
@@ -658,7 +660,9 @@ func (f Firewall) unpublishLocked(c *nftables.Conn, drop func(owner string) bool
 	if len(owners) == 0 {
 		return nil, nil
 	}
-	if err := c.Flush(); err != nil {
+	if err := flushStep(c, "remove published ports (DNAT rules)", func() string {
+		return fmt.Sprintf("nft batch: delete the rules of container(s) %s from table ip %s chain %s", strings.Join(owners, ", "), f.Table, chainPorts)
+	}); err != nil {
 		return nil, fmt.Errorf("nftables: delete rules of container(s) %s from table ip %s chain %s: %w", strings.Join(owners, ", "), f.Table, chainPorts, err)
 	}
 	sort.Strings(owners)
@@ -707,7 +711,7 @@ func (f Firewall) tableExists(c *nftables.Conn) (bool, error) {
 
 func (f Firewall) deleteTable(c *nftables.Conn) error {
 	c.DelTable(f.table())
-	if err := c.Flush(); err != nil {
+	if err := flushStep(c, "remove minirun's firewall table", func() string { return "nft delete table ip " + f.Table }); err != nil {
 		if errors.Is(err, unix.ENOENT) {
 			return nil
 		}

@@ -29,7 +29,7 @@ const (
 // step of the trace, naming each rule added: rules[i] with skip[i] set
 // was there already and is not sent.
 func flushTraced(c *nftables.Conn, what, table string, rules []*nftables.Rule, skip []bool) error {
-	end := trace.StepFn("network", what, "nft(8), netfilter", func() string {
+	return flushStep(c, what, func() string {
 		var b strings.Builder
 		b.WriteString("nft batch:")
 		n := 0
@@ -45,6 +45,11 @@ func flushTraced(c *nftables.Conn, what, table string, rules []*nftables.Rule, s
 		}
 		return b.String()
 	})
+}
+
+// flushStep sends the queued nftables batch as a step of the trace.
+func flushStep(c *nftables.Conn, what string, call func() string) error {
+	end := trace.StepFn("network", what, "nft(8), netfilter", call)
 	err := c.Flush()
 	end(err)
 	return err
