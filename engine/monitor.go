@@ -40,6 +40,7 @@ import (
 	"github.com/minirun/minirun/container"
 	"github.com/minirun/minirun/image"
 	"github.com/minirun/minirun/rootfs"
+	"github.com/minirun/minirun/trace"
 )
 
 // runState is <data>/containers/<id>/run.json.
@@ -197,8 +198,22 @@ func (e *Engine) startDetached(p *prepared) error {
 			Setsid: true, // its own session: no SIGHUP when our terminal closes
 		},
 	}
+	// With --trace, the monitor and the container's init write their
+	// steps into one more pipe (trace/doc.go).
+	tw, err := trace.ChildPipe()
+	if err != nil {
+		w.Close()
+		return err
+	}
+	if tw != nil {
+		cmd.Env = append(cmd.Env, trace.FdEnv+"="+strconv.Itoa(3+len(cmd.ExtraFiles)))
+		cmd.ExtraFiles = append(cmd.ExtraFiles, tw)
+	}
 	err = cmd.Start()
 	w.Close()
+	if tw != nil {
+		tw.Close()
+	}
 	if err != nil {
 		return fmt.Errorf("start the monitor of container %s: %w", ShortID(p.id), err)
 	}
@@ -249,6 +264,7 @@ const MonitorArgv0 = "minirun-monitor"
 // MonitorMain is the monitor process: args are the state root, the data
 // root and the container ID; fd 3 is the pipe to `run -d`.
 func MonitorMain(args []string) int {
+	trace.StartChild("monitor")
 	report := os.NewFile(3, "report")
 	if len(args) != 3 {
 		fmt.Fprintln(report, "err 125 minirun-monitor: want STATE_ROOT DATA_ROOT ID")

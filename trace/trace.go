@@ -167,16 +167,22 @@ func StartChild(side string) {
 // ChildPipe makes a pipe for a child about to start: the child gets w (as
 // an extra file, its number in FdEnv); the runtime reads the other end and
 // prints the child's steps among its own. Close w once the child started.
-// Without tracing it returns nil.
+// In a child that starts a child (the monitor of `run -d` starting init),
+// w is a copy of its own pipe: both write to the runtime. Without tracing
+// it returns nil.
 func ChildPipe() (*os.File, error) {
 	if !on.Load() {
 		return nil, nil
 	}
 	state.Lock()
-	child := state.childFd >= 0
+	fd := state.childFd
 	state.Unlock()
-	if child {
-		return nil, nil
+	if fd >= 0 {
+		nfd, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, 3)
+		if e != 0 {
+			return nil, fmt.Errorf("trace: dup the trace pipe: %w", e)
+		}
+		return os.NewFile(nfd, "trace-pipe"), nil
 	}
 	var p [2]int
 	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {

@@ -226,3 +226,19 @@ func TestTraceReaderGone(t *testing.T) {
 	}
 	assertClean(t)
 }
+
+// run -d: the monitor creates the container; its steps and init's come
+// back to the `run` that started it.
+func TestTraceDetached(t *testing.T) {
+	r := run(t, 0, "run", "-d", "--trace", "--trace-format", "json", "--name", "tr-detached", "--network", "none", "busybox", "sleep", "100")
+	defer run(t, 0, "rm", "-f", "tr-detached")
+	assertTraceOrder(t, parseTrace(t, r.stderr), []traceStep{
+		{"overlay mount", "runtime", []string{`mount("overlay"`}},
+		{"clone of init", "monitor", []string{"clone(", "CLONE_NEWPID"}},
+		{"pivot_root", "init", []string{`pivot_root(".", ".")`}},
+		{"start: open the FIFO", "monitor", []string{"exec.fifo", "O_RDONLY"}},
+	})
+	if id := strings.TrimSpace(r.stdout); len(id) != 64 {
+		t.Errorf("run -d --trace stdout %q: want the container ID alone", r.stdout)
+	}
+}
