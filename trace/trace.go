@@ -317,7 +317,7 @@ func writeLocked(r Record, start time.Time) {
 
 // ANSI colours of the text format.
 const (
-	dim, cyan, yellow, red, bold, reset = "\x1b[2m", "\x1b[36m", "\x1b[33m", "\x1b[31m", "\x1b[1m", "\x1b[0m"
+	dim, cyan, magenta, yellow, red, bold, reset = "\x1b[2m", "\x1b[36m", "\x1b[35m", "\x1b[33m", "\x1b[31m", "\x1b[1m", "\x1b[0m"
 )
 
 // Format is the text line of a record:
@@ -330,11 +330,15 @@ func Format(r Record, color bool) string {
 		}
 		return code + s + reset
 	}
+	side := pad(r.Side, 7)
+	if r.Side != "runtime" {
+		side = c(magenta, side) // the steps taken inside the container
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%10s %8s %-7s %s  %s  %s",
+	fmt.Fprintf(&b, "%10s %8s %s %s  %s  %s",
 		"+"+strconv.FormatFloat(r.TMs, 'f', 1, 64)+"ms",
 		strconv.FormatFloat(r.DurMs, 'f', 1, 64)+"ms",
-		r.Side, c(cyan, pad("["+r.Area+"]", 12)), pad(r.What, 42), c(bold+yellow, r.Call))
+		side, c(cyan, pad("["+r.Area+"]", 12)), pad(r.What, 42), c(bold+yellow, r.Call))
 	if r.Man != "" {
 		b.WriteString("   " + c(dim, r.Man))
 	}

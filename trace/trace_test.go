@@ -92,6 +92,10 @@ func TestTextFormat(t *testing.T) {
 	if c := Format(r, true); !strings.Contains(c, "\x1b[36m[cgroups]") || !strings.Contains(c, "FAILED: operation not permitted") {
 		t.Errorf("colour line: %q", c)
 	}
+	r.Side = "init"
+	if c := Format(r, true); !strings.Contains(c, "\x1b[35minit") {
+		t.Errorf("init's steps not set apart: %q", c)
+	}
 }
 
 func TestColorFor(t *testing.T) {
