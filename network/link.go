@@ -21,15 +21,15 @@ package network
 // what is sent into one end comes out of the other. Each end can live in a
 // different network namespace, which is what makes it the classic way to
 // connect a container: one end stays on the host, plugged into the bridge,
-// the other is moved into the container's namespace and becomes its eth0.
+// the other is in the container's namespace and is its eth0.
 // Deleting either end destroys the pair (man 4 veth).
 //
-// Why "create, move, then rename": interface names are per network
-// namespace. The host very likely has an eth0 already, so the container end
-// is created on the host under a temporary unique name, moved into the
-// container's namespace (where nobody else uses "eth0" yet) and only there
-// renamed to eth0. The kernel keeps the ifindex-based link between the two
-// ends across the move; only names are namespace-local.
+// Interface names are per network namespace: the host very likely has an
+// eth0 already, yet the container end can be called eth0, because it is
+// created directly in the container's namespace (the peer's attributes in
+// the RTM_NEWLINK request carry the namespace, IFLA_NET_NS_FD). Creating it
+// on the host and moving it (`ip link set ... netns`) works too, but the
+// move waits for an RCU grace period: ~20 ms of every start.
 //
 // MTU (maximum transmission unit) is the largest packet an interface sends
 // without fragmenting. Packets from a container eventually leave through
@@ -240,12 +240,10 @@ func Attach(bridge string, hostName string, pid int, addr *net.IPNet, gw net.IP)
 // AttachEndpoint connects the network namespace of process ep.Pid to the
 // bridge:
 //
-//	ip link add <hostName> mtu <bridge mtu> type veth peer name <tmp>
+//	ip link add <hostName> mtu <mtu> type veth peer name eth0 mtu <mtu> netns <pid>
 //	ip link set <hostName> master <bridge> up
 //	bridge link set dev <hostName> hairpin on
-//	ip link set <tmp> netns <pid>
 //	# inside the namespace:
-//	ip link set <tmp> name eth0
 //	ip addr add <addr> dev eth0
 //	ip link set eth0 up
 //	ip link set lo up
