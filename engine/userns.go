@@ -149,7 +149,7 @@ func (o *RunOptions) checkUserNS() error {
 
 // usernsLock serialises the allocation of ranges.
 func (e *Engine) usernsLock() (func(), error) {
-	return lockFile(filepath.Join(e.DataRoot, "containers", ".userns.lock"))
+	return lockFile(filepath.Join(e.DataRoot, ".userns.lock"))
 }
 
 const usernsFile = "userns.json"

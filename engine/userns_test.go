@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -110,5 +111,27 @@ func TestUserNSCheckUser(t *testing.T) {
 	}
 	if err := (*UserNS)(nil).checkUser(specs.User{UID: 1 << 30}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// copyTree keeps owners (a volume seeded from an idmapped image gets the
+// container's IDs); it once looked for the wrong Stat_t type and kept none.
+func TestCopyTreeKeepsOwners(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to chown")
+	}
+	src, dst := t.TempDir(), filepath.Join(t.TempDir(), "copy")
+	os.Mkdir(filepath.Join(src, "d"), 0o750)
+	os.WriteFile(filepath.Join(src, "d", "f"), []byte("x"), 0o640)
+	os.Lchown(filepath.Join(src, "d"), 1234, 5678)
+	os.Lchown(filepath.Join(src, "d", "f"), 100000, 100001)
+	if err := copyTree(src, dst); err != nil {
+		t.Fatal(err)
+	}
+	for f, want := range map[string][2]uint32{"d": {1234, 5678}, "d/f": {100000, 100001}} {
+		var st syscall.Stat_t
+		if err := syscall.Lstat(filepath.Join(dst, f), &st); err != nil || st.Uid != want[0] || st.Gid != want[1] {
+			t.Errorf("%s: %d:%d %v, want %v", f, st.Uid, st.Gid, err, want)
+		}
 	}
 }

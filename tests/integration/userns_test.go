@@ -1,0 +1,254 @@
+package integration
+
+// User namespaces for `minirun run`: --userns=auto maps the container's
+// IDs 0-65535 onto a block of the subordinate IDs of the user
+// "containers", which the tests delegate in files of their own
+// (MINIRUN_SUBUID_FILE, MINIRUN_SUBGID_FILE): /etc/subuid and /etc/subgid
+// are never touched.
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// usernsBase is the first subordinate ID the tests delegate: 300000 IDs
+// (four blocks of 65536 and some) from there.
+const usernsBase = 1200000
+
+// delegate writes subuid and subgid files with content and points minirun
+// at them for the test.
+func delegate(t *testing.T, content string) {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range []struct{ name, env string }{{"subuid", "MINIRUN_SUBUID_FILE"}, {"subgid", "MINIRUN_SUBGID_FILE"}} {
+		p := filepath.Join(dir, f.name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv(f.env, p)
+	}
+}
+
+// needUserNS skips where the kernel has no user namespaces, and delegates
+// the test range to "containers".
+func needUserNS(t *testing.T) {
+	t.Helper()
+	if b, err := os.ReadFile("/proc/sys/user/max_user_namespaces"); err != nil || strings.TrimSpace(string(b)) == "0" {
+		t.Skip("this kernel has no user namespaces (/proc/sys/user/max_user_namespaces is 0 or missing)")
+	}
+	delegate(t, fmt.Sprintf("# the tests' delegation\nsomeoneelse:100000:65536\ncontainers:%d:300000\n", usernsBase))
+}
+
+// runUserNS is run() for a --userns=auto container that skips the test,
+// saying why, where the kernel or the filesystem cannot idmap the image.
+func runUserNS(t *testing.T, args ...string) result {
+	t.Helper()
+	r := minirun(t, "", args...)
+	if r.code == 125 && strings.Contains(r.stderr, "idmapped mount") {
+		t.Skipf("no idmapped mounts here: %s", r.stderr)
+	}
+	if r.code != 0 {
+		t.Fatalf("minirun %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r
+}
+
+// uidMap is the first line of a uid_map: inside, outside, size.
+func uidMap(t *testing.T, line string) [3]int {
+	t.Helper()
+	f := strings.Fields(line)
+	if len(f) != 3 {
+		t.Fatalf("uid_map line %q", line)
+	}
+	var m [3]int
+	for i := range f {
+		m[i], _ = strconv.Atoi(f[i])
+	}
+	return m
+}
+
+// Inside: root with the allocated map, and the image's files owned by
+// root (idmapped layers, not nobody); writes work.
+func TestUserNSAutoInside(t *testing.T) {
+	needUserNS(t)
+	r := runUserNS(t, "run", "--rm", "--network", "none", "--userns=auto", "busybox", "sh", "-c",
+		"head -1 /proc/self/uid_map; head -1 /proc/self/gid_map; id -u; id -g; stat -c '%u:%g' /bin/busybox /etc/passwd /; touch /new /tmp/new && stat -c '%u:%g' /new")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 8 {
+		t.Fatalf("got %q", r.stdout)
+	}
+	for _, l := range lines[:2] {
+		if m := uidMap(t, l); m != [3]int{0, usernsBase, 65536} {
+			t.Errorf("map %q, want 0 %d 65536", l, usernsBase)
+		}
+	}
+	want := []string{"0", "0", "0:0", "0:0", "0:0", "0:0"}
+	for i, w := range want {
+		if lines[2+i] != w {
+			t.Errorf("line %d: %q, want %q (all: %q)", 2+i, lines[2+i], w, r.stdout)
+		}
+	}
+	assertClean(t)
+}
+
+// From the host: init runs as the mapped ID, a file it writes is stored
+// in the container's upper directory with the host IDs, and two
+// containers at once get blocks that do not overlap; a removed
+// container's block is handed out again.
+func TestUserNSAutoHostView(t *testing.T) {
+	needUserNS(t)
+	r := runUserNS(t, "run", "-d", "--name", "uns-a", "--network", "none", "--userns=auto", "busybox", "sh", "-c", "echo x > /made-inside; exec sleep 60")
+	rmAtEnd(t, "uns-a")
+	idA := strings.TrimSpace(r.stdout)
+	r = runUserNS(t, "run", "-d", "--name", "uns-b", "--network", "none", "--userns=auto:size=1000", "-u", "999:999", "busybox", "sleep", "60")
+	rmAtEnd(t, "uns-b")
+	pidA, pidB := initPid(t, "uns-a"), initPid(t, "uns-b")
+	if u := strings.Fields(procField(t, pidA, "Uid")); len(u) != 4 || u[0] != strconv.Itoa(usernsBase) || u[1] != u[0] {
+		t.Errorf("init of uns-a runs as host uid %v, want %d", u, usernsBase)
+	}
+	if g := strings.Fields(procField(t, pidA, "Gid")); len(g) != 4 || g[0] != strconv.Itoa(usernsBase) {
+		t.Errorf("init of uns-a runs as host gid %v, want %d", g, usernsBase)
+	}
+	// uns-b: -u 999 inside is host ID <its block's start> + 999.
+	mapA := readMap(t, pidA)
+	mapB := readMap(t, pidB)
+	if mapA != [3]int{0, usernsBase, 65536} || mapB[0] != 0 || mapB[2] != 1000 {
+		t.Fatalf("maps: a %v, b %v", mapA, mapB)
+	}
+	if mapB[1] < mapA[1]+mapA[2] && mapA[1] < mapB[1]+mapB[2] {
+		t.Fatalf("overlapping blocks: a %v, b %v", mapA, mapB)
+	}
+	if u := strings.Fields(procField(t, pidB, "Uid")); len(u) != 4 || u[0] != strconv.Itoa(mapB[1]+999) {
+		t.Errorf("init of uns-b (-u 999) runs as host uid %v, want %d", u, mapB[1]+999)
+	}
+	made := filepath.Join(dataRoot, "containers", idA, "upper", "made-inside")
+	waitUntil(t, "the file written by uns-a", func() bool { _, err := os.Stat(made); return err == nil })
+	var st syscall.Stat_t
+	if err := syscall.Stat(made, &st); err != nil || st.Uid != usernsBase || st.Gid != usernsBase {
+		t.Errorf("%s on the host: uid %d gid %d (%v), want %d", made, st.Uid, st.Gid, err, usernsBase)
+	}
+	// The shared image layers were not chowned.
+	layers, _ := filepath.Glob(filepath.Join(dataRoot, "layers", "*", "bin", "busybox"))
+	for _, l := range layers {
+		if err := syscall.Stat(l, &st); err != nil || st.Uid != 0 {
+			t.Errorf("image layer file %s: uid %d (%v), want 0: the layers are shared and never chowned", l, st.Uid, err)
+		}
+	}
+	if len(layers) == 0 {
+		t.Errorf("no busybox in %s/layers", dataRoot)
+	}
+	// exec joins the container's user namespace.
+	if r := run(t, 0, "exec", "uns-a", "sh", "-c", "head -1 /proc/self/uid_map; id -u; cat /made-inside"); strings.Fields(r.stdout)[1] != strconv.Itoa(usernsBase) ||
+		!strings.HasSuffix(r.stdout, "0\nx\n") {
+		t.Errorf("exec in uns-a: %q", r.stdout)
+	}
+	run(t, 0, "rm", "-f", "uns-a")
+	r = runUserNS(t, "run", "--rm", "--network", "none", "--userns=auto", "busybox", "head", "-1", "/proc/self/uid_map")
+	if m := uidMap(t, r.stdout); m[1] != usernsBase {
+		t.Errorf("after uns-a went, the next container got %v, want its block %d again", m, usernsBase)
+	}
+	run(t, 0, "rm", "-f", "uns-b")
+	assertClean(t)
+}
+
+func readMap(t *testing.T, pid int) [3]int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/uid_map", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return uidMap(t, strings.SplitN(string(b), "\n", 2)[0])
+}
+
+// Volumes: a new named volume and an anonymous one belong to the
+// container's root; what it writes there is the mapped IDs' on the host.
+// A named volume seeded from the image keeps the image's (mapped) owner.
+func TestUserNSVolumes(t *testing.T) {
+	needUserNS(t)
+	t.Cleanup(func() { minirun(t, "", "volume", "rm", "-f", "unsvol", "unsseed") })
+	r := runUserNS(t, "run", "--rm", "--network", "none", "--userns=auto", "-v", "unsvol:/data", "-v", "/anon", "-v", "unsseed:/etc",
+		"busybox", "sh", "-c", "stat -c '%u:%g' /data /anon /etc /etc/passwd && touch /data/f /anon/g /etc/h && echo wrote")
+	if got := strings.Fields(r.stdout); strings.Join(got, " ") != "0:0 0:0 0:0 0:0 wrote" {
+		t.Fatalf("got %q, want the volumes root's and writable", r.stdout)
+	}
+	for _, f := range []string{"unsvol/_data/f", "unsvol/_data", "unsseed/_data/h", "unsseed/_data/passwd"} {
+		var st syscall.Stat_t
+		p := filepath.Join(dataRoot, "volumes", f)
+		if err := syscall.Stat(p, &st); err != nil || st.Uid != usernsBase || st.Gid != usernsBase {
+			t.Errorf("%s: uid %d gid %d (%v), want %d", p, st.Uid, st.Gid, err, usernsBase)
+		}
+	}
+	assertClean(t)
+}
+
+// --rootfs DIR: the directory is seen through the mapping too, and the
+// directory itself is not changed.
+func TestUserNSRootfs(t *testing.T) {
+	needUserNS(t)
+	// The container's root is an ordinary host ID: the bind's source must
+	// be reachable by it (t.TempDir's parent is 0700).
+	dir := filepath.Join(filepath.Dir(dataRoot), "uns-host")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	r := runUserNS(t, "run", "--rm", "--network", "none", "--userns=auto", "-v", dir+":/host", "--rootfs", busybox, "sh", "-c",
+		"head -1 /proc/self/uid_map; stat -c '%u:%g' /bin/busybox /host")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	// A host directory of -v is not remapped (Docker's userns-remap
+	// neither): host root's directory is nobody's inside.
+	if len(lines) != 3 || uidMap(t, lines[0])[1] != usernsBase || lines[1] != "0:0" || lines[2] != "65534:65534" {
+		t.Fatalf("got %q", r.stdout)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(filepath.Join(busybox, "bin", "busybox"), &st); err != nil || st.Uid != 0 {
+		t.Fatalf("the --rootfs directory changed: uid %d, %v", st.Uid, err)
+	}
+	assertClean(t)
+}
+
+// --userns=host, the default, is no user namespace at all.
+func TestUserNSHost(t *testing.T) {
+	needUserNS(t)
+	for _, args := range [][]string{{"--userns=host"}, nil} {
+		a := append(append([]string{"run", "--rm", "--network", "none"}, args...), "busybox", "head", "-1", "/proc/self/uid_map")
+		r := run(t, 0, a...)
+		if m := uidMap(t, r.stdout); m != [3]int{0, 0, 4294967295} {
+			t.Errorf("%v: uid_map %q, want the host's", args, r.stdout)
+		}
+	}
+}
+
+// Bad input: no delegation, too small a one, a --user outside the map, a
+// mode that cannot be: exit 125 saying what to do, and nothing left.
+func TestUserNSRefused(t *testing.T) {
+	needUserNS(t)
+	cases := []struct {
+		deleg string
+		args  []string
+		want  string
+	}{
+		{"someoneelse:100000:65536\n", []string{"--userns=auto"}, "no subordinate UIDs for user containers in"},
+		{"containers:100000:1000\n", []string{"--userns=auto"}, "no range of 65536 subordinate UIDs (the largest has 1000)"},
+		{"containers:100000:65536\n", []string{"--userns=auto:size=100", "-u", "1000"}, "outside the container's user namespace"},
+		{"containers:100000:65536\n", []string{"--userns=auto", "--network", "host"}, "cannot go with --network host"},
+		{"containers:100000:65536\n", []string{"--userns=nope"}, `invalid --userns "nope"`},
+	}
+	for _, c := range cases {
+		delegate(t, c.deleg)
+		a := append(append([]string{"run", "--rm"}, c.args...), "busybox", "true")
+		r := minirun(t, "", a...)
+		if r.code != 125 || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%v with %q: exit %d %q, want 125 saying %q", c.args, c.deleg, r.code, r.stderr, c.want)
+		}
+		if strings.Contains(c.want, "subordinate") && !strings.Contains(r.stderr, "containers:100000:") {
+			t.Errorf("the error does not say what to add: %q", r.stderr)
+		}
+		assertClean(t)
+	}
+}
