@@ -7,6 +7,7 @@ package integration
 // are never touched.
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -146,6 +147,16 @@ func TestUserNSAutoHostView(t *testing.T) {
 	if r := run(t, 0, "exec", "uns-a", "sh", "-c", "head -1 /proc/self/uid_map; id -u; cat /made-inside"); strings.Fields(r.stdout)[1] != strconv.Itoa(usernsBase) ||
 		!strings.HasSuffix(r.stdout, "0\nx\n") {
 		t.Errorf("exec in uns-a: %q", r.stdout)
+	}
+	var in []struct {
+		HostConfig struct {
+			UsernsMode string
+			UserNS     struct{ UIDs, GIDs struct{ Start, Size int } }
+		}
+	}
+	if r := run(t, 0, "inspect", "uns-a"); json.Unmarshal([]byte(r.stdout), &in) != nil || len(in) != 1 ||
+		in[0].HostConfig.UsernsMode != "auto" || in[0].HostConfig.UserNS.UIDs.Start != usernsBase || in[0].HostConfig.UserNS.GIDs.Size != 65536 {
+		t.Errorf("inspect: %+v", in)
 	}
 	run(t, 0, "rm", "-f", "uns-a")
 	r = runUserNS(t, "run", "--rm", "--network", "none", "--userns=auto", "busybox", "head", "-1", "/proc/self/uid_map")
