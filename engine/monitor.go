@@ -511,8 +511,10 @@ func (e *Engine) mountRoot(img *image.Image, dir string, p *prepared) error {
 		return err
 	}
 	if img == nil {
+		// No copy here: the directory is the user's, and what the
+		// container writes must land in it.
 		if err := p.userns.mountIDMapped(func(fd int) error { return rootfs.IDMappedBind(dir, root, fd) }); err != nil {
-			return fmt.Errorf("--rootfs %s: %w", dir, err)
+			return fmt.Errorf("--rootfs %s: %w", dir, idmapHint(err))
 		}
 		p.rootfsMounted = root
 		return nil
@@ -526,11 +528,8 @@ func (e *Engine) mountRoot(img *image.Image, dir string, p *prepared) error {
 	var err error
 	if p.userns == nil {
 		err = rootfs.MountOverlay(img.Layers, upper, work, root)
-	} else if err = p.userns.chownFresh(upper); err == nil {
-		scratch := filepath.Join(p.dataDir, "l")
-		err = p.userns.mountIDMapped(func(fd int) error {
-			return rootfs.MountOverlayIDMapped(img.Layers, upper, work, root, scratch, fd)
-		})
+	} else {
+		err = p.userns.mountLayers(img.Layers, upper, work, root, p.dataDir)
 	}
 	if err != nil {
 		return fmt.Errorf("mount the image's layers: %w", err)

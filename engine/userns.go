@@ -243,13 +243,66 @@ func (u *UserNS) mountIDMapped(mount func(usernsFd int) error) error {
 		return err
 	}
 	defer ns.Close()
-	err = mount(int(ns.Fd()))
-	if errors.Is(err, rootfs.ErrIDMapUnsupported) {
-		return fmt.Errorf("%w\n--userns=auto shows the image's files to the container's root through idmapped mounts "+
-			"(Linux 5.12+, overlayfs layers 5.19+, on a filesystem that supports them: ext4, xfs, btrfs, tmpfs 6.3+); "+
-			"run without it (--userns=host)", err)
+	return mount(int(ns.Fd()))
+}
+
+// idmapHint explains an idmapped mount the kernel refused.
+func idmapHint(err error) error {
+	if !errors.Is(err, rootfs.ErrIDMapUnsupported) {
+		return err
 	}
-	return err
+	return fmt.Errorf("%w\n--userns=auto shows files to the container's root through idmapped mounts "+
+		"(Linux 5.12+, overlayfs layers 5.19+, on a filesystem that supports them: ext4, xfs, btrfs, tmpfs 6.3+); "+
+		"run without it (--userns=host)", err)
+}
+
+// forceChown is MINIRUN_USERNS_CHOWN=1: the chowned-copy fallback even
+// where idmapped mounts work (tests; a filesystem whose idmapping fails
+// in ways the kernel does not report at mount time).
+func forceChown() bool { return os.Getenv("MINIRUN_USERNS_CHOWN") == "1" }
+
+// mountLayers mounts the image's layers for a container with a user
+// namespace: idmapped (nothing copied, nothing chowned), or where the
+// kernel cannot idmap them, over copies of the layers with the owners
+// shifted into the container's range, made once per container in its
+// data directory (<data>/lowers/<n>; a restart reuses them, rm deletes
+// them). The copies cost the image's size on disk and the time to copy
+// it at each new container: podman's "chown" fallback.
+func (u *UserNS) mountLayers(layers []string, upper, work, root, dataDir string) error {
+	if err := u.chownFresh(upper); err != nil {
+		return err
+	}
+	if !forceChown() {
+		err := u.mountIDMapped(func(fd int) error {
+			return rootfs.MountOverlayIDMapped(layers, upper, work, root, filepath.Join(dataDir, "l"), fd)
+		})
+		if !errors.Is(err, rootfs.ErrIDMapUnsupported) {
+			return err
+		}
+	}
+	shift := rootfs.IDShift{UIDBase: u.UIDs.Start, GIDBase: u.GIDs.Start, Size: min(u.UIDs.Size, u.GIDs.Size)}
+	lowers := make([]string, len(layers))
+	for i, l := range layers {
+		lowers[i] = filepath.Join(dataDir, "lowers", strconv.Itoa(i))
+		if _, err := os.Lstat(lowers[i]); err == nil {
+			continue
+		}
+		tmp := lowers[i] + ".tmp"
+		if err := os.RemoveAll(tmp); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(tmp), 0o700); err != nil {
+			return err
+		}
+		if err := rootfs.ShiftedCopy(l, tmp, shift); err != nil {
+			_ = os.RemoveAll(tmp)
+			return err
+		}
+		if err := os.Rename(tmp, lowers[i]); err != nil {
+			return err
+		}
+	}
+	return rootfs.MountOverlay(lowers, upper, work, root)
 }
 
 // checkUser refuses a --user outside the mapped IDs: the container's

@@ -263,3 +263,37 @@ func TestUserNSRefused(t *testing.T) {
 		assertClean(t)
 	}
 }
+
+// Where the kernel cannot idmap the layers, each container gets copies
+// of them with shifted owners (forced here with MINIRUN_USERNS_CHOWN=1):
+// the container sees the same thing, the shared layers stay as they
+// are, and the copies go with the container.
+func TestUserNSChownFallback(t *testing.T) {
+	needUserNS(t)
+	t.Setenv("MINIRUN_USERNS_CHOWN", "1")
+	r := runUserNS(t, "run", "-d", "--name", "uns-chown", "--network", "none", "--userns=auto", "busybox", "sh", "-c",
+		"stat -c '%u:%g' /bin/busybox /etc/passwd > /out; touch /new; exec sleep 60")
+	rmAtEnd(t, "uns-chown")
+	id := strings.TrimSpace(r.stdout)
+	waitUntil(t, "the container's output", func() bool {
+		b, _ := os.ReadFile(filepath.Join(dataRoot, "containers", id, "upper", "out"))
+		return strings.Count(string(b), "\n") == 2
+	})
+	b, _ := os.ReadFile(filepath.Join(dataRoot, "containers", id, "upper", "out"))
+	if string(b) != "0:0\n0:0\n" {
+		t.Errorf("inside: %q, want the image's files root's", b)
+	}
+	var st syscall.Stat_t
+	copyBB := filepath.Join(dataRoot, "containers", id, "lowers", "0", "bin", "busybox")
+	if err := syscall.Stat(copyBB, &st); err != nil || st.Uid != usernsBase || st.Gid != usernsBase {
+		t.Errorf("%s: %d:%d %v, want %d", copyBB, st.Uid, st.Gid, err, usernsBase)
+	}
+	layers, _ := filepath.Glob(filepath.Join(dataRoot, "layers", "*", "bin", "busybox"))
+	for _, l := range layers {
+		if err := syscall.Stat(l, &st); err != nil || st.Uid != 0 {
+			t.Errorf("image layer file %s: uid %d (%v), want 0", l, st.Uid, err)
+		}
+	}
+	run(t, 0, "rm", "-f", "uns-chown")
+	assertClean(t)
+}
