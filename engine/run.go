@@ -307,7 +307,10 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 	}
 	if o.userns.auto {
 		if p.userns, err = e.allocateUserNS(p.dataDir, o.userns); err != nil {
-			return p, &UsageError{err}
+			if errors.Is(err, errNoFreeBlock) {
+				return p, &UsageError{err}
+			}
+			return p, err
 		}
 	}
 	root := o.Rootfs

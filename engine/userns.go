@@ -154,6 +154,8 @@ func (e *Engine) usernsLock() (func(), error) {
 
 const usernsFile = "userns.json"
 
+var errNoFreeBlock = errors.New("no free block")
+
 // allocateUserNS takes a free block of req.size host UIDs and GIDs from
 // the delegated ranges, one that no other container of this engine uses
 // (running or stopped: a stopped container's files keep its IDs until it
@@ -169,7 +171,16 @@ func (e *Engine) allocateUserNS(dataDir string, req usernsRequest) (*UserNS, err
 	var usedU, usedG []idmap.Range
 	ents, _ := os.ReadDir(filepath.Join(e.DataRoot, "containers"))
 	for _, ent := range ents {
-		if u, err := readUserNS(filepath.Join(e.DataRoot, "containers", ent.Name())); err == nil && u != nil {
+		if !ent.IsDir() || filepath.Join(e.DataRoot, "containers", ent.Name()) == dataDir {
+			continue
+		}
+		u, err := readUserNS(filepath.Join(e.DataRoot, "containers", ent.Name()))
+		if err != nil {
+			// Not knowing a container's block could hand it out twice.
+			return nil, fmt.Errorf("--userns=auto: the user namespace of container %s: %w (remove that container: minirun rm -f %s)",
+				ShortID(ent.Name()), err, ShortID(ent.Name()))
+		}
+		if u != nil {
 			usedU, usedG = append(usedU, u.UIDs), append(usedG, u.GIDs)
 		}
 	}
@@ -178,9 +189,9 @@ func (e *Engine) allocateUserNS(dataDir string, req usernsRequest) (*UserNS, err
 	u.UIDs, okU = idmap.Allocate(req.uids, usedU, req.size)
 	u.GIDs, okG = idmap.Allocate(req.gids, usedG, req.size)
 	if !okU || !okG {
-		return nil, fmt.Errorf("--userns=auto: no free block of %d subordinate IDs left for user %s: %d containers hold one "+
+		return nil, fmt.Errorf("--userns=auto: %w of %d subordinate IDs left for user %s: %d containers hold one "+
 			"(remove stopped containers, delegate more IDs in /etc/subuid and /etc/subgid, or ask for fewer with --userns=auto:size=N)",
-			req.size, SubIDUser, len(usedU))
+			errNoFreeBlock, req.size, SubIDUser, len(usedU))
 	}
 	b, _ := json.Marshal(u)
 	if err := os.WriteFile(filepath.Join(dataDir, usernsFile), b, 0o600); err != nil {

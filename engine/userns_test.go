@@ -135,3 +135,18 @@ func TestCopyTreeKeepsOwners(t *testing.T) {
 		}
 	}
 }
+
+// A container whose record cannot be read stops allocation: its block
+// could otherwise be handed out twice.
+func TestAllocateUserNSCorruptRecord(t *testing.T) {
+	e := New(t.TempDir(), t.TempDir())
+	bad := e.containerDataDir("0123456789abcdef")
+	os.MkdirAll(bad, 0o700)
+	os.WriteFile(filepath.Join(bad, usernsFile), []byte("{"), 0o600)
+	d := e.containerDataDir(newID())
+	os.MkdirAll(d, 0o700)
+	req := usernsRequest{auto: true, size: 10, uids: []idmap.Range{{Start: 100000, Size: 100}}, gids: []idmap.Range{{Start: 100000, Size: 100}}}
+	if _, err := e.allocateUserNS(d, req); err == nil || !strings.Contains(err.Error(), "0123456789ab") {
+		t.Fatalf("want an error naming the container, got %v", err)
+	}
+}

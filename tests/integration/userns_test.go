@@ -297,3 +297,48 @@ func TestUserNSChownFallback(t *testing.T) {
 	run(t, 0, "rm", "-f", "uns-chown")
 	assertClean(t)
 }
+
+// Runs started at the same moment each get a block of their own (the
+// allocation is serialised by a lock), and a fifth that finds every block
+// taken is refused, saying so.
+func TestUserNSConcurrent(t *testing.T) {
+	needUserNS(t)
+	const n = 4 // the test delegation holds 4 blocks of 65536
+	out := make(chan result, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			out <- minirun(t, "", "run", "--rm", "--network", "none", "--userns=auto", "busybox", "sh", "-c", "head -1 /proc/self/uid_map; sleep 2")
+		}()
+	}
+	// While they run, one more finds no free block.
+	waitUntil(t, "four blocks handed out", func() bool {
+		recs, _ := filepath.Glob(filepath.Join(dataRoot, "containers", "*", "userns.json"))
+		return len(recs) >= n
+	})
+	if r := minirun(t, "", "run", "--rm", "--network", "none", "--userns=auto", "busybox", "true"); r.code != 125 || !strings.Contains(r.stderr, "no free block of 65536") {
+		t.Errorf("a fifth container: exit %d %q, want 125 and no free block", r.code, r.stderr)
+	}
+	var maps [][3]int
+	for i := 0; i < n; i++ {
+		r := <-out
+		if r.code == 125 && strings.Contains(r.stderr, "idmapped mount") {
+			t.Skipf("no idmapped mounts here: %s", r.stderr)
+		}
+		if r.code != 0 {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		maps = append(maps, uidMap(t, r.stdout))
+	}
+	for i := range maps {
+		for j := i + 1; j < len(maps); j++ {
+			a, b := maps[i], maps[j]
+			if a[1] < b[1]+b[2] && b[1] < a[1]+a[2] {
+				t.Errorf("overlapping blocks %v and %v", a, b)
+			}
+		}
+		if maps[i][1] < usernsBase || maps[i][1]+maps[i][2] > usernsBase+300000 {
+			t.Errorf("block %v outside the delegation", maps[i])
+		}
+	}
+	assertClean(t)
+}
