@@ -129,20 +129,8 @@ func TestUserNSAutoHostView(t *testing.T) {
 	}
 	made := filepath.Join(dataRoot, "containers", idA, "upper", "made-inside")
 	waitUntil(t, "the file written by uns-a", func() bool { _, err := os.Stat(made); return err == nil })
-	var st syscall.Stat_t
-	if err := syscall.Stat(made, &st); err != nil || st.Uid != usernsBase || st.Gid != usernsBase {
-		t.Errorf("%s on the host: uid %d gid %d (%v), want %d", made, st.Uid, st.Gid, err, usernsBase)
-	}
-	// The shared image layers were not chowned.
-	layers, _ := filepath.Glob(filepath.Join(dataRoot, "layers", "*", "bin", "busybox"))
-	for _, l := range layers {
-		if err := syscall.Stat(l, &st); err != nil || st.Uid != 0 {
-			t.Errorf("image layer file %s: uid %d (%v), want 0: the layers are shared and never chowned", l, st.Uid, err)
-		}
-	}
-	if len(layers) == 0 {
-		t.Errorf("no busybox in %s/layers", dataRoot)
-	}
+	wantOwner(t, made, usernsBase)
+	layersUnchowned(t)
 	// exec joins the container's user namespace.
 	if r := run(t, 0, "exec", "uns-a", "sh", "-c", "head -1 /proc/self/uid_map; id -u; cat /made-inside"); strings.Fields(r.stdout)[1] != strconv.Itoa(usernsBase) ||
 		!strings.HasSuffix(r.stdout, "0\nx\n") {
@@ -167,6 +155,28 @@ func TestUserNSAutoHostView(t *testing.T) {
 	assertClean(t)
 }
 
+// wantOwner fails the test unless path is owned by uid and gid id on the host.
+func wantOwner(t *testing.T, path string, id uint32) {
+	t.Helper()
+	var st syscall.Stat_t
+	if err := syscall.Lstat(path, &st); err != nil || st.Uid != id || st.Gid != id {
+		t.Errorf("%s on the host: uid %d gid %d (%v), want %d", path, st.Uid, st.Gid, err, id)
+	}
+}
+
+// layersUnchowned checks that the shared image layers are still host
+// root's: a user namespace never chowns them.
+func layersUnchowned(t *testing.T) {
+	t.Helper()
+	layers, _ := filepath.Glob(filepath.Join(dataRoot, "layers", "*", "bin", "busybox"))
+	if len(layers) == 0 {
+		t.Errorf("no busybox in %s/layers", dataRoot)
+	}
+	for _, l := range layers {
+		wantOwner(t, l, 0)
+	}
+}
+
 func readMap(t *testing.T, pid int) [3]int {
 	t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/uid_map", pid))
@@ -188,11 +198,7 @@ func TestUserNSVolumes(t *testing.T) {
 		t.Fatalf("got %q, want the volumes root's and writable", r.stdout)
 	}
 	for _, f := range []string{"unsvol/_data/f", "unsvol/_data", "unsseed/_data/h", "unsseed/_data/passwd"} {
-		var st syscall.Stat_t
-		p := filepath.Join(dataRoot, "volumes", f)
-		if err := syscall.Stat(p, &st); err != nil || st.Uid != usernsBase || st.Gid != usernsBase {
-			t.Errorf("%s: uid %d gid %d (%v), want %d", p, st.Uid, st.Gid, err, usernsBase)
-		}
+		wantOwner(t, filepath.Join(dataRoot, "volumes", f), usernsBase)
 	}
 	assertClean(t)
 }
@@ -216,10 +222,7 @@ func TestUserNSRootfs(t *testing.T) {
 	if len(lines) != 3 || uidMap(t, lines[0])[1] != usernsBase || lines[1] != "0:0" || lines[2] != "65534:65534" {
 		t.Fatalf("got %q", r.stdout)
 	}
-	var st syscall.Stat_t
-	if err := syscall.Stat(filepath.Join(busybox, "bin", "busybox"), &st); err != nil || st.Uid != 0 {
-		t.Fatalf("the --rootfs directory changed: uid %d, %v", st.Uid, err)
-	}
+	wantOwner(t, filepath.Join(busybox, "bin", "busybox"), 0) // the directory did not change
 	assertClean(t)
 }
 
@@ -283,17 +286,8 @@ func TestUserNSChownFallback(t *testing.T) {
 	if string(b) != "0:0\n0:0\n" {
 		t.Errorf("inside: %q, want the image's files root's", b)
 	}
-	var st syscall.Stat_t
-	copyBB := filepath.Join(dataRoot, "containers", id, "lowers", "0", "bin", "busybox")
-	if err := syscall.Stat(copyBB, &st); err != nil || st.Uid != usernsBase || st.Gid != usernsBase {
-		t.Errorf("%s: %d:%d %v, want %d", copyBB, st.Uid, st.Gid, err, usernsBase)
-	}
-	layers, _ := filepath.Glob(filepath.Join(dataRoot, "layers", "*", "bin", "busybox"))
-	for _, l := range layers {
-		if err := syscall.Stat(l, &st); err != nil || st.Uid != 0 {
-			t.Errorf("image layer file %s: uid %d (%v), want 0", l, st.Uid, err)
-		}
-	}
+	wantOwner(t, filepath.Join(dataRoot, "containers", id, "lowers", "0", "bin", "busybox"), usernsBase)
+	layersUnchowned(t)
 	run(t, 0, "rm", "-f", "uns-chown")
 	assertClean(t)
 }
