@@ -90,5 +90,10 @@ func MountOverlayIDMapped(lowers []string, upper, work, target, scratch string, 
 		}
 		mapped[i] = dir
 	}
-	return MountOverlay(mapped, upper, work, target)
+	err = MountOverlay(mapped, upper, work, target)
+	if errors.Is(err, unix.EINVAL) {
+		// overlayfs before 5.19 refuses idmapped layers.
+		return fmt.Errorf("%w: overlayfs refused idmapped layers (it takes them since Linux 5.19): %w", ErrIDMapUnsupported, err)
+	}
+	return err
 }
