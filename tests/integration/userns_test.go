@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // usernsBase is the first subordinate ID the tests delegate: 300000 IDs
@@ -127,6 +129,13 @@ func TestUserNSAutoHostView(t *testing.T) {
 	if u := strings.Fields(procField(t, pidB, "Uid")); len(u) != 4 || u[0] != strconv.Itoa(mapB[1]+999) {
 		t.Errorf("init of uns-b (-u 999) runs as host uid %v, want %d", u, mapB[1]+999)
 	}
+	// Its other namespaces belong to its user namespace (cloned together):
+	// its root may configure its own network, not the host's.
+	for _, ns := range []string{"net", "mnt", "uts", "ipc", "pid"} {
+		if owner, user := nsOwner(t, pidA, ns), nsInode(t, fmt.Sprintf("/proc/%d/ns/user", pidA)); owner != user {
+			t.Errorf("the %s namespace of uns-a is owned by user namespace %d, want the container's %d", ns, owner, user)
+		}
+	}
 	made := filepath.Join(dataRoot, "containers", idA, "upper", "made-inside")
 	waitUntil(t, "the file written by uns-a", func() bool { _, err := os.Stat(made); return err == nil })
 	wantOwner(t, made, usernsBase)
@@ -175,6 +184,36 @@ func layersUnchowned(t *testing.T) {
 	for _, l := range layers {
 		wantOwner(t, l, 0)
 	}
+}
+
+func nsInode(t *testing.T, path string) uint64 {
+	t.Helper()
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Ino
+}
+
+// nsOwner is the inode of the user namespace owning pid's namespace ns
+// (ioctl NS_GET_USERNS, man 2 ioctl_ns).
+func nsOwner(t *testing.T, pid int, ns string) uint64 {
+	t.Helper()
+	f, err := os.Open(fmt.Sprintf("/proc/%d/ns/%s", pid, ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fd, err := unix.IoctlRetInt(int(f.Fd()), unix.NS_GET_USERNS)
+	if err != nil {
+		t.Fatalf("NS_GET_USERNS of %s: %v", f.Name(), err)
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Ino
 }
 
 func readMap(t *testing.T, pid int) [3]int {
