@@ -450,13 +450,11 @@ func (e *Engine) loadPrepared(id string) (*prepared, error) {
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", ShortID(id), err)
 	}
-	p := &prepared{id: id, bundle: e.bundleDir(id), dataDir: e.containerDataDir(id)}
-	if err := json.Unmarshal(b, &p.meta); err != nil {
+	var m Meta
+	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("container %s: meta.json: %w", ShortID(id), err)
 	}
-	if p.meta.Rootfs == "" {
-		p.rootfsMounted = filepath.Join(p.bundle, "rootfs")
-	}
+	p := e.preparedFor(m)
 	if p.spec, err = container.LoadSpec(p.bundle); err != nil {
 		return nil, err
 	}
@@ -474,31 +472,54 @@ func (e *Engine) loadPrepared(id string) (*prepared, error) {
 
 // remount mounts a stopped container's root filesystem again (restart).
 func (e *Engine) remount(p *prepared) error {
-	if p.meta.Rootfs != "" {
-		return nil
+	var img *image.Image
+	if p.meta.Rootfs == "" {
+		store, err := e.Images()
+		if err != nil {
+			return err
+		}
+		if img, err = store.Get(p.meta.ImageID); err != nil {
+			return fmt.Errorf("container %s: its image %s: %w", ShortID(p.id), p.meta.Image, err)
+		}
 	}
-	store, err := e.Images()
-	if err != nil {
-		return err
-	}
-	img, err := store.Get(p.meta.ImageID)
-	if err != nil {
-		return fmt.Errorf("container %s: its image %s: %w", ShortID(p.id), p.meta.Image, err)
-	}
-	return mountImage(img, p)
+	return e.mountRoot(img, p.meta.Rootfs, p)
 }
 
-// mountImage mounts the image's layers with the container's upper and
-// work directories at bundle/rootfs.
-func mountImage(img *image.Image, p *prepared) error {
+// mountRoot mounts the container's root filesystem at bundle/rootfs: the
+// image's layers with the container's upper and work directories, or
+// with a user namespace the --rootfs directory through the namespace's ID
+// mapping (see mountIDMapped). A --rootfs directory without one is used
+// where it is, and nothing is mounted.
+func (e *Engine) mountRoot(img *image.Image, dir string, p *prepared) error {
+	if img == nil && p.userns == nil {
+		return nil
+	}
 	root := filepath.Join(p.bundle, "rootfs")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return err
+	}
+	if img == nil {
+		// No copy here: the directory is the user's, and what the
+		// container writes must land in it.
+		if err := p.userns.mountIDMapped(func(fd int) error { return rootfs.IDMappedBind(dir, root, fd) }); err != nil {
+			return fmt.Errorf("--rootfs %s: %w", dir, idmapHint(err))
+		}
+		p.rootfsMounted = root
+		return nil
+	}
 	upper, work := filepath.Join(p.dataDir, "upper"), filepath.Join(p.dataDir, "work")
-	for _, d := range []string{root, upper, work} {
+	for _, d := range []string{upper, work} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
 	}
-	if err := rootfs.MountOverlay(img.Layers, upper, work, root); err != nil {
+	var err error
+	if p.userns == nil {
+		err = rootfs.MountOverlay(img.Layers, upper, work, root)
+	} else {
+		err = p.userns.mountLayers(img.Layers, upper, work, root, p.dataDir)
+	}
+	if err != nil {
 		return fmt.Errorf("mount the image's layers: %w", err)
 	}
 	p.rootfsMounted = root
