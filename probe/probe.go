@@ -106,6 +106,12 @@ func (r Report) fds() {
 		if i := strings.Index(t, ":["); i > 0 {
 			t = t[:i]
 		}
+		// The Go runtime keeps the CPU limit files of its cgroup open to
+		// size GOMAXPROCS: this program's own, not the runtime's.
+		if strings.HasPrefix(t, "/sys/fs/cgroup/") && (strings.HasSuffix(t, "/cpu.max") ||
+			strings.HasSuffix(t, "/cpu.cfs_quota_us") || strings.HasSuffix(t, "/cpu.cfs_period_us")) {
+			continue
+		}
 		r.set(fmt.Sprintf("fd.%d", fd), t)
 		list = append(list, strconv.Itoa(fd))
 	}
@@ -512,7 +518,8 @@ func (r Report) network() {
 		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 			f := strings.Fields(l)
 			if len(f) == 10 {
-				rs = append(rs, f[0]+"/"+f[1]+" via "+f[4]+" dev "+f[9])
+				plen, _ := strconv.ParseUint(f[1], 16, 8)
+				rs = append(rs, fmt.Sprintf("%s/%d via %s dev %s", ip6(f[0]), plen, ip6(f[4]), f[9]))
 			}
 		}
 		sort.Strings(rs)
@@ -523,6 +530,17 @@ func (r Report) network() {
 			r["sysctl."+strings.ReplaceAll(s, "/", ".")] = strings.Join(strings.Fields(v), " ")
 		}
 	}
+}
+
+// ip6 reads an address of /proc/net/ipv6_route (32 hex digits).
+func ip6(h string) string {
+	b := make(net.IP, 16)
+	for i := range b {
+		if v, err := strconv.ParseUint(h[2*i:2*i+2], 16, 8); err == nil && len(h) == 32 {
+			b[i] = byte(v)
+		}
+	}
+	return b.String()
 }
 
 // routes4 reads the IPv4 routing table from /proc/net/route (its

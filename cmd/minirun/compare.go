@@ -107,7 +107,7 @@ func printComparison(diffs []probe.Difference, allow []probe.AllowEntry, runtime
 				r.Reason = e.Reason
 			} else if allow != nil {
 				unexplained++
-				r.Reason = "NOT IN THE ALLOWLIST"
+				r.Reason = notInAllowlist
 			}
 		}
 		rows = append(rows, r)
@@ -118,14 +118,31 @@ func printComparison(diffs []probe.Difference, allow []probe.AllowEntry, runtime
 		_ = enc.Encode(map[string]any{"runtime": runtime, "fields": rows, "differing": differing, "unexplained": unexplained})
 		return unexplained
 	}
+	// Side by side, values cut at a readable width (--format json has
+	// them whole); the reasons are numbered notes under the table.
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "FIELD\tMINIRUN\t%s\tWHY\n", strings.ToUpper(runtime))
+	var notes []string
+	noteOf := map[string]int{}
 	for _, r := range rows {
-		mark := r.Field
+		mark := "  " + r.Field
 		if r.A != r.B {
-			mark = "* " + mark
+			mark = "* " + r.Field
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", mark, r.A, r.B, r.Reason)
+		why := ""
+		if r.Reason != "" {
+			n, ok := noteOf[r.Reason]
+			if !ok {
+				notes = append(notes, r.Reason)
+				n = len(notes)
+				noteOf[r.Reason] = n
+			}
+			why = fmt.Sprintf("[%d]", n)
+			if r.Reason == notInAllowlist {
+				why = notInAllowlist
+			}
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", mark, cell(r.A), cell(r.B), why)
 	}
 	w.Flush()
 	fmt.Printf("\n%d field(s) differ", differing)
@@ -133,5 +150,21 @@ func printComparison(diffs []probe.Difference, allow []probe.AllowEntry, runtime
 		fmt.Printf(", %d not explained by the allowlist (probe/allowlist-runc.json)", unexplained)
 	}
 	fmt.Println()
+	for i, n := range notes {
+		if n != notInAllowlist {
+			fmt.Printf("\n[%d] %s\n", i+1, n)
+		}
+	}
 	return unexplained
+}
+
+const notInAllowlist = "NOT IN THE ALLOWLIST"
+
+// cell is a value on one line of the table, cut to a readable width.
+func cell(v string) string {
+	v = strings.NewReplacer("\n", "\\n", "\t", " ").Replace(v)
+	if r := []rune(v); len(r) > 56 {
+		return string(r[:55]) + "…"
+	}
+	return v
 }

@@ -126,3 +126,43 @@ func parseReport(t *testing.T, runtime, s string) probe.Report {
 	}
 	return r
 }
+
+// compare's other ends: --check's exit code, a bad --runtime, and Docker
+// without a daemon, each with a message that says what to do.
+func TestCompareCommand(t *testing.T) {
+	if _, err := exec.LookPath("runc"); err != nil {
+		t.Skip("runc is not installed (apt-get install runc)")
+	}
+	r := run(t, 0, "compare", "--check", "--", "busybox", "sh", "-c", "echo hello; exit 3")
+	if !strings.Contains(r.stdout, "0 not explained by the allowlist") {
+		t.Errorf("compare --check: want every difference explained:\n%s", r.stdout)
+	}
+	r = run(t, 0, "compare", "--all", "--format", "json", "busybox", "sh", "-c", "echo hello; exit 3")
+	var out struct {
+		Fields []probe.Difference `json:"fields"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]probe.Difference{}
+	for _, f := range out.Fields {
+		got[f.Field] = f
+	}
+	if d := got["command.output"]; d.A != "hello" || d.B != "hello" {
+		t.Errorf("command.output: %+v, want hello under both", d)
+	}
+	if d := got["command.exit"]; d.A != "3" || d.B != "3" {
+		t.Errorf("command.exit: %+v, want 3 under both", d)
+	}
+	r = run(t, 125, "compare", "--runtime", "lxc", "busybox")
+	if !strings.Contains(r.stderr, "want runc, crun or docker") {
+		t.Errorf("compare --runtime lxc: %q", r.stderr)
+	}
+	if _, err := exec.LookPath("docker"); err == nil && exec.Command("docker", "info").Run() != nil {
+		r = run(t, 125, "compare", "--runtime", "docker", "busybox")
+		if !strings.Contains(r.stderr, "no Docker daemon is reachable") {
+			t.Errorf("compare --runtime docker without a daemon: %q", r.stderr)
+		}
+	}
+	assertClean(t)
+}
