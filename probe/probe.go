@@ -237,8 +237,51 @@ func (r Report) rlimits() {
 		if err := unix.Getrlimit(i, &l); err != nil {
 			continue
 		}
+		if i == unix.RLIMIT_NOFILE && l.Max != unix.RLIM_INFINITY && l.Cur == l.Max-1 {
+			// Go raised its own soft limit to hard-1 at start (see
+			// syscall/rlimit.go): what the runtime set is what a child
+			// gets back at exec.
+			if cur, ok := childNofile(); ok {
+				l.Cur = cur
+			} else {
+				r["rlimit."+name] = lim(l.Cur) + "/" + lim(l.Max) + " (as raised by Go)"
+				continue
+			}
+		}
 		r["rlimit."+name] = lim(l.Cur) + "/" + lim(l.Max)
 	}
+}
+
+// childNofile reads the soft RLIMIT_NOFILE a child starts with, which Go
+// sets back to the one this process was started with: the child (this
+// program again) is traced, so it stops right after its execve, before
+// it can run a single instruction of its own, and is read and killed there.
+func childNofile() (uint64, bool) {
+	self, err := os.Executable()
+	if err != nil {
+		return 0, false
+	}
+	c := exec.Command(self)
+	c.SysProcAttr = &syscall.SysProcAttr{Ptrace: true}
+	if err := c.Start(); err != nil {
+		return 0, false
+	}
+	defer func() {
+		c.Process.Kill()
+		c.Wait()
+	}()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", c.Process.Pid))
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(strings.TrimPrefix(line, "Max open files")); line != "" && strings.HasPrefix(line, "Max open files") && len(f) >= 2 {
+			if v, err := strconv.ParseUint(f[0], 10, 64); err == nil {
+				return v, true
+			}
+		}
+	}
+	return 0, false
 }
 
 // mount is one line of /proc/self/mountinfo.

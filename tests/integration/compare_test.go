@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
 	"github.com/minirun/minirun/probe"
 )
 
@@ -26,8 +28,44 @@ func TestCompareRuncAllowlist(t *testing.T) {
 	}
 	var diffs []probe.Difference
 	// 1. runc's classic use: `minirun spec`'s config.json, run by both.
-	mine, other := probeSpecBundle(t)
+	mine, other := probeSpecBundle(t, nil)
 	diffs = append(diffs, probe.Diff(mine, other, false)...)
+	// 2. The same with the process settings a spec can carry.
+	m, o := probeSpecBundle(t, func(s *specs.Spec) {
+		p := s.Process
+		umask := uint32(0o027)
+		p.User = specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{10, 20}, Umask: &umask}
+		p.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 2048, Soft: 1024}, {Type: "RLIMIT_NPROC", Hard: 100, Soft: 100}}
+		adj := 100
+		p.OOMScoreAdj = &adj
+		p.NoNewPrivileges = false
+		p.Capabilities = &specs.LinuxCapabilities{Bounding: []string{"CAP_NET_BIND_SERVICE", "CAP_CHOWN", "CAP_KILL"},
+			Effective: []string{"CAP_NET_BIND_SERVICE"}, Permitted: []string{"CAP_NET_BIND_SERVICE", "CAP_KILL"},
+			Inheritable: []string{"CAP_NET_BIND_SERVICE"}, Ambient: []string{"CAP_NET_BIND_SERVICE"}}
+		p.Cwd = "/tmp"
+		p.Env = append(p.Env, "FOO=bar")
+		s.Root.Readonly = true
+		s.Domainname = "example.org"
+		s.Linux.Sysctl = map[string]string{"net.ipv4.ip_unprivileged_port_start": "80", "net.ipv4.ping_group_range": "0 100"}
+		limit, pids, quota, period, shares := int64(64<<20), int64(50), int64(50000), uint64(100000), uint64(512)
+		s.Linux.Resources.Memory = &specs.LinuxMemory{Limit: &limit}
+		s.Linux.Resources.Pids = &specs.LinuxPids{Limit: &pids}
+		s.Linux.Resources.CPU = &specs.LinuxCPU{Quota: &quota, Period: &period, Shares: &shares}
+	})
+	diffs = append(diffs, probe.Diff(m, o, false)...)
+	if m["status.Uid"] != "1000 1000 1000 1000" || m["rlimit.NOFILE"] != "1024/2048" || m["caps.CapAmb"] != "NET_BIND_SERVICE" {
+		t.Errorf("the process settings did not reach the probe: uid %q, nofile %q, ambient %q", m["status.Uid"], m["rlimit.NOFILE"], m["caps.CapAmb"])
+	}
+	// 3. A user namespace: container root is host UID 100000.
+	m, o = probeSpecBundle(t, func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	})
+	diffs = append(diffs, probe.Diff(m, o, false)...)
+	if m["userns.uid_map"] != "0 100000 65536" {
+		t.Errorf("userns.uid_map under minirun = %q", m["userns.uid_map"])
+	}
 	// 2. Docker-style: the container `minirun run busybox` would make,
 	// through `minirun compare` itself.
 	r := run(t, 0, "compare", "--format", "json", "busybox")
@@ -59,10 +97,19 @@ func TestCompareRuncAllowlist(t *testing.T) {
 }
 
 // probeSpecBundle runs the probe in a bundle made by `minirun spec`
-// (busybox rootfs, the probe copied in) under minirun, then runc.
-func probeSpecBundle(t *testing.T) (mine, other probe.Report) {
+// (busybox rootfs, the probe copied in), changed by edit, under minirun,
+// then runc.
+func probeSpecBundle(t *testing.T, edit func(*specs.Spec)) (mine, other probe.Report) {
 	t.Helper()
-	dir := t.TempDir()
+	// Searchable by all: in a user namespace minirun reaches the rootfs
+	// as the container's root (host UID 100000), which t.TempDir's 0700
+	// directories would keep out (runc gets by: see docs/COMPARE.md).
+	dir, err := os.MkdirTemp("", "minirun-compare-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
 	rootfs := filepath.Join(dir, "rootfs")
 	os.MkdirAll(rootfs, 0o755)
 	if out, err := exec.Command("tar", "-x", "-f", os.Getenv("MINIRUN_TEST_BUSYBOX_TAR_RESOLVED"), "-C", rootfs).CombinedOutput(); err != nil {
@@ -77,16 +124,18 @@ func probeSpecBundle(t *testing.T) (mine, other probe.Report) {
 	}
 	run(t, 0, "spec", "--bundle", dir)
 	cfgPath := filepath.Join(dir, "config.json")
-	var cfg map[string]any
+	var cfg specs.Spec
 	b, _ := os.ReadFile(cfgPath)
 	if err := json.Unmarshal(b, &cfg); err != nil {
 		t.Fatal(err)
 	}
-	proc := cfg["process"].(map[string]any)
-	proc["args"] = []string{"/.minirun-probe", "probe"}
-	proc["terminal"] = false
-	cfg["linux"].(map[string]any)["cgroupsPath"] = cgroupParent + "/compare-" + filepath.Base(dir)
-	b, _ = json.Marshal(cfg)
+	cfg.Process.Args = []string{"/.minirun-probe", "probe"}
+	cfg.Process.Terminal = false
+	cfg.Linux.CgroupsPath = cgroupParent + "/compare-" + filepath.Base(dir)
+	if edit != nil {
+		edit(&cfg)
+	}
+	b, _ = json.Marshal(&cfg)
 	if err := os.WriteFile(cfgPath, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
