@@ -101,9 +101,9 @@ func TestCompareRuncAllowlist(t *testing.T) {
 // then runc.
 func probeSpecBundle(t *testing.T, edit func(*specs.Spec)) (mine, other probe.Report) {
 	t.Helper()
-	// Searchable by all: in a user namespace minirun reaches the rootfs
-	// as the container's root (host UID 100000), which t.TempDir's 0700
-	// directories would keep out (runc gets by: see docs/COMPARE.md).
+	// Searchable by all: in a user namespace both runtimes reach the
+	// rootfs as the container's root (host UID 100000), which t.TempDir's
+	// 0700 directories would keep out.
 	dir, err := os.MkdirTemp("", "minirun-compare-")
 	if err != nil {
 		t.Fatal(err)
