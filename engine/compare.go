@@ -137,6 +137,9 @@ func (e *Engine) Compare(o CompareOptions) (mine, other probe.Report, err error)
 		c = exec.Command("docker", dockerArgs(o.Run, o.Probe, cmd)...)
 	}
 	if other, err = runProbe(o.Runtime, c); err != nil {
+		if o.Runtime != "docker" {
+			_ = exec.Command(o.Runtime, "--root", root, "delete", "--force", otherID).Run()
+		}
 		return nil, nil, err
 	}
 	return mine.Normalize(norm...), other.Normalize(norm...), nil
