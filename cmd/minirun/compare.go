@@ -17,6 +17,7 @@ func newCompareCommand(g *globals) *cobra.Command {
 	var o engine.CompareOptions
 	var all, check bool
 	var format string
+	o.Run.Limits.MemorySwappiness = -1 // unset, as run's flag
 	c := &cobra.Command{
 		Use:   "compare [OPTIONS] [--] IMAGE [COMMAND] [ARG...]",
 		Short: "Run one container under minirun and under runc, crun or Docker, and diff what it sees",
