@@ -67,9 +67,6 @@ type CompareOptions struct {
 	Run     RunOptions
 	Runtime string
 	Probe   string
-	// RuntimeRoot is the other runtime's state directory (default: a
-	// temporary one under /run).
-	RuntimeRoot string
 }
 
 // Compare runs the probe in the same container under minirun (its OCI
@@ -115,13 +112,12 @@ func (e *Engine) Compare(o CompareOptions) (mine, other probe.Report, err error)
 	if err := b.WriteSpec(); err != nil {
 		return nil, nil, err
 	}
-	root := o.RuntimeRoot
-	if root == "" {
-		if root, err = os.MkdirTemp("", "minirun-compare-"); err != nil {
-			return nil, nil, err
-		}
-		defer os.RemoveAll(root)
+	// The other runtime's state directory: its own, for this run only.
+	root, err := os.MkdirTemp("", "minirun-compare-")
+	if err != nil {
+		return nil, nil, err
 	}
+	defer os.RemoveAll(root)
 	short := ShortID(b.ID)
 	mineID, otherID := "compare-"+short+"-minirun", "compare-"+short+"-"+o.Runtime
 	self, err := os.Executable()

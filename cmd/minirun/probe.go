@@ -13,7 +13,7 @@ import (
 // static minirun binary, copied into the container's root filesystem, prints
 // what the container sees as JSON (see probe/doc.go).
 func newProbeCommand(*globals) *cobra.Command {
-	return &cobra.Command{
+	c := &cobra.Command{
 		Use:    "probe [-- COMMAND...]",
 		Short:  "Print what this process sees of its container, as JSON (run inside a container by compare)",
 		Hidden: true,
@@ -24,4 +24,6 @@ func newProbeCommand(*globals) *cobra.Command {
 			return enc.Encode(probe.Collect(args))
 		},
 	}
+	c.Flags().SetInterspersed(false) // the command's flags are its own
+	return c
 }
