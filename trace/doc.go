@@ -16,8 +16,8 @@
 // how long it took; which process did it ("runtime" is the minirun
 // command you typed, "init" is the re-executed `minirun init` already
 // inside the container's namespaces, "exec" the process `minirun exec`
-// starts inside them, "monitor" the process that creates and watches a
-// container of `run -d`); the area, which is the package that holds the
+// starts inside them, "launch" the process that the monitor of `run -d`
+// starts to create the container); the area, which is the package that holds the
 // lesson (see its doc.go); what happens, in plain words; the system call
 // or file write that does it, with its arguments; and the man page. A
 // step that failed ends with "FAILED: <errno>". With --trace-format json
@@ -43,8 +43,9 @@
 // order of the handshake (init writes its steps before it answers on the
 // sync socket). With the OCI verbs run as separate commands, the steps
 // init takes after `create` has returned go to nobody: `run` sees them
-// all. The monitor of `run -d` is a child too: it hands init a copy of its
-// own pipe, and `run -d` prints both until the container runs.
+// all. The launcher of `run -d` is a child too (the C monitor passes the
+// pipe on as fd 6): it hands init a copy of its own pipe, and `run -d`
+// prints both until the container runs.
 //
 // # Cost when off
 //

@@ -94,8 +94,7 @@ func TestTraceRunPrimitivesInOrder(t *testing.T) {
 		{"/dev/pts", "init", []string{`"devpts"`}},
 		{"pivot_root", "init", []string{`pivot_root(".", ".")`}},
 		{"old root detached", "init", []string{`umount2(".", MNT_DETACH)`}},
-		{"veth pair", "runtime", []string{"ip link add ", "type veth peer name "}},
-		{"veth into the container", "runtime", []string{"netns /proc/"}},
+		{"veth pair, one end born in the container", "runtime", []string{"ip link add ", "type veth peer name eth0", "netns /proc/"}},
 		{"container address", "runtime", []string{"addr add ", "dev eth0"}},
 		{"start: open the FIFO", "runtime", []string{"exec.fifo", "O_RDONLY"}},
 		{"bounding set", "init", []string{"PR_CAPBSET_DROP"}},
@@ -227,16 +226,16 @@ func TestTraceReaderGone(t *testing.T) {
 	assertClean(t)
 }
 
-// run -d: the monitor creates the container; its steps and init's come
-// back to the `run` that started it.
+// run -d: the monitor's launcher creates the container; its steps and
+// init's come back to the `run` that started it.
 func TestTraceDetached(t *testing.T) {
 	r := run(t, 0, "run", "-d", "--trace", "--trace-format", "json", "--name", "tr-detached", "--network", "none", "busybox", "sleep", "100")
 	defer run(t, 0, "rm", "-f", "tr-detached")
 	assertTraceOrder(t, parseTrace(t, r.stderr), []traceStep{
 		{"overlay mount", "runtime", []string{`mount("overlay"`}},
-		{"clone of init", "monitor", []string{"clone(", "CLONE_NEWPID"}},
+		{"clone of init", "launch", []string{"clone(", "CLONE_NEWPID"}},
 		{"pivot_root", "init", []string{`pivot_root(".", ".")`}},
-		{"start: open the FIFO", "monitor", []string{"exec.fifo", "O_RDONLY"}},
+		{"start: open the FIFO", "launch", []string{"exec.fifo", "O_RDONLY"}},
 	})
 	if id := strings.TrimSpace(r.stdout); len(id) != 64 {
 		t.Errorf("run -d --trace stdout %q: want the container ID alone", r.stdout)
