@@ -315,7 +315,7 @@ func AttachEndpoint(ep Endpoint) (err error) {
 	if old, err := netlink.LinkByName(hostName); err == nil && old.Type() == "veth" {
 		_ = netlink.LinkDel(old)
 	}
-	if err := netStep("create a veth pair, its other end born in the container", manVeth, func() string {
+	if err := netStep("create a veth pair into the container", manVeth, func() string {
 		return fmt.Sprintf("ip link add %s mtu %d type veth peer name %s mtu %d netns /proc/%d/ns/net", hostName, mtu, ifName, mtu, pid)
 	}, func() error { return netlink.LinkAdd(veth) }); err != nil {
 		return fmt.Errorf("ip link add %s type veth peer name %s netns %d: %w", hostName, ifName, pid, err)
