@@ -67,7 +67,7 @@ func exitCode(err error) int {
 		return int(ee)
 	}
 	logRuntimeError(err) // --log: where containerd's shim looks
-	fmt.Fprintf(os.Stderr, "minirun: %v\n", err)
+	fmt.Fprintf(os.Stderr, "%s %v\n", colour(os.Stderr, red, "minirun:"), err)
 	return engine.ExitCode(err)
 }
 
@@ -88,6 +88,7 @@ func envOr(name, def string) string {
 type globals struct {
 	root, dataRoot, log, logFormat string
 	debug, systemdCgroup           bool
+	configFile                     string // the configuration file read, "" if none
 }
 
 func (g *globals) engine() *engine.Engine { return engine.New(g.root, g.dataRoot) }

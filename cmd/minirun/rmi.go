@@ -88,19 +88,18 @@ func newImagePruneCommand(g *globals) *cobra.Command {
 }
 
 func newImageInspectCommand(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:     "inspect IMAGE [IMAGE...]",
-		Short:   "Show an image's configuration and layers as JSON",
-		Example: `  sudo minirun image inspect busybox`,
-		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := g.engine().Images()
-			if err != nil {
-				return err
-			}
-			return inspectEach(args, store.Inspect)
-		},
-	}
+	return inspectCommand(&cobra.Command{
+		Use:   "inspect [-f FORMAT] IMAGE [IMAGE...]",
+		Short: "Show an image's configuration and layers as JSON",
+		Example: `  sudo minirun image inspect busybox
+  sudo minirun image inspect -f '{{.Config.Cmd}}' busybox`,
+	}, func(ref string) (*image.InspectInfo, error) {
+		store, err := g.engine().Images()
+		if err != nil {
+			return nil, err
+		}
+		return store.Inspect(ref)
+	})
 }
 
 func newLoadCommand(g *globals) *cobra.Command {
