@@ -112,3 +112,18 @@ func volumeNames(g *globals) func() ([]string, error) {
 		return out, nil
 	}
 }
+
+// describeCompletion completes the help of cobra's `completion` command.
+func describeCompletion(c *cobra.Command) {
+	c.Long = `Print the shell completion script for bash, zsh, fish or powershell. It
+completes commands, flags, and the names of containers, images, networks and
+volumes (asked from minirun itself, with the --root and --data-root given on
+the command line). "make install" installs the bash, zsh and fish scripts.`
+	c.Example = `  source <(minirun completion bash)
+  minirun completion bash > /etc/bash_completion.d/minirun
+  minirun completion zsh > "${fpath[1]}/_minirun"
+  minirun completion fish > ~/.config/fish/completions/minirun.fish`
+	for _, s := range c.Commands() {
+		s.Example = "  minirun completion " + s.Name() + " > minirun." + s.Name()
+	}
+}

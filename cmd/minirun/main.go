@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"runtime"
 
+	"github.com/spf13/pflag"
+
 	"github.com/minirun/minirun/container"
 	"github.com/minirun/minirun/engine"
 	"github.com/minirun/minirun/namespaces"
@@ -89,6 +91,13 @@ type globals struct {
 	root, dataRoot, log, logFormat string
 	debug, systemdCgroup           bool
 	configFile                     string // the configuration file read, "" if none
+	logLevel                       string
+	flags                          *pflag.FlagSet // the global flags, to tell set ones (config.go)
+	resolved                       bool
+	resolveErr                     error
 }
 
-func (g *globals) engine() *engine.Engine { return engine.New(g.root, g.dataRoot) }
+func (g *globals) engine() *engine.Engine {
+	_ = g.resolve() // completions run no PersistentPreRunE; an error shows there
+	return engine.New(g.root, g.dataRoot)
+}
