@@ -81,6 +81,7 @@ func setupHelp(root *cobra.Command) {
 		}
 	}
 	root.SuggestionsMinimumDistance = 2
+	root.AddCommand(newManCommand())
 	root.SetUsageFunc(usage)
 }
 

@@ -78,14 +78,6 @@ type exitError int
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
-// envOr returns the environment variable's value, or def.
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
 // globals are the flags every command shares (runc's global flags).
 type globals struct {
 	root, dataRoot, log, logFormat string

@@ -176,6 +176,8 @@ func newSystemCommand(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "system",
 		Short: "Manage minirun as a whole",
+		Example: `  sudo minirun system df
+  sudo minirun system prune -f`,
 	}
 	var force bool
 	prune := &cobra.Command{

@@ -55,9 +55,11 @@ func newImageCommand(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "image",
 		Short: "Manage images: ls, rm, prune, inspect",
+		Example: `  minirun image ls
+  sudo minirun image inspect -f '{{.Config.Env}}' busybox`,
 	}
 	ls := newImagesCommand(g)
-	ls.Use, ls.Aliases = "ls", []string{"list"}
+	ls.Use, ls.Aliases = "ls [-q] [--format FORMAT]", []string{"list"}
 	rm := newRmiCommand(g)
 	rm.Use, rm.Aliases = "rm [-f] IMAGE [IMAGE...]", nil
 	c.AddCommand(ls, rm, newImagePruneCommand(g), newImageInspectCommand(g))
