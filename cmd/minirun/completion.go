@@ -14,14 +14,10 @@ import (
 
 type completeFunc = func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective)
 
-// completeNames offers list()'s names that start with what is typed;
-// each only once per command line, and only for the first argument when
-// the command takes one (max 1).
-func completeNames(list func() ([]string, error), max int) completeFunc {
+// completeNames offers list()'s names that start with what is typed,
+// each only once per command line.
+func completeNames(list func() ([]string, error)) completeFunc {
 	return func(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-		if max > 0 && len(args) >= max {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
 		names, err := list()
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
@@ -55,14 +51,9 @@ func containerNames(g *globals, all bool) func() ([]string, error) {
 	}
 }
 
-// completeContainers completes one container name as the first argument.
-func completeContainers(g *globals, all bool) completeFunc {
-	return completeNames(containerNames(g, all), 1)
-}
-
 // completeContainerList completes any number of container names.
 func completeContainerList(g *globals, all bool) completeFunc {
-	return completeNames(containerNames(g, all), 0)
+	return completeNames(containerNames(g, all))
 }
 
 func imageNames(g *globals) func() ([]string, error) {
@@ -125,5 +116,70 @@ the command line). "make install" installs the bash, zsh and fish scripts.`
   minirun completion fish > ~/.config/fish/completions/minirun.fish`
 	for _, s := range c.Commands() {
 		s.Example = "  minirun completion " + s.Name() + " > minirun." + s.Name()
+	}
+}
+
+// setupCompletion gives every command that takes names their completion,
+// by command path (so that the commands' files stay about the commands).
+func setupCompletion(root *cobra.Command, g *globals) {
+	all := completeContainerList(g, true)
+	running := completeContainerList(g, false)
+	images := completeNames(imageNames(g))
+	networks := completeNames(networkNames(g))
+	volumes := completeNames(volumeNames(g))
+	first := func(f completeFunc) completeFunc { // the first argument only; then files
+		return func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveDefault
+			}
+			return f(c, args, toComplete)
+		}
+	}
+	then := func(a, b completeFunc) completeFunc { // a for the first argument, b for the second
+		return func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			switch len(args) {
+			case 0:
+				return a(c, args, toComplete)
+			case 1:
+				return b(c, nil, toComplete)
+			}
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+	}
+	byPath := map[string]completeFunc{
+		"run":     first(images),
+		"exec":    first(running),
+		"inspect": all, "logs": first(all), "stop": running, "restart": all, "wait": all,
+		"pause": running, "unpause": all, "top": first(running), "rm": all, "stats": running,
+		"kill": first(running), "start": first(all), "state": first(all), "delete": first(all),
+		"resume": first(all), "update": first(running), "ps": first(all),
+		"rmi": images, "save": images, "image rm": images, "image inspect": images,
+		"network rm": networks, "network inspect": networks,
+		"network connect": then(networks, all), "network disconnect": then(networks, all),
+		"volume rm": volumes, "volume inspect": volumes,
+	}
+	walkCommands(root, func(c *cobra.Command) {
+		path := strings.TrimPrefix(c.CommandPath(), root.Name()+" ")
+		if f, ok := byPath[path]; ok && c.ValidArgsFunction == nil {
+			c.ValidArgsFunction = f
+		}
+	})
+	if run, _, err := root.Find([]string{"run"}); err == nil && run.Flags().Lookup("network") != nil {
+		_ = run.RegisterFlagCompletionFunc("network", func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			names, d := networks(c, nil, toComplete)
+			for _, n := range []string{"none", "host"} {
+				if strings.HasPrefix(n, toComplete) {
+					names = append(names, n)
+				}
+			}
+			return names, d
+		})
+	}
+}
+
+func walkCommands(c *cobra.Command, fn func(*cobra.Command)) {
+	fn(c)
+	for _, s := range c.Commands() {
+		walkCommands(s, fn)
 	}
 }

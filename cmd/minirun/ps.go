@@ -49,8 +49,7 @@ processes instead: --format json prints a JSON array of host PIDs.`,
   sudo minirun ps -a --format 'table {{.ID}}\t{{.Names}}\t{{.State}}'
   sudo minirun ps -a --format json | jq -r .Names
   sudo minirun ps --format json mycontainer`,
-		Args:              cobra.MaximumNArgs(1),
-		ValidArgsFunction: completeContainers(g, false),
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				return ociPs(g, args[0], format)

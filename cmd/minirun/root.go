@@ -84,5 +84,6 @@ See docs/ARCHITECTURE.md for how a container comes to be.`,
 		newInfoCommand(g),
 	)
 	setupHelp(root)
+	setupCompletion(root, g)
 	return root
 }
