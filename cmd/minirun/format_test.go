@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/minirun/minirun/engine"
 )
 
 // capture runs fn with os.Stdout going to a pipe and returns what it wrote.
@@ -158,6 +160,30 @@ func TestSuggestFlag(t *testing.T) {
 	for typed, want := range map[string]string{"netwrk": "--network", "publsh": "--publish", "detatch": "--detach", "zzzzzzzz": ""} {
 		if got := suggestFlag(run, errors.New("unknown flag: --"+typed)); got != want {
 			t.Errorf("--%s: got %q, want %q", typed, got, want)
+		}
+	}
+}
+
+// Mistyped commands, at the top and in a group, get the closest ones and
+// an error (exit 125), not the help and exit 0.
+func TestSuggestCommand(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"runn"}, "Did you mean this?\n\trun"},
+		{[]string{"network", "lss"}, "Did you mean this?\n\tls"},
+		{[]string{"volume", "creat"}, "Did you mean this?\n\tcreate"},
+		{[]string{"ps", "--formt", "json"}, "Did you mean --format?"},
+	} {
+		root := cleanRoot(t)
+		root.SetArgs(tc.args)
+		root.SetOut(io.Discard)
+		err := root.Execute()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("minirun %v: %v, want %q", tc.args, err, tc.want)
+		} else if code := engine.ExitCode(err); code != 125 {
+			t.Errorf("minirun %v: exit %d", tc.args, code)
 		}
 	}
 }

@@ -82,14 +82,42 @@ func setupHelp(root *cobra.Command) {
 	}
 	root.SuggestionsMinimumDistance = 2
 	root.AddCommand(newManCommand())
+	walkCommands(root, func(c *cobra.Command) {
+		if c != root && c.HasSubCommands() && !c.Runnable() {
+			c.Args, c.RunE = cobra.ArbitraryArgs, unknownSubcommand
+			c.SuggestionsMinimumDistance = 2
+			c.Annotations = map[string]string{groupAnnotation: "true"}
+		}
+		if strings.Contains(c.Use, "[OPTIONS]") {
+			c.DisableFlagsInUseLine = true // "run [OPTIONS] IMAGE", not "... [flags]"
+		}
+	})
 	root.SetUsageFunc(usage)
+}
+
+// groupAnnotation marks a command that only groups others (its usage line
+// is "minirun network [command]", not a runnable "minirun network").
+const groupAnnotation = "minirun.group"
+
+// unknownSubcommand runs for a command group (network, volume, image,
+// system): its help without arguments, as Docker does, and an error with
+// the closest subcommands otherwise (cobra would print the help and exit 0).
+func unknownSubcommand(c *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return c.Help()
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+	if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+	}
+	return fmt.Errorf("%s\nSee '%s --help'.", msg, c.CommandPath())
 }
 
 // usage is cobra's usage layout, with grouped flags and the docs line.
 func usage(c *cobra.Command) error {
 	w := c.OutOrStderr()
 	fmt.Fprint(w, "Usage:")
-	if c.Runnable() {
+	if c.Runnable() && c.Annotations[groupAnnotation] == "" {
 		fmt.Fprintf(w, "\n  %s", c.UseLine())
 	}
 	if c.HasAvailableSubCommands() {
