@@ -17,8 +17,9 @@ export MINIRUN_DATA_ROOT
 # (`make build MINIRUN_OUT=path`).
 GOFLAGS_BUILD = CGO_ENABLED=1
 MINIRUN_OUT ?= bin/minirun
-MINIRUN_BUILD = $(GOFLAGS_BUILD) $(GO) build -trimpath -tags netgo,osusergo -ldflags "-s -w -extldflags -static -X main.version=$(VERSION)"
+MINIRUN_BUILD = $(GOFLAGS_BUILD) $(GO) build -trimpath -tags netgo,osusergo -ldflags "-s -w -extldflags -static -X main.version=$(VERSION) -X main.commit=$(COMMIT)"
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
 
 .PHONY: all build build-deps test-deps install uninstall busybox-image deps test unit vet bench bench-pull bench-network bench-lifecycle bench-cgroups vmtest vmtest-build conformance clean
 

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/minirun/minirun/engine"
 	"github.com/minirun/minirun/image"
 )
 
@@ -36,72 +37,53 @@ func completeNames(list func() ([]string, error)) completeFunc {
 	}
 }
 
-// containerNames lists the containers' names (running ones only unless all).
-func containerNames(g *globals, all bool) func() ([]string, error) {
+// namesOf lists the names of what list returns ("" names are left out).
+func namesOf[T any](list func() ([]T, error), name func(T) string) func() ([]string, error) {
 	return func() ([]string, error) {
-		list, err := g.engine().List(all)
+		items, err := list()
 		if err != nil {
 			return nil, err
 		}
 		var out []string
-		for _, s := range list {
-			out = append(out, s.Names)
-		}
-		return out, nil
-	}
-}
-
-// completeContainerList completes any number of container names.
-func completeContainerList(g *globals, all bool) completeFunc {
-	return completeNames(containerNames(g, all))
-}
-
-func imageNames(g *globals) func() ([]string, error) {
-	return func() ([]string, error) {
-		store, err := g.engine().Images()
-		if err != nil {
-			return nil, err
-		}
-		imgs, err := store.List()
-		if err != nil {
-			return nil, err
-		}
-		var out []string
-		for _, img := range imgs {
-			if img.Ref != "" {
-				out = append(out, image.FamiliarRef(img.Ref))
+		for _, it := range items {
+			if n := name(it); n != "" {
+				out = append(out, n)
 			}
 		}
 		return out, nil
 	}
 }
 
-func networkNames(g *globals) func() ([]string, error) {
-	return func() ([]string, error) {
-		nets, err := g.engine().Networks()
+// completeContainerList completes container names (running ones only
+// unless all).
+func completeContainerList(g *globals, all bool) completeFunc {
+	return completeNames(namesOf(func() ([]engine.Summary, error) { return g.engine().List(all) },
+		func(s engine.Summary) string { return s.Names }))
+}
+
+func imageNames(g *globals) func() ([]string, error) {
+	return namesOf(func() ([]image.Image, error) {
+		store, err := g.engine().Images()
 		if err != nil {
 			return nil, err
 		}
-		var out []string
-		for _, n := range nets {
-			out = append(out, n.Name)
+		return store.List()
+	}, func(img image.Image) string {
+		if img.Ref == "" {
+			return ""
 		}
-		return out, nil
-	}
+		return image.FamiliarRef(img.Ref)
+	})
+}
+
+func networkNames(g *globals) func() ([]string, error) {
+	return namesOf(func() ([]engine.Network, error) { return g.engine().Networks() },
+		func(n engine.Network) string { return n.Name })
 }
 
 func volumeNames(g *globals) func() ([]string, error) {
-	return func() ([]string, error) {
-		vols, err := g.engine().Volumes()
-		if err != nil {
-			return nil, err
-		}
-		var out []string
-		for _, v := range vols {
-			out = append(out, v.Name)
-		}
-		return out, nil
-	}
+	return namesOf(func() ([]*engine.Volume, error) { return g.engine().Volumes() },
+		func(v *engine.Volume) string { return v.Name })
 }
 
 // describeCompletion completes the help of cobra's `completion` command.

@@ -28,14 +28,17 @@ type versionInfo struct {
 	CgroupMode  string   // this host's: legacy, hybrid or unified
 }
 
+// commit is the git commit `make build` sets with -ldflags.
+var commit string
+
 // buildVersion is the version and commit of this binary: what `make build`
 // set with -ldflags, else what the Go toolchain recorded (go install
 // module@version, or the VCS revision of a checkout build).
-func buildVersion() (ver, commit string) {
+func buildVersion() (ver, rev string) {
 	ver = version
 	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return ver, ""
+	if !ok || commit != "" {
+		return ver, commit
 	}
 	if v := bi.Main.Version; v != "" && v != "(devel)" && ver == "0.1.0-dev" {
 		ver = v
@@ -44,15 +47,15 @@ func buildVersion() (ver, commit string) {
 	for _, s := range bi.Settings {
 		switch s.Key {
 		case "vcs.revision":
-			commit = s.Value
+			rev = s.Value
 		case "vcs.modified":
 			modified = s.Value == "true"
 		}
 	}
-	if commit != "" && modified {
-		commit += "-dirty"
+	if rev != "" && modified {
+		rev += "-dirty"
 	}
-	return ver, commit
+	return ver, rev
 }
 
 // cgroupModeName is a short name for the host's cgroup layout.
