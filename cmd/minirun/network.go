@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -172,6 +171,16 @@ func newNetworkDisconnectCommand(g *globals) *cobra.Command {
 	return c
 }
 
+// dfRow is one line of `system df`, with Docker's fields (strings, as the
+// table shows them).
+type dfRow struct {
+	Type        string
+	TotalCount  string `header:"TOTAL"`
+	Active      string
+	Size        string
+	Reclaimable string
+}
+
 func newSystemCommand(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "system",
@@ -209,39 +218,37 @@ entries of containers that are gone, and their published-port rules.`,
 	prune.Flags().BoolVarP(&force, "force", "f", false, "do not ask for confirmation")
 	var format string
 	df := &cobra.Command{
-		Use:     "df",
-		Short:   "Show disk usage: images, containers' writable layers, volumes",
-		Example: `  sudo minirun system df`,
-		Args:    cobra.NoArgs,
+		Use:   "df",
+		Short: "Show disk usage: images, containers' writable layers, volumes",
+		Example: `  sudo minirun system df
+  sudo minirun system df --format '{{.Type}} {{.Size}}'
+  sudo minirun system df --format json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rows, err := g.engine().DiskUsage()
 			if err != nil {
 				return err
 			}
-			if format == "json" {
-				enc := json.NewEncoder(os.Stdout)
-				for _, r := range rows {
-					if err := enc.Encode(r); err != nil {
-						return err
-					}
-				}
-				return nil
-			} else if format != "" {
-				return usageErr(cmd, errorf("unsupported --format %q: want json", format))
-			}
-			w := tabwriter.NewWriter(os.Stdout, 0, 0, 3, ' ', 0)
-			fmt.Fprintln(w, "TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE")
-			for _, r := range rows {
+			out := make([]dfRow, len(rows))
+			for i, r := range rows {
 				pct := 0
 				if r.Size > 0 {
 					pct = int(r.Reclaimable * 100 / r.Size)
 				}
-				fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%s (%d%%)\n", r.Type, r.Total, r.Active, humanSize(r.Size), humanSize(r.Reclaimable), pct)
+				out[i] = dfRow{Type: r.Type, TotalCount: fmt.Sprint(r.Total), Active: fmt.Sprint(r.Active), Size: humanSize(r.Size),
+					Reclaimable: fmt.Sprintf("%s (%d%%)", humanSize(r.Reclaimable), pct)}
 			}
-			return w.Flush()
+			return render(format, out, func(o io.Writer) error {
+				w := tabwriter.NewWriter(o, 0, 0, 3, ' ', 0)
+				fmt.Fprintln(w, "TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE")
+				for _, r := range out {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.Type, r.TotalCount, r.Active, r.Size, r.Reclaimable)
+				}
+				return w.Flush()
+			})
 		},
 	}
-	df.Flags().StringVar(&format, "format", "", "json: one JSON object per row")
+	addFormatFlag(df, &format, false)
 	c.AddCommand(prune, df)
 	return c
 }
