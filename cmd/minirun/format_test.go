@@ -187,3 +187,30 @@ func TestSuggestCommand(t *testing.T) {
 		}
 	}
 }
+
+// Colour never reaches a pipe or a file, and never with NO_COLOR.
+func TestColourOnlyOnATerminal(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	t.Setenv("NO_COLOR", "")
+	if got := colour(w, red, "minirun:"); got != "minirun:" {
+		t.Fatalf("a pipe got %q", got)
+	}
+	tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0)
+	if err != nil {
+		return // no terminal here: the rest needs one
+	}
+	defer tty.Close()
+	t.Setenv("TERM", "xterm")
+	if got := colour(tty, red, "x"); got != "\x1b[31mx\x1b[0m" {
+		t.Fatalf("a terminal got %q", got)
+	}
+	t.Setenv("NO_COLOR", "1")
+	if got := colour(tty, red, "x"); got != "x" {
+		t.Fatalf("NO_COLOR: a terminal got %q", got)
+	}
+}
