@@ -87,8 +87,12 @@ func setupHelp(root *cobra.Command) {
 			c.Args, c.RunE = cobra.ArbitraryArgs, unknownSubcommand
 			c.SuggestionsMinimumDistance = 2
 			c.Annotations = map[string]string{groupAnnotation: "true"}
+			if !strings.Contains(c.Use, " ") {
+				c.Use += " COMMAND" // the man page's synopsis
+			}
+			c.DisableFlagsInUseLine = true
 		}
-		if strings.Contains(c.Use, "[OPTIONS]") {
+		if strings.Contains(c.Use, "[OPTIONS]") || strings.Contains(c.Use, "[-") {
 			c.DisableFlagsInUseLine = true // "run [OPTIONS] IMAGE", not "... [flags]"
 		}
 	})
