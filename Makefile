@@ -87,6 +87,7 @@ unit:
 test: test-deps vet
 	$(GO) test -count=1 -timeout 10m $$($(GO) list ./... | grep -v /tests/)
 	$(GO) test -count=1 -timeout 20m ./tests/...
+	$(MAKE) test-install
 	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) vmtest; else echo "vmtest: skipped, the cgroup-v2 VM needs root"; fi
 
 # The root tests again, on a pure cgroup-v2 kernel: Debian's kernel under
