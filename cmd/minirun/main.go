@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"runtime"
 
+	"github.com/spf13/pflag"
+
 	"github.com/minirun/minirun/container"
 	"github.com/minirun/minirun/engine"
 	"github.com/minirun/minirun/namespaces"
@@ -69,7 +71,7 @@ func exitCode(err error) int {
 		return int(ee)
 	}
 	logRuntimeError(err) // --log: where containerd's shim looks
-	fmt.Fprintf(os.Stderr, "minirun: %v\n", err)
+	fmt.Fprintf(os.Stderr, "%s %v\n", colour(os.Stderr, red, "minirun:"), err)
 	return engine.ExitCode(err)
 }
 
@@ -78,18 +80,18 @@ type exitError int
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
-// envOr returns the environment variable's value, or def.
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
 // globals are the flags every command shares (runc's global flags).
 type globals struct {
 	root, dataRoot, log, logFormat string
 	debug, systemdCgroup           bool
+	configFile                     string // the configuration file read, "" if none
+	logLevel                       string
+	flags                          *pflag.FlagSet // the global flags, to tell set ones (config.go)
+	resolved                       bool
+	resolveErr                     error
 }
 
-func (g *globals) engine() *engine.Engine { return engine.New(g.root, g.dataRoot) }
+func (g *globals) engine() *engine.Engine {
+	_ = g.resolve() // completions run no PersistentPreRunE; an error shows there
+	return engine.New(g.root, g.dataRoot)
+}

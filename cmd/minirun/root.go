@@ -2,6 +2,8 @@ package main
 
 import (
 	"github.com/spf13/cobra"
+
+	"github.com/minirun/minirun/config"
 )
 
 var version = "0.1.0-dev"
@@ -23,7 +25,11 @@ See docs/ARCHITECTURE.md for how a container comes to be.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		// runc opens --log before the command runs; engines read it.
+		// The configuration file and MINIRUN_* under the flags (config.go).
 		PersistentPreRunE: func(*cobra.Command, []string) error {
+			if err := g.resolve(); err != nil {
+				return err
+			}
 			if err := enableTrace(); err != nil {
 				return err
 			}
@@ -31,11 +37,13 @@ See docs/ARCHITECTURE.md for how a container comes to be.`,
 		},
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.root, "root", envOr("MINIRUN_ROOT", "/run/minirun"), "state root: one directory per container (env MINIRUN_ROOT)")
-	pf.StringVar(&g.dataRoot, "data-root", envOr("MINIRUN_DATA_ROOT", "/var/lib/minirun"), "data root: images and container layers (env MINIRUN_DATA_ROOT)")
+	g.flags = pf
+	def := config.Defaults()
+	pf.StringVar(&g.root, "root", def.StateRoot, "state root: one directory per container (env MINIRUN_ROOT, config state_root)")
+	pf.StringVar(&g.dataRoot, "data-root", def.DataRoot, "data root: images and container layers (env MINIRUN_DATA_ROOT, config data_root)")
 	pf.StringVar(&g.log, "log", "", "write runtime errors to this file (runc compatibility)")
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json (runc compatibility)")
-	pf.BoolVar(&g.debug, "debug", false, "print debug information")
+	pf.BoolVar(&g.debug, "debug", false, "print debug information (env MINIRUN_LOG_LEVEL=debug, config log_level)")
 	pf.BoolVar(&g.systemdCgroup, "systemd-cgroup", false, "accepted for runc compatibility; minirun manages cgroupfs directly")
 	addTraceFlags(pf)
 	root.SetVersionTemplate(versionTemplate())
@@ -78,6 +86,10 @@ See docs/ARCHITECTURE.md for how a container comes to be.`,
 		newFeaturesCommand(g),
 		newProbeCommand(g),
 		newCompareCommand(g),
+		newVersionCommand(g),
+		newInfoCommand(g),
 	)
+	setupHelp(root)
+	setupCompletion(root, g)
 	return root
 }

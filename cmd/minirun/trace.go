@@ -15,25 +15,29 @@ import (
 var traceFlags struct {
 	on     bool
 	format string
+	set    *pflag.FlagSet
 }
 
 func addTraceFlags(pf *pflag.FlagSet) {
-	env, envJSON := trace.FromEnv()
-	format := "text"
-	if envJSON {
-		format = "json"
-	}
-	pf.BoolVar(&traceFlags.on, "trace", env, "print each Linux primitive as it happens, with its call, man page and timing, to stderr (env "+trace.Env+"=1)")
-	pf.StringVar(&traceFlags.format, "trace-format", format, "trace format: text or json, one object per line (env "+trace.FormatEnv+")")
+	traceFlags.set = pf
+	pf.BoolVar(&traceFlags.on, "trace", false, "print each Linux primitive as it happens, with its call, man page and timing, to stderr (env "+trace.Env+"=1)")
+	pf.StringVar(&traceFlags.format, "trace-format", "text", "trace format: text or json, one object per line (env "+trace.FormatEnv+"=json)")
 }
 
-// enableTrace switches tracing on before the command runs.
+// enableTrace switches tracing on before the command runs: the flags, or
+// else MINIRUN_TRACE and MINIRUN_TRACE_FORMAT.
 func enableTrace() error {
-	if traceFlags.format != "text" && traceFlags.format != "json" {
-		return fmt.Errorf("--trace-format %q: use text or json", traceFlags.format)
+	env, envJSON := trace.FromEnv()
+	on := traceFlags.on || (env && !traceFlags.set.Changed("trace"))
+	format := traceFlags.format
+	if envJSON && !traceFlags.set.Changed("trace-format") {
+		format = "json"
 	}
-	if traceFlags.on {
-		trace.Enable(os.Stderr, traceFlags.format == "json", traceFlags.format == "text" && trace.ColorFor(os.Stderr))
+	if format != "text" && format != "json" {
+		return fmt.Errorf("--trace-format %q: use text or json", format)
+	}
+	if on {
+		trace.Enable(os.Stderr, format == "json", format == "text" && trace.ColorFor(os.Stderr))
 	}
 	return nil
 }
