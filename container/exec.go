@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -173,16 +172,12 @@ func (c *Container) Exec(p *specs.Process, o ExecOpts) (*Process, error) {
 		cfg.ConsoleFd = 4
 	}
 	// With --trace, the process writes its steps into one more pipe.
-	tw, err := trace.ChildPipe()
+	tw, err := trace.ToChild(cmd)
 	if err != nil {
 		childSock.Close()
 		return nil, err
 	}
-	if tw != nil {
-		cmd.Env = append(cmd.Env, trace.FdEnv+"="+strconv.Itoa(3+len(cmd.ExtraFiles)))
-		cmd.ExtraFiles = append(cmd.ExtraFiles, tw)
-		defer tw.Close()
-	}
+	defer tw.Close()
 	end := trace.Step("container", "start exec-init (nsenter.c runs first)", `execve("/proc/self/exe", ["minirun", "exec-init"])`, "execve(2)")
 	err = cmd.Start()
 	end(err)

@@ -228,16 +228,12 @@ func (c *Container) start(spec *specs.Spec, filter *seccomp.Filter, rootfs strin
 		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
 	}
 	// With --trace, init writes its steps into one more pipe (trace/doc.go).
-	tw, err := trace.ChildPipe()
+	tw, err := trace.ToChild(cmd)
 	if err != nil {
 		childSock.Close()
 		return err
 	}
-	if tw != nil {
-		cmd.Env = append(cmd.Env, trace.FdEnv+"="+strconv.Itoa(3+len(cmd.ExtraFiles)))
-		cmd.ExtraFiles = append(cmd.ExtraFiles, tw)
-		defer tw.Close()
-	}
+	defer tw.Close()
 	end := trace.StepFn("container", "start init in new namespaces", "clone(2), namespaces(7)", func() string {
 		return fmt.Sprintf("clone(%s|SIGCHLD) + execve(\"/proc/self/exe\", [\"minirun\", \"init\"])", namespaces.FlagNames(cloneFlags))
 	})

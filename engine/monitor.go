@@ -218,14 +218,10 @@ func (e *Engine) startDetached(p *prepared) error {
 	// With --trace, the launcher (through the monitor, monitor.c's spawn)
 	// and the container's init write their steps into one more pipe
 	// (trace/doc.go).
-	tw, err := trace.ChildPipe()
+	tw, err := trace.ToChild(cmd)
 	if err != nil {
 		w.Close()
 		return err
-	}
-	if tw != nil {
-		cmd.Env = append(cmd.Env, trace.FdEnv+"="+strconv.Itoa(3+len(cmd.ExtraFiles)))
-		cmd.ExtraFiles = append(cmd.ExtraFiles, tw)
 	}
 	err = cmd.Start()
 	w.Close()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strconv"
 	"strings"
@@ -199,6 +200,20 @@ func ChildPipe() (*os.File, error) {
 	state.Unlock()
 	go s.watch()
 	return os.NewFile(uintptr(p[1]), "trace-pipe"), nil
+}
+
+// ToChild gives cmd, about to start, a trace pipe (ChildPipe): one more
+// of its ExtraFiles, its number in the child's FdEnv. Close the returned
+// file once cmd has started. Without tracing it changes nothing and
+// returns nil.
+func ToChild(cmd *exec.Cmd) (*os.File, error) {
+	w, err := ChildPipe()
+	if w == nil || err != nil {
+		return nil, err
+	}
+	cmd.Env = append(cmd.Env, FdEnv+"="+strconv.Itoa(3+len(cmd.ExtraFiles)))
+	cmd.ExtraFiles = append(cmd.ExtraFiles, w)
+	return w, nil
 }
 
 // Flush prints whatever the children have written and not been printed
