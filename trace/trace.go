@@ -51,6 +51,7 @@ var (
 		childFd int       // a child's pipe; -1 in the runtime
 		json    bool
 		color   bool
+		crlf    bool // a terminal, maybe in raw mode (run -t): "\r\n"
 		side    string
 		t0      time.Time
 		sources []*source
@@ -119,6 +120,8 @@ func ms(d time.Duration) float64 { return float64(d.Round(time.Microsecond)) / 1
 func Enable(w io.Writer, jsonFormat, color bool) {
 	state.Lock()
 	state.out, state.childFd, state.json, state.color, state.side = w, -1, jsonFormat, color, "runtime"
+	f, ok := w.(*os.File)
+	state.crlf = ok && isTerminal(f)
 	state.t0 = time.Now()
 	state.Unlock()
 	// `minirun run --trace … 2>&1 | head` must not kill minirun halfway
@@ -144,6 +147,10 @@ func ColorFor(f *os.File) bool {
 	if _, ok := os.LookupEnv("NO_COLOR"); ok {
 		return false
 	}
+	return isTerminal(f)
+}
+
+func isTerminal(f *os.File) bool {
 	var t syscall.Termios
 	_, _, e := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), syscall.TCGETS, uintptr(unsafe.Pointer(&t)))
 	return e == 0
@@ -318,13 +325,19 @@ func writeLocked(r Record, start time.Time) {
 		return
 	}
 	r.TMs = ms(start.Sub(state.t0))
-	var err error
+	var line string
 	if state.json {
 		b, _ := json.Marshal(r)
-		_, err = state.out.Write(append(b, '\n'))
+		line = string(b) + "\n"
 	} else {
-		_, err = io.WriteString(state.out, Format(r, state.color))
+		line = Format(r, state.color)
 	}
+	if state.crlf {
+		// While `run -t` holds the terminal in raw mode, "\n" only moves
+		// down; "\r\n" reads the same in both modes.
+		line = strings.TrimSuffix(line, "\n") + "\r\n"
+	}
+	_, err := io.WriteString(state.out, line)
 	if err != nil {
 		state.out = nil // the reader is gone (EPIPE): the trace stops, the container does not
 	}
