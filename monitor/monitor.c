@@ -234,8 +234,9 @@ static pid_t spawn(char *const argv[], const int fds[6])
 	if (pid != 0)
 		return pid;
 	int null = open("/dev/null", O_RDWR);
-	/* `run -d --trace`: the trace pipe (trace/doc.go) becomes fd 6. */
-	const char *t = getenv("_MINIRUN_TRACE_FD");
+	/* `run -d --trace`: the trace pipe (trace/doc.go) becomes the
+	 * launcher's fd 6 (it marks it close-on-exec). */
+	const char *t = strcmp(argv[0], "minirun-launch") == 0 ? getenv("_MINIRUN_TRACE_FD") : NULL;
 	int tfd = t ? atoi(t) : -1;
 	int trace = tfd > 2 ? fcntl(tfd, F_DUPFD_CLOEXEC, 10) : -1;
 	int moved[6];
