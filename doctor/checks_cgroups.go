@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/minirun/minirun/cgroups"
 )
 
@@ -24,6 +26,16 @@ func wsl(e *Env) (string, bool) {
 		return "", false
 	}
 	return rel, strings.Contains(strings.ToLower(rel), "microsoft")
+}
+
+func cgroupFSName(t int64) string {
+	if t == unix.CGROUP2_SUPER_MAGIC {
+		return "cgroup2"
+	}
+	if t == unix.CGROUP_SUPER_MAGIC {
+		return "cgroup (v1)"
+	}
+	return fsName(t)
 }
 
 // v1Controllers lists the cgroup v1 hierarchies of the mount table.
@@ -46,7 +58,13 @@ func v1Controllers(ms []mountEntry) []string {
 
 func checkCgroupMode(e *Env, r *Result) {
 	mode := cgroups.DetectModeWith(e.Host.Statfs)
-	r.evidence("statfs %s and %s/unified: %s", cgroups.Root, cgroups.Root, mode)
+	for _, p := range []string{cgroups.Root, cgroups.Root + "/unified"} {
+		if t, err := e.Host.Statfs(p); err == nil {
+			r.evidence("statfs %s: %s", p, cgroupFSName(t))
+		} else if p == cgroups.Root {
+			r.evidence("statfs %s: %v", p, err)
+		}
+	}
 	ms, _ := e.Mounts()
 	if v1 := v1Controllers(ms); len(v1) > 0 {
 		r.evidence("cgroup v1 hierarchies mounted: %s", strings.Join(v1, " "))

@@ -36,7 +36,7 @@ func namespaceChecks() []Check {
 		cs = append(cs, Check{
 			ID:    "namespaces." + string(k.t),
 			Group: "namespaces",
-			Title: "the kernel creates a " + string(k.t) + " namespace",
+			Title: "new " + string(k.t) + " namespace",
 			Run:   func(e *Env, r *Result) { checkNamespace(e, r, k) },
 		})
 	}
@@ -45,7 +45,7 @@ func namespaceChecks() []Check {
 
 func checkNamespace(e *Env, r *Result, k nsInfo) {
 	flag, _ := namespaces.CloneFlag(k.t)
-	r.Why = "A container gets " + k.what + " from this namespace."
+	r.Why = "From this namespace a container gets " + k.what + "."
 	probe := flag
 	if e.Rootless() {
 		if k.t == namespaces.Time {

@@ -17,7 +17,7 @@ func rootlessNetwork(e *Env, r *Result) bool {
 	if !e.Rootless() {
 		return false
 	}
-	r.set(Skip, "probed as root only; rootless networking cannot create veths on the host: it needs a user-mode stack (slirp4netns or pasta)")
+	r.set(Skip, "probed as root only; rootless mode makes no host interfaces and no firewall rules: its network is a user-mode TCP/IP stack (slirp4netns or pasta)")
 	if p, err := e.Host.LookPath("slirp4netns"); err == nil {
 		r.evidence("slirp4netns: %s", p)
 	} else if p, err := e.Host.LookPath("pasta"); err == nil {

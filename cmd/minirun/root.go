@@ -70,6 +70,7 @@ See docs/ARCHITECTURE.md for how a container comes to be.`,
 		newResumeCommand(g),
 		newUpdateCommand(g),
 		newFeaturesCommand(g),
+		newDoctorCommand(g),
 	)
 	return root
 }
