@@ -169,12 +169,23 @@ func checkPivotRoot(e *Env, r *Result) {
 		"root, the initramfs (filesystem type rootfs), can never be moved or unmounted, so pivot_root fails with EINVAL " +
 		"when it is the root: on hosts that boot and stay in an initramfs (some PXE, live and CI systems, Docker's " +
 		"DOCKER_RAMDISK). Real systems leave the initramfs early: its /init mounts the real root and calls switch_root."
-	if root.FSType == "rootfs" || root.FSType == "ramfs" {
+	initial := root.FSType == "rootfs" || root.FSType == "ramfs"
+	// The namespace's root mount is its own parent in mountinfo ("2 2 0:2
+	// / / rw - rootfs rootfs rw"); some reports show parent 0.
+	nsRoot := root.Parent == root.ID || root.Parent == "0"
+	if initial && !nsRoot {
+		// The kernel's initramfs bind-mounted and moved over / (what
+		// vmtest/init.sh does instead of switch_root): a mount with a
+		// parent, which pivot_root can move away.
+		r.set(OK, "/ is the initial ramfs, but bind-mounted over itself (its parent is mount "+root.Parent+"): pivot_root can move it away")
+		return
+	}
+	if initial {
 		r.set(Fail, "/ is the initial ramfs ("+root.FSType+"): pivot_root fails with EINVAL")
 		r.Fix = []string{
 			"minirun run --no-pivot ...   (and `minirun create --no-pivot` for the OCI verbs): MS_MOVE the rootfs over / and chroot; weaker, since a process with CAP_SYS_CHROOT can get out",
 			"or boot into a real root: from the initramfs, mount the root filesystem on /newroot and `exec switch_root /newroot /sbin/init`",
-			"or, from a shell in the initramfs: mount -t tmpfs tmpfs /newroot; cp -a / /newroot (without /proc /sys /dev); exec switch_root /newroot /bin/sh",
+			"or give / a parent without copying anything (minirun's vmtest/init.sh does this): mkdir /newroot; mount --bind / /newroot; cd /newroot; mount --move . /; exec chroot . /init",
 		}
 		return
 	}

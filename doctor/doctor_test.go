@@ -186,12 +186,16 @@ func TestSharedRootExplainsPivotRoot(t *testing.T) {
 
 func TestInitramfsRootFailsPivotRoot(t *testing.T) {
 	f := newFake()
-	f.files["/proc/self/mountinfo"] = "1 0 0:1 / / rw - rootfs rootfs rw\n"
+	f.files["/proc/self/mountinfo"] = "2 2 0:2 / / rw - rootfs rootfs rw\n24 2 0:22 / /proc rw,relatime - proc proc rw\n"
 	rs := run(t, f.host(0, ""))
 	expect(t, rs, "mounts.pivot_root", Fail, "rootfs", "EINVAL", "--no-pivot", "switch_root")
 	if !Failed(Run(f.host(0, ""), Options{})) {
 		t.Error("an initramfs root must make doctor fail")
 	}
+	// vmtest's trick: / bind-mounted onto /newroot, moved over / and
+	// chrooted into: still rootfs, but a mount with a parent.
+	f.files["/proc/self/mountinfo"] = "17 1 0:1 / / rw - rootfs rootfs rw\n"
+	expect(t, run(t, f.host(0, "")), "mounts.pivot_root", OK, "bind-mounted over itself")
 }
 
 func TestHybridCgroups(t *testing.T) {
