@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/minirun/minirun/rootfs"
 )
 
 // mountEntry is one line of /proc/self/mountinfo (man 5 proc):
@@ -37,31 +39,11 @@ func parseMountinfo(text string) []mountEntry {
 			continue
 		}
 		out = append(out, mountEntry{
-			ID: f[0], Parent: f[1], Root: unescapeMount(f[3]), Point: unescapeMount(f[4]),
+			ID: f[0], Parent: f[1], Root: rootfs.UnescapeMountinfo(f[3]), Point: rootfs.UnescapeMountinfo(f[4]),
 			Optional: f[6:sep], FSType: f[sep+1], Source: f[sep+2], Line: line,
 		})
 	}
 	return out
-}
-
-// unescapeMount undoes the kernel's octal escapes (\040 is a space).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			var v int
-			if _, err := fmt.Sscanf(s[i+1:i+4], "%3o", &v); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // propagation names a mount's propagation type from its optional fields.
@@ -95,21 +77,6 @@ func rootMount(ms []mountEntry) (mountEntry, bool) {
 	return found, ok
 }
 
-// mountOf is the mount that holds path: the longest mount point that is a
-// prefix of it.
-func mountOf(ms []mountEntry, path string) (mountEntry, bool) {
-	var best mountEntry
-	ok := false
-	for _, m := range ms {
-		if m.Point == path || m.Point == "/" || strings.HasPrefix(path, strings.TrimSuffix(m.Point, "/")+"/") {
-			if !ok || len(m.Point) >= len(best.Point) {
-				best, ok = m, true
-			}
-		}
-	}
-	return best, ok
-}
-
 func mountChecks() []Check {
 	return []Check{
 		{ID: "mounts.propagation", Group: "mounts", Title: "propagation of the root mount /", Run: checkPropagation},
@@ -119,16 +86,24 @@ func mountChecks() []Check {
 	}
 }
 
-func checkPropagation(e *Env, r *Result) {
+// theRoot finds the mount at "/", or marks r skipped.
+func theRoot(e *Env, r *Result) (mountEntry, bool) {
 	ms, err := e.Mounts()
 	if err != nil {
 		r.evidence("/proc/self/mountinfo: %v", err)
 		r.set(Skip, "cannot read the mount table")
-		return
+		return mountEntry{}, false
 	}
 	root, ok := rootMount(ms)
 	if !ok {
 		r.set(Skip, "no mount at / in /proc/self/mountinfo")
+	}
+	return root, ok
+}
+
+func checkPropagation(e *Env, r *Result) {
+	root, ok := theRoot(e, r)
+	if !ok {
 		return
 	}
 	p := root.propagation()
@@ -153,15 +128,8 @@ func checkPropagation(e *Env, r *Result) {
 }
 
 func checkPivotRoot(e *Env, r *Result) {
-	ms, err := e.Mounts()
-	if err != nil {
-		r.evidence("/proc/self/mountinfo: %v", err)
-		r.set(Skip, "cannot read the mount table")
-		return
-	}
-	root, ok := rootMount(ms)
+	root, ok := theRoot(e, r)
 	if !ok {
-		r.set(Skip, "no mount at / in /proc/self/mountinfo")
 		return
 	}
 	r.evidence("filesystem of /: %s (source %s, mount id %s, parent %s)", root.FSType, root.Source, root.ID, root.Parent)
