@@ -86,7 +86,8 @@ func checkCgroupMode(e *Env, r *Result) {
 		}
 		msg := "hybrid: the controllers minirun limits with are on cgroup v1; cgroup v2 is mounted at /sys/fs/cgroup/unified (systemd tracks services there) with controllers: " + v2
 		r.Why += " On a hybrid host minirun uses the v1 controllers. A v2 tutorial fails here: `echo +memory > " +
-			"cgroup.subtree_control` is refused (the controller is busy in v1), memory.max does not exist, and rootless " +
+			"cgroup.subtree_control` in the v2 tree is refused with ENOENT (memory is bound to v1, so it is not in " +
+			"cgroup.controllers), memory.max does not exist, and rootless " +
 			"limits (which need v2 delegation) are not available."
 		if isWSL {
 			r.evidence("kernel release: %s (WSL2)", rel)

@@ -110,8 +110,8 @@ func checkPropagation(e *Env, r *Result) {
 	r.evidence("/proc/self/mountinfo, the line of /: %s", root.Line)
 	r.evidence("propagation of /: %s", p)
 	r.Why = "A mount namespace starts as a copy of its parent's, and a mount in it that belongs to a shared peer group " +
-		"still propagates to (and from) the host. pivot_root(2) refuses with EINVAL when the new root or the current root " +
-		"is on a shared mount (man 2 pivot_root: 'new_root ... must not have shared propagation'). systemd makes / shared " +
+		"still propagates to (and from) the host. pivot_root(2) refuses with EINVAL when the parent mount of the new root " +
+		"or the parent mount of the current root has shared propagation (man 2 pivot_root). systemd makes / shared " +
 		"on every boot (man 8 systemd: 'mount --make-rshared /'), which is why a tutorial's first pivot_root fails with " +
 		"'invalid argument' on a systemd host. minirun's init makes / recursively private in the container's new mount " +
 		"namespace (mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE)) before its mounts and pivot_root, as runc does, so minirun " +
