@@ -76,7 +76,11 @@ func checkCgroupMode(e *Env, r *Result) {
 		"minirun speaks both; tutorials and tools usually speak one."
 	switch mode {
 	case cgroups.Unified:
-		r.set(OK, "cgroup v2 only (unified): the modern layout")
+		r.set(OK, "cgroup v2 only (unified): the modern layout; tutorials written for v1 do not apply as they are")
+		r.Why += " A v1 tutorial fails on this host: there is no /sys/fs/cgroup/memory/ directory. Its v2 names: " +
+			"mkdir /sys/fs/cgroup/memory/demo → mkdir /sys/fs/cgroup/demo (after `echo +memory > cgroup.subtree_control` " +
+			"in the parent), memory.limit_in_bytes → memory.max, cpu.cfs_quota_us/cpu.cfs_period_us → cpu.max " +
+			"(\"50000 100000\"), cpu.shares → cpu.weight, tasks → cgroup.procs; a process may only sit in a leaf cgroup."
 	case cgroups.Hybrid:
 		b, _ := e.Host.ReadFile(filepath.Join(cgroups.Root, "unified", "cgroup.controllers"))
 		v2 := strings.TrimSpace(string(b))

@@ -39,6 +39,7 @@ type fake struct {
 	cmds    map[string]string // "name args" -> stdout
 	nsErr   map[uintptr]error
 	chains  []FwChain
+	fwErr   error
 	release string
 	net     error
 	nft     error
@@ -114,7 +115,7 @@ func (f *fake) host(uid int, user string) *Host {
 		Unshare:            func(fl uintptr) error { return f.nsErr[fl] },
 		NetProbe:           func() error { return f.net },
 		NftProbe:           func() error { return f.nft },
-		ForwardChains:      func() ([]FwChain, error) { return f.chains, nil },
+		ForwardChains:      func() ([]FwChain, error) { return f.chains, f.fwErr },
 		OverlayProbe:       func(string) error { return f.overlay },
 		SeccompMode:        func() (int, error) { return 0, f.mode },
 		SeccompActionAvail: func(a uint32) error { return f.action[a] },
@@ -169,7 +170,7 @@ func TestHealthyHost(t *testing.T) {
 	if Failed(Run(newFake().host(0, ""), Options{})) {
 		t.Error("a healthy host fails")
 	}
-	expect(t, rs, "cgroups.mode", OK, "cgroup v2")
+	expect(t, rs, "cgroups.mode", OK, "cgroup v2", "memory.limit_in_bytes → memory.max", "cgroup.procs")
 	expect(t, rs, "mounts.overlay_upper", OK, "ext4", "throwaway mount namespace")
 }
 
@@ -264,6 +265,10 @@ func TestForwardPolicyDrop(t *testing.T) {
 	expect(t, run(t, f.host(0, "")), "network.forward_policy", Warn, "iptables-legacy filter FORWARD", "-P FORWARD DROP")
 	f.cmds["iptables-legacy -S FORWARD"] = "-P FORWARD ACCEPT\n"
 	expect(t, run(t, f.host(0, "")), "network.forward_policy", OK)
+	// nothing readable: no verdict
+	delete(f.paths, "iptables-legacy")
+	f.fwErr = unix.EPROTONOSUPPORT
+	expect(t, run(t, f.host(0, "")), "network.forward_policy", Skip, "protocol not supported")
 }
 
 func TestIPForwardOff(t *testing.T) {
