@@ -164,6 +164,7 @@ func TestDoctorThisHost(t *testing.T) {
 // command in it.
 func inPrivateMountNS(t *testing.T, script string) result {
 	t.Helper()
+	needTool(t, "unshare")
 	before := rootPropagation(t)
 	cmd := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c", script)
 	cmd.Env = append(minirunEnv(), "MINIRUN="+bin)
@@ -252,5 +253,39 @@ func TestDoctorWithoutCgo(t *testing.T) {
 	verdict(t, rep, idx, "runtime.nsenter", "fail", "linked in: false", "setns", "CGO_ENABLED=1")
 	if cmd.ProcessState.ExitCode() != 1 {
 		t.Errorf("exit %d, want 1", cmd.ProcessState.ExitCode())
+	}
+}
+
+func TestDoctorForwardDropAndIPForwardOff(t *testing.T) {
+	needTool(t, "nft")
+	needTool(t, "unshare")
+	// In a network namespace of its own (gone with the shell), a firewall
+	// like Docker's or ufw's: a forward chain with policy drop, and routing
+	// off. Neither touches the host's network namespace.
+	cmd := exec.Command("unshare", "-n", "sh", "-c", `set -e
+nft add table inet fw
+nft add chain inet fw FORWARD '{ type filter hook forward priority 0; policy drop; }'
+echo 0 > /proc/sys/net/ipv4/ip_forward
+exec "$MINIRUN" doctor --format json`)
+	cmd.Env = append(minirunEnv(), "MINIRUN="+bin)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	_ = cmd.Run()
+	rep, idx := parseDoctor(t, result{out.String(), errb.String(), cmd.ProcessState.ExitCode()})
+	verdict(t, rep, idx, "network.forward_policy", "warn", "nft table inet fw chain FORWARD", "policy drop",
+		"iptables -I FORWARD -i "+testBridge+" -j ACCEPT", "DOCKER-USER")
+	verdict(t, rep, idx, "network.ip_forward", "warn", "ip_forward: 0", "sysctl -w net.ipv4.ip_forward=1")
+	// warnings only: doctor does not fail for them
+	if rep.Failed {
+		t.Errorf("failed: %s", out.String())
+	}
+}
+
+// needTool skips the test when a program it drives is missing (the VM's
+// userland is busybox).
+func needTool(t *testing.T, name string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		t.Skipf("%s is not installed here", name)
 	}
 }
