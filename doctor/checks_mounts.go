@@ -181,7 +181,7 @@ func checkOverlay(e *Env, r *Result) {
 	rel, _ := e.Host.Uname()
 	for _, m := range []string{"overlay.ko", "overlay.ko.xz", "overlay.ko.zst", "overlay.ko.gz"} {
 		p := filepath.Join("/lib/modules", rel, "kernel/fs/overlayfs", m)
-		if _, err := e.Host.ReadFile(p); err == nil {
+		if _, _, err := e.Host.StatOwner(p); err == nil {
 			r.evidence("%s: present", p)
 			r.set(Warn, "overlay is a module that is not loaded yet; mount(2) normally loads it on demand (request_module)")
 			r.Fix = []string{"modprobe overlay", "echo overlay > /etc/modules-load.d/overlay.conf   (load it at boot)"}

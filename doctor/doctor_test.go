@@ -358,9 +358,9 @@ func TestSeccomp(t *testing.T) {
 func TestOverlay(t *testing.T) {
 	f := newFake()
 	f.files["/proc/filesystems"] = "nodev\tproc\n\text4\n"
-	f.files["/lib/modules/6.8.0-45-generic/kernel/fs/overlayfs/overlay.ko.zst"] = "module"
+	f.owners["/lib/modules/6.8.0-45-generic/kernel/fs/overlayfs/overlay.ko.zst"] = 0o644
 	expect(t, run(t, f.host(0, "")), "mounts.overlay", Warn, "modprobe overlay")
-	delete(f.files, "/lib/modules/6.8.0-45-generic/kernel/fs/overlayfs/overlay.ko.zst")
+	delete(f.owners, "/lib/modules/6.8.0-45-generic/kernel/fs/overlayfs/overlay.ko.zst")
 	expect(t, run(t, f.host(0, "")), "mounts.overlay", Fail, "CONFIG_OVERLAY_FS", "--rootfs")
 
 	// the data root on overlay (minirun in a Docker container): the probe fails
