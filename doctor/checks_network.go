@@ -100,6 +100,7 @@ func checkForwardPolicy(e *Env, r *Result) {
 	}
 	var drops []string
 	chains, err := e.Host.ForwardChains()
+	read := err == nil // some firewall could be read
 	if err != nil {
 		r.evidence("nftables chains on the forward hook: %v", err)
 	}
@@ -112,27 +113,19 @@ func checkForwardPolicy(e *Env, r *Result) {
 	if len(chains) == 0 && err == nil {
 		r.evidence("nftables: no chain on the forward hook (iptables-nft included)")
 	}
-	// iptables-legacy keeps its rules outside nftables: ask it.
-	for _, bin := range []string{"iptables-legacy"} {
-		if _, err := e.Host.LookPath(bin); err != nil {
-			continue
+	// iptables-legacy keeps its rules outside nftables: ask it, but only
+	// when its filter table exists (/proc/net/ip_tables_names lists the
+	// loaded legacy tables): running iptables-legacy would otherwise load
+	// the ip_tables modules, and doctor changes nothing on the host.
+	if names, _ := e.Host.ReadFile("/proc/net/ip_tables_names"); contains(strings.Fields(string(names)), "filter") {
+		drop, ok := legacyDrop(e, r)
+		if drop {
+			drops = append(drops, "iptables-legacy filter FORWARD")
 		}
-		out, err := e.Host.Command(bin, "-S", "FORWARD")
-		if err != nil {
-			r.evidence("%s -S FORWARD: %v", bin, err)
-			continue
-		}
-		for _, line := range strings.Split(out, "\n") {
-			if strings.HasPrefix(line, "-P FORWARD") {
-				r.evidence("%s -S FORWARD: %s", bin, strings.TrimSpace(line))
-				if strings.Contains(line, "DROP") {
-					drops = append(drops, bin+" filter FORWARD")
-				}
-			}
-		}
+		read = read || ok
 	}
 	if len(drops) == 0 {
-		if err != nil && len(r.Evidence) == 1 {
+		if !read {
 			r.set(Skip, "cannot read the firewall")
 			return
 		}
@@ -149,4 +142,26 @@ func checkForwardPolicy(e *Env, r *Result) {
 		"ufw: ufw route allow in on " + br + "   (or DEFAULT_FORWARD_POLICY=\"ACCEPT\" in /etc/default/ufw)",
 		"firewalld: firewall-cmd --zone=trusted --add-interface=" + br,
 	}
+}
+
+// legacyDrop reads the FORWARD policy of iptables-legacy's filter table:
+// whether it is DROP, and whether it could be read.
+func legacyDrop(e *Env, r *Result) (drop, read bool) {
+	const bin = "iptables-legacy"
+	if _, err := e.Host.LookPath(bin); err != nil {
+		r.evidence("/proc/net/ip_tables_names: a legacy filter table exists, but %s is not installed to read it", bin)
+		return false, false
+	}
+	out, err := e.Host.Command(bin, "-S", "FORWARD")
+	if err != nil {
+		r.evidence("%s -S FORWARD: %v", bin, err)
+		return false, false
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "-P FORWARD") {
+			r.evidence("%s -S FORWARD: %s", bin, strings.TrimSpace(line))
+			return strings.Contains(line, "DROP"), true
+		}
+	}
+	return false, true
 }

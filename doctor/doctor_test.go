@@ -261,6 +261,10 @@ func TestForwardPolicyDrop(t *testing.T) {
 	// iptables-legacy keeps its own tables
 	f.chains = nil
 	f.paths["iptables-legacy"] = "/usr/sbin/iptables-legacy"
+	f.cmds["iptables-legacy -S FORWARD"] = "-P FORWARD DROP\n"
+	// no legacy filter table loaded: iptables-legacy is not even run
+	expect(t, run(t, f.host(0, "")), "network.forward_policy", OK)
+	f.files["/proc/net/ip_tables_names"] = "nat\nfilter\n"
 	f.cmds["iptables-legacy -S FORWARD"] = "-P FORWARD DROP\n-A FORWARD -j DOCKER-USER\n"
 	expect(t, run(t, f.host(0, "")), "network.forward_policy", Warn, "iptables-legacy filter FORWARD", "-P FORWARD DROP")
 	f.cmds["iptables-legacy -S FORWARD"] = "-P FORWARD ACCEPT\n"
