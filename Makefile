@@ -138,3 +138,13 @@ conformance: build
 
 clean:
 	rm -rf bin
+
+# The whole benchmark suite, one script after another; writes the tables,
+# the machine and the method to docs/PERFORMANCE.md (bench/all.sh).
+.PHONY: bench-all bench-engines
+bench-all: build
+	MINIRUN=$(CURDIR)/bin/minirun bench/all.sh
+
+# minirun run against docker run, podman run and ctr run (bench/engines.sh).
+bench-engines:
+	bench/engines.sh

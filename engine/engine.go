@@ -75,6 +75,10 @@ type Meta struct {
 	LogMaxSize  int64    `json:"logMaxSize,omitempty"`
 	LogMaxFiles int      `json:"logMaxFiles,omitempty"`
 	Rootfs      string   `json:"rootfs,omitempty"` // --rootfs DIR instead of an image
+	// UserNS is the container's block of host IDs with --userns=auto
+	// (nil: no user namespace). userns.json in the data directory holds
+	// it too, from before meta.json exists (see allocateUserNS).
+	UserNS *UserNS `json:"userns,omitempty"`
 }
 
 // MountPoint is one of a container's mounts, Docker's inspect "Mounts".

@@ -15,6 +15,7 @@ import (
 	"github.com/minirun/minirun/namespaces"
 	// nsenter's C constructor gets `exec` into a container's namespaces
 	// before the Go runtime starts (see its doc.go).
+	_ "github.com/minirun/minirun/monitor"
 	_ "github.com/minirun/minirun/namespaces/nsenter"
 )
 
@@ -42,9 +43,12 @@ func main() {
 			args = args[1:]
 		}
 		os.Exit(namespaces.Reap(args, os.Environ()))
-	case filepath.Base(os.Args[0]) == engine.MonitorArgv0:
-		// `run -d`: the container's monitor (engine/monitor.go).
-		os.Exit(engine.MonitorMain(os.Args[1:]))
+	case filepath.Base(os.Args[0]) == engine.LaunchArgv0:
+		// `run -d`: the monitor (C, monitor/monitor.c) starts the container through this.
+		os.Exit(engine.LaunchMain(os.Args[1:]))
+	case filepath.Base(os.Args[0]) == engine.ExitArgv0:
+		// `run -d`: the monitor runs this when the container has exited.
+		os.Exit(engine.MonitorExitMain(os.Args[1:]))
 	}
 	root := newRootCommand()
 	err := root.Execute()

@@ -70,6 +70,8 @@ See docs/ARCHITECTURE.md for how a container comes to be.`,
 		newResumeCommand(g),
 		newUpdateCommand(g),
 		newFeaturesCommand(g),
+		newProbeCommand(g),
+		newCompareCommand(g),
 		newDoctorCommand(g),
 	)
 	return root

@@ -32,6 +32,7 @@ the input) for Docker's behaviour.`,
   sudo minirun run -d --name web -p 8080:80 busybox httpd -f -p 80
   sudo minirun run --rm busybox wget -qO- http://web/
   sudo minirun run --rm --privileged busybox sh -c 'grep Cap /proc/self/status; ls -l /dev/vda'
+  sudo minirun run --rm --userns=auto busybox sh -c 'cat /proc/self/uid_map; id'
   sudo minirun run --rm --read-only --tmpfs /tmp busybox sh -c 'touch /tmp/ok && touch /nope'`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -77,6 +78,7 @@ the input) for Docker's behaviour.`,
 	f.StringArrayVar(&o.CapAdd, "cap-add", nil, "add a capability (NET_ADMIN, or ALL)")
 	f.StringArrayVar(&o.CapDrop, "cap-drop", nil, "drop a capability (NET_RAW, or ALL)")
 	f.BoolVar(&o.Privileged, "privileged", false, "give the container the host's powers, as Docker does: every capability (those the host cannot grant, not in minirun's bounding set, are left out with a warning), no seccomp filter (unless --security-opt seccomp=PROFILE), no masked or read-only /proc paths, /sys and /sys/fs/cgroup read-write, every device allowed and the host's /dev nodes created; --cap-drop still applies")
+	f.StringVar(&o.UserNS, "userns", "host", "user namespace: host (none: root inside is root outside) or auto[:size=N] (root inside is an unprivileged host ID from the subordinate IDs of user "+engine.SubIDUser+" in /etc/subuid and /etc/subgid, or the files MINIRUN_SUBUID_FILE and MINIRUN_SUBGID_FILE name; default size 65536)")
 	f.StringArrayVar(&o.SecurityOpts, "security-opt", nil, "seccomp=unconfined|PROFILE.json (default: Docker's profile), no-new-privileges[=true|false]")
 	f.StringArrayVarP(&o.Env, "env", "e", nil, "set an environment variable (KEY=VALUE, or KEY to copy it from here)")
 	f.StringVarP(&o.Workdir, "workdir", "w", "", "working directory inside the container (absolute)")
