@@ -4,11 +4,14 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/minirun/minirun/idmap"
 )
 
 func userChecks() []Check {
 	return []Check{
 		{ID: "user.userns_sysctls", Group: "user namespaces", Title: "unprivileged users may create user namespaces", Run: checkUserNSSysctls},
+		{ID: "user.subuid_auto", Group: "user namespaces", Title: "subordinate IDs for --userns=auto", Run: checkSubUIDAuto},
 		{ID: "user.subuid", Group: "user namespaces", Title: "the user has subordinate IDs in /etc/subuid and /etc/subgid", Run: checkSubUID},
 		{ID: "user.newuidmap", Group: "user namespaces", Title: "newuidmap and newgidmap are installed and privileged", Run: checkNewUIDMap},
 	}
@@ -69,60 +72,85 @@ func checkUserNSSysctls(e *Env, r *Result) {
 	r.set(OK, "no sysctl forbids them")
 }
 
-// subIDRange is the total count of the ranges of user (by name or UID) in
-// an /etc/subuid-style file.
-func subIDRange(text, name string, uid int) (int, []string) {
-	total := 0
-	var lines []string
-	for _, line := range strings.Split(text, "\n") {
-		f := strings.Split(strings.TrimSpace(line), ":")
-		if len(f) != 3 || (f[0] != name && f[0] != strconv.Itoa(uid)) {
-			continue
-		}
-		n, err := strconv.Atoi(f[2])
+// subIDs checks one owner's ranges in the subordinate ID files: each file
+// needs a single range of at least 65536 IDs (a container's 0-65535).
+// It returns whether both have one.
+func subIDs(e *Env, r *Result, owner string, uid int) bool {
+	good := true
+	for _, f := range []string{e.Opts.SubUIDFile, e.Opts.SubGIDFile} {
+		b, err := e.Host.ReadFile(f)
 		if err != nil {
+			r.evidence("%s: %v", f, err)
+			good = false
 			continue
 		}
-		total += n
-		lines = append(lines, strings.TrimSpace(line))
+		id := ""
+		if uid >= 0 {
+			id = strconv.Itoa(uid)
+		}
+		rs, err := idmap.Parse(strings.NewReader(string(b)), owner, id)
+		switch {
+		case err != nil:
+			r.evidence("%s: %v", f, err)
+			good = false
+		case len(rs) == 0:
+			r.evidence("%s: no entry for %s", f, owner)
+			good = false
+		case idmap.Largest(rs) < 65536:
+			r.evidence("%s: %s has %s, the largest range %d IDs: fewer than 65536", f, owner, rangesString(rs), idmap.Largest(rs))
+			good = false
+		default:
+			r.evidence("%s: %s has %s", f, owner, rangesString(rs))
+		}
 	}
-	return total, lines
+	return good
+}
+
+func rangesString(rs []idmap.Range) string {
+	var out []string
+	for _, x := range rs {
+		out = append(out, x.String())
+	}
+	return strings.Join(out, ", ")
+}
+
+const subIDWhy = " Each container needs one range of 65536 IDs (0-65535: nobody is 65534); with fewer, " +
+	"`apt-get` or `chown` in a container fail with EINVAL."
+
+func checkSubUIDAuto(e *Env, r *Result) {
+	owner := e.Opts.SubIDUser
+	r.Why = "`minirun run --userns=auto` runs a container in a user namespace of its own: its root is an " +
+		"ordinary host user. The host IDs come from the ranges of the user \"" + owner + "\" in /etc/subuid and " +
+		"/etc/subgid (as podman does); the user need not exist. Each container gets a block of them that no " +
+		"other container has, so a container's root that escapes owns nothing on the host." + subIDWhy
+	if e.Rootless() {
+		r.set(Skip, "--userns=auto is for minirun as root")
+		return
+	}
+	if subIDs(e, r, owner, -1) {
+		r.set(OK, "\""+owner+"\" has subordinate UIDs and GIDs for --userns=auto")
+		return
+	}
+	r.set(Warn, "no range of 65536 subordinate IDs for \""+owner+"\": --userns=auto refuses to run (the default, --userns=host, is not affected)")
+	r.Fix = []string{
+		"echo " + owner + ":100000:1048576 >> " + e.Opts.SubUIDFile + "   (room for 16 containers; a range no user has)",
+		"echo " + owner + ":100000:1048576 >> " + e.Opts.SubGIDFile,
+	}
 }
 
 func checkSubUID(e *Env, r *Result) {
 	r.Why = "A rootless container maps more than one user: root inside is the user itself, and the other IDs " +
-		"(65536 of them for a normal image: nobody is 65534) come from the user's ranges in /etc/subuid and " +
-		"/etc/subgid, written into the namespace's uid_map by the setuid helpers newuidmap/newgidmap. Without a " +
-		"range only one ID is mapped and `apt-get` or `chown` in a container fail with EINVAL."
+		"come from the user's ranges in /etc/subuid and /etc/subgid, written into the namespace's uid_map by " +
+		"the setuid helpers newuidmap/newgidmap." + subIDWhy
 	if e.Host.User == "" {
-		r.set(Skip, "running as root (not through sudo): only rootless mode needs subordinate IDs")
+		r.set(Skip, "running as root (not through sudo): only rootless mode needs the user's own subordinate IDs")
 		return
 	}
-	worst := OK
-	for _, f := range []string{"/etc/subuid", "/etc/subgid"} {
-		b, err := e.Host.ReadFile(f)
-		if err != nil {
-			r.evidence("%s: %v", f, err)
-			worst = Warn
-			continue
-		}
-		n, lines := subIDRange(string(b), e.Host.User, e.Host.UserUID)
-		switch {
-		case len(lines) == 0:
-			r.evidence("%s: no entry for %s", f, e.Host.User)
-			worst = Warn
-		case n < 65536:
-			r.evidence("%s: %s (%d IDs, fewer than 65536)", f, strings.Join(lines, " "), n)
-			worst = Warn
-		default:
-			r.evidence("%s: %s", f, strings.Join(lines, " "))
-		}
-	}
-	if worst == OK {
+	if subIDs(e, r, e.Host.User, e.Host.UserUID) {
 		r.set(OK, e.Host.User+" has at least 65536 subordinate UIDs and GIDs")
 		return
 	}
-	r.set(Warn, e.Host.User+" lacks a full range of subordinate IDs: rootless containers would map a single user")
+	r.set(Warn, e.Host.User+" lacks a range of 65536 subordinate IDs: rootless containers would map a single user")
 	r.Fix = []string{"usermod --add-subuids 100000-165535 --add-subgids 100000-165535 " + e.Host.User + "   (pick a range no other user has)"}
 }
 

@@ -46,6 +46,11 @@ type Options struct {
 	DataRoot string
 	// Bridge is the default network's bridge, named in fixes.
 	Bridge string
+	// SubIDUser owns the subordinate IDs --userns=auto hands out
+	// (engine.SubIDUser); SubUIDFile and SubGIDFile are where they are
+	// (/etc/subuid and /etc/subgid unless overridden).
+	SubIDUser              string
+	SubUIDFile, SubGIDFile string
 }
 
 // Env is what every check gets: the host (through the seam) and the options.
@@ -101,6 +106,15 @@ func Run(h *Host, o Options) []Result {
 	}
 	if o.DataRoot == "" {
 		o.DataRoot = "/var/lib/minirun"
+	}
+	if o.SubIDUser == "" {
+		o.SubIDUser = "containers"
+	}
+	if o.SubUIDFile == "" {
+		o.SubUIDFile = "/etc/subuid"
+	}
+	if o.SubGIDFile == "" {
+		o.SubGIDFile = "/etc/subgid"
 	}
 	e := &Env{Host: h, Opts: o}
 	var out []Result

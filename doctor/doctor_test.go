@@ -44,6 +44,7 @@ type fake struct {
 	net     error
 	nft     error
 	overlay error
+	idmap   error
 	action  map[uint32]error
 	mode    error
 }
@@ -57,8 +58,8 @@ func newFake() *fake {
 			"/proc/sys/net/ipv4/ip_forward":              "1\n",
 			"/proc/sys/user/max_user_namespaces":         "63289\n",
 			"/proc/self/status":                          "Name:\tminirun\nSeccomp:\t0\nSeccomp_filters:\t0\n",
-			"/etc/subuid":                                "alice:100000:65536\n",
-			"/etc/subgid":                                "alice:100000:65536\n",
+			"/etc/subuid":                                "alice:100000:65536\ncontainers:300000:1048576\n",
+			"/etc/subgid":                                "alice:100000:65536\ncontainers:300000:1048576\n",
 			"/proc/sys/kernel/unprivileged_userns_clone": "1\n",
 		},
 		statfs:  map[string]int64{"/sys/fs/cgroup": unix.CGROUP2_SUPER_MAGIC, "/var/lib": unix.EXT4_SUPER_MAGIC, "/": unix.EXT4_SUPER_MAGIC},
@@ -117,6 +118,7 @@ func (f *fake) host(uid int, user string) *Host {
 		NftProbe:           func() error { return f.nft },
 		ForwardChains:      func() ([]FwChain, error) { return f.chains, f.fwErr },
 		OverlayProbe:       func(string) error { return f.overlay },
+		IDMapProbe:         func(string) error { return f.idmap },
 		SeccompMode:        func() (int, error) { return 0, f.mode },
 		SeccompActionAvail: func(a uint32) error { return f.action[a] },
 		Cgo:                true,
@@ -327,7 +329,7 @@ func TestRootlessUserNamespaces(t *testing.T) {
 
 func TestSubUID(t *testing.T) {
 	f := newFake()
-	expect(t, run(t, f.host(1000, "alice")), "user.subuid", OK, "alice:100000:65536")
+	expect(t, run(t, f.host(1000, "alice")), "user.subuid", OK, "/etc/subuid: alice has 100000-165535")
 	// by UID counts too; a short range warns
 	f.files["/etc/subuid"] = "bob:100000:65536\n1000:200000:1000\n"
 	expect(t, run(t, f.host(1000, "alice")), "user.subuid", Warn, "1000 IDs", "usermod --add-subuids")
@@ -336,6 +338,25 @@ func TestSubUID(t *testing.T) {
 	f.files["/etc/subuid"] = "bob:100000:65536\n"
 	expect(t, run(t, f.host(1000, "alice")), "user.subuid", Warn, "no entry for alice")
 	expect(t, run(t, f.host(0, "")), "user.subuid", Skip)
+}
+
+func TestSubUIDForUsernsAuto(t *testing.T) {
+	f := newFake()
+	expect(t, run(t, f.host(0, "")), "user.subuid_auto", OK, "containers has 300000-1348575")
+	f.files["/etc/subgid"] = "alice:100000:65536\n"
+	expect(t, run(t, f.host(0, "")), "user.subuid_auto", Warn, "/etc/subgid: no entry for containers",
+		"--userns=auto refuses", "echo containers:100000:1048576 >> /etc/subgid")
+	f.files["/etc/subgid"] = "containers:x:y\n"
+	expect(t, run(t, f.host(0, "")), "user.subuid_auto", Warn, "/etc/subgid: ")
+	// the engine's overrides (MINIRUN_SUBGID_FILE) are what is read
+	f.files["/tmp/subgid"] = "containers:500000:65536\n"
+	var byID map[string]Result
+	byID = map[string]Result{}
+	for _, r := range Run(f.host(0, ""), Options{SubGIDFile: "/tmp/subgid"}) {
+		byID[r.ID] = r
+	}
+	expect(t, byID, "user.subuid_auto", OK, "/tmp/subgid: containers has 500000-565535")
+	expect(t, run(t, f.host(1000, "alice")), "user.subuid_auto", Skip)
 }
 
 func TestNewUIDMap(t *testing.T) {
@@ -372,6 +393,14 @@ func TestOverlay(t *testing.T) {
 	f.statfs["/var/lib"] = unix.OVERLAYFS_SUPER_MAGIC
 	f.overlay = errors.New("mount -t overlay -o lowerdir=...: invalid argument")
 	expect(t, run(t, f.host(0, "")), "mounts.overlay_upper", Fail, "statfs /var/lib: overlay", "invalid argument", "--data-root", "docker run -v /var/lib/minirun")
+}
+
+func TestIDMappedLayers(t *testing.T) {
+	f := newFake()
+	expect(t, run(t, f.host(0, "")), "mounts.idmapped_layers", OK, "ext4", "shared through idmapped mounts")
+	f.idmap = errors.New("this kernel or filesystem cannot make an idmapped mount: overlayfs refused idmapped layers (it takes them since Linux 5.19): invalid argument")
+	expect(t, run(t, f.host(0, "")), "mounts.idmapped_layers", Warn, "5.19", "chowned copies", "MINIRUN_USERNS_CHOWN=1")
+	expect(t, run(t, f.host(1000, "alice")), "mounts.idmapped_layers", Skip)
 }
 
 func TestWithoutCgo(t *testing.T) {

@@ -17,7 +17,9 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/minirun/minirun/namespaces"
 	"github.com/minirun/minirun/namespaces/nsenter"
+	"github.com/minirun/minirun/rootfs"
 )
 
 // Host is the seam between the checks and the machine: every fact a check
@@ -64,6 +66,11 @@ type Host struct {
 	// in dir, in a throwaway mount namespace, writes a file and removes a
 	// lower one (a whiteout) through it.
 	OverlayProbe func(dir string) error
+	// IDMapProbe mounts an overlay whose lower layer in dir is seen through
+	// an idmapped mount (0 -> 100000), as --userns=auto mounts image
+	// layers, in a throwaway mount namespace, and checks the owner the
+	// layer's file shows.
+	IDMapProbe func(dir string) error
 	// SeccompMode is prctl(PR_GET_SECCOMP): the caller's own mode.
 	SeccompMode func() (int, error)
 	// SeccompActionAvail is seccomp(SECCOMP_GET_ACTION_AVAIL, action).
@@ -127,6 +134,7 @@ func RealHost() *Host {
 		NftProbe:      probeNft,
 		ForwardChains: forwardChains,
 		OverlayProbe:  probeOverlay,
+		IDMapProbe:    probeIDMappedOverlay,
 		SeccompMode: func() (int, error) {
 			return unix.PrctlRetInt(unix.PR_GET_SECCOMP, 0, 0, 0, 0)
 		},
@@ -306,6 +314,27 @@ func forwardChains() ([]FwChain, error) {
 // namespace, and exercises what an upper filesystem must support: a new
 // file (copy-up) and a deleted lower file (a whiteout, RENAME_WHITEOUT).
 func probeOverlay(dir string) error {
+	return inScratchMountNS(dir, func(d func(string) string) error {
+		opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", d("lower"), d("upper"), d("work"))
+		if err := unix.Mount("overlay", d("merged"), "overlay", 0, opts); err != nil {
+			return fmt.Errorf("mount -t overlay -o %s: %w", opts, err)
+		}
+		defer unix.Unmount(d("merged"), unix.MNT_DETACH)
+		if err := os.WriteFile(filepath.Join(d("merged"), "new"), []byte("y"), 0o600); err != nil {
+			return fmt.Errorf("write through the overlay: %w", err)
+		}
+		if err := os.Remove(filepath.Join(d("merged"), "old")); err != nil {
+			return fmt.Errorf("delete a lower file through the overlay (whiteout): %w", err)
+		}
+		return nil
+	})
+}
+
+// inScratchMountNS runs f on a throwaway thread in a new mount namespace
+// whose mounts are all private, with a temporary directory in dir holding
+// lower/old (a file), upper, work and merged; d names them. The directory
+// is removed afterwards, and the namespace dies with the thread.
+func inScratchMountNS(dir string, f func(d func(string) string) error) error {
 	return inThrowawayThread(func() error {
 		if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
 			return fmt.Errorf("unshare(CLONE_NEWNS): %w", err)
@@ -322,23 +351,40 @@ func probeOverlay(dir string) error {
 		defer os.RemoveAll(tmp)
 		d := func(n string) string { return filepath.Join(tmp, n) }
 		for _, n := range []string{"lower", "upper", "work", "merged"} {
-			if err := os.Mkdir(d(n), 0o700); err != nil {
+			if err := os.Mkdir(d(n), 0o755); err != nil {
 				return err
 			}
 		}
-		if err := os.WriteFile(filepath.Join(d("lower"), "old"), []byte("x"), 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(d("lower"), "old"), []byte("x"), 0o644); err != nil {
 			return err
 		}
-		opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", d("lower"), d("upper"), d("work"))
-		if err := unix.Mount("overlay", d("merged"), "overlay", 0, opts); err != nil {
-			return fmt.Errorf("mount -t overlay -o %s: %w", opts, err)
+		return f(d)
+	})
+}
+
+// probeIDMappedOverlay mounts an overlay whose lower layer is idmapped
+// through a user namespace mapping 0 to 100000, as --userns=auto does with
+// image layers (rootfs.MountOverlayIDMapped), and checks that the layer's
+// file, owned by 0 on disk, shows as owned by 100000.
+func probeIDMappedOverlay(dir string) error {
+	m := []syscall.SysProcIDMap{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	ns, err := namespaces.UserNamespace(m, m)
+	if err != nil {
+		return err
+	}
+	defer ns.Close()
+	return inScratchMountNS(dir, func(d func(string) string) error {
+		upper := d("upper")
+		if err := rootfs.MountOverlayIDMapped([]string{d("lower")}, upper, d("work"), d("merged"), d("s"), int(ns.Fd())); err != nil {
+			return err
 		}
 		defer unix.Unmount(d("merged"), unix.MNT_DETACH)
-		if err := os.WriteFile(filepath.Join(d("merged"), "new"), []byte("y"), 0o600); err != nil {
-			return fmt.Errorf("write through the overlay: %w", err)
+		var st unix.Stat_t
+		if err := unix.Stat(filepath.Join(d("merged"), "old"), &st); err != nil {
+			return err
 		}
-		if err := os.Remove(filepath.Join(d("merged"), "old")); err != nil {
-			return fmt.Errorf("delete a lower file through the overlay (whiteout): %w", err)
+		if st.Uid != 100000 {
+			return fmt.Errorf("a layer's file owned by 0 shows as owned by %d through the idmapped layer, not 100000", st.Uid)
 		}
 		return nil
 	})

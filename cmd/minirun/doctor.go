@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/minirun/minirun/doctor"
+	"github.com/minirun/minirun/engine"
 )
 
 func newDoctorCommand(g *globals) *cobra.Command {
@@ -46,8 +47,11 @@ Exit status: 0 when no check fails (warnings do not count), 1 when one fails,
 			}
 			h := doctor.RealHost()
 			rs := doctor.Run(h, doctor.Options{
-				DataRoot: g.dataRoot,
-				Bridge:   envOr("MINIRUN_DEFAULT_BRIDGE", "minirun0"),
+				DataRoot:   g.dataRoot,
+				Bridge:     envOr("MINIRUN_DEFAULT_BRIDGE", "minirun0"),
+				SubIDUser:  engine.SubIDUser,
+				SubUIDFile: envOr("MINIRUN_SUBUID_FILE", "/etc/subuid"),
+				SubGIDFile: envOr("MINIRUN_SUBGID_FILE", "/etc/subgid"),
 			})
 			if format == "json" {
 				if err := printDoctorJSON(os.Stdout, rs, h.UID != 0); err != nil {

@@ -106,6 +106,14 @@ func TestDoctorThisHost(t *testing.T) {
 	verdict(t, rep, idx, "network.nftables", "ok")
 	verdict(t, rep, idx, "runtime.nsenter", "ok", "linked in: true")
 	verdict(t, rep, idx, "mounts.pivot_root", "ok")
+	// idmapped layers: a 6.x kernel with the data root on ext4 has them (the
+	// VM's data root is on tmpfs, which has them since 6.3 only)
+	var fs unix.Statfs_t
+	var u unix.Utsname
+	if unix.Statfs(filepath.Dir(dataRoot), &fs) == nil && fs.Type == unix.EXT4_SUPER_MAGIC && unix.Uname(&u) == nil &&
+		unix.ByteSliceToString(u.Release[:]) >= "6" {
+		verdict(t, rep, idx, "mounts.idmapped_layers", "ok", "shows as 100000")
+	}
 
 	// What the kernel reports here, read by the test itself.
 	var st unix.Statfs_t
@@ -231,6 +239,16 @@ func TestDoctorAsUser(t *testing.T) {
 	if !strings.Contains(h.stdout, "You are not root") || !strings.Contains(h.stdout, "slirp4netns") {
 		t.Errorf("as a user, no word on rootless mode:\n%s", h.stdout)
 	}
+}
+
+func TestDoctorUsernsAutoIDs(t *testing.T) {
+	// minirun's overrides of /etc/subuid and /etc/subgid are what doctor reads
+	delegate(t, "someoneelse:100000:65536\ncontainers:1200000:65536\n")
+	rep, idx := parseDoctor(t, minirun(t, "", "doctor", "--format", "json"))
+	verdict(t, rep, idx, "user.subuid_auto", "ok", "containers has 1200000-1265535")
+	delegate(t, "containers:1200000:1000\n")
+	rep, idx = parseDoctor(t, minirun(t, "", "doctor", "--format", "json"))
+	verdict(t, rep, idx, "user.subuid_auto", "warn", "fewer than 65536", "--userns=auto refuses", "echo containers:100000:1048576 >>")
 }
 
 func TestDoctorWithoutCgo(t *testing.T) {
