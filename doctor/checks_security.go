@@ -109,8 +109,9 @@ func checkNsenter(e *Env, r *Result) {
 
 // RootlessNote tells a user running doctor without root what rootless mode
 // will and will not have, whatever the checks found.
-const RootlessNote = `You are not root. What follows is about rootless mode, where an ordinary user
-runs containers inside a user namespace of its own:
+const RootlessNote = `You are not root. minirun's run still needs root today (sudo minirun run ...);
+what follows is about rootless mode, where an ordinary user runs containers
+inside a user namespace of its own (podman's today, minirun's to come):
   it has:      every namespace (inside the user namespace), overlayfs (kernel ≥ 5.11),
                seccomp, capabilities that are real inside and nothing outside,
                root inside mapped to you, other users to your /etc/subuid range;
