@@ -83,7 +83,7 @@ func mountPointOf(path string) (string, error) {
 		if len(fields) < 5 {
 			continue
 		}
-		mp := unescapeMountinfo(fields[4])
+		mp := UnescapeMountinfo(fields[4])
 		if (mp == "/" || path == mp || strings.HasPrefix(path, mp+"/")) && len(mp) > len(best) {
 			best = mp
 		}
@@ -97,8 +97,9 @@ func mountPointOf(path string) (string, error) {
 	return best, nil
 }
 
-// unescapeMountinfo undoes mountinfo's octal escapes (\040 is a space).
-func unescapeMountinfo(s string) string {
+// UnescapeMountinfo undoes the octal escapes of /proc/self/mountinfo (\040 is
+// a space, \011 a tab, \012 a newline, \134 a backslash).
+func UnescapeMountinfo(s string) string {
 	if !strings.Contains(s, "\\") {
 		return s
 	}

@@ -88,6 +88,7 @@ See docs/ARCHITECTURE.md for how a container comes to be.`,
 		newCompareCommand(g),
 		newVersionCommand(g),
 		newInfoCommand(g),
+		newDoctorCommand(g),
 	)
 	setupHelp(root)
 	setupCompletion(root, g)

@@ -98,10 +98,11 @@ func TestTraceRunPrimitivesInOrder(t *testing.T) {
 		{"container address", "runtime", []string{"addr add ", "dev eth0"}},
 		{"start: open the FIFO", "runtime", []string{"exec.fifo", "O_RDONLY"}},
 		{"bounding set", "init", []string{"PR_CAPBSET_DROP"}},
+		// Without no_new_privs (Docker's default) the filter goes in
+		// while init still has CAP_SYS_ADMIN: before the user switch.
+		{"seccomp", "init", []string{"seccomp(SECCOMP_SET_MODE_FILTER"}},
 		{"user", "init", []string{"setresuid(0, 0, 0)"}},
 		{"capabilities", "init", []string{"capset("}},
-		{"no_new_privs", "init", []string{"PR_SET_NO_NEW_PRIVS"}},
-		{"seccomp", "init", []string{"seccomp(SECCOMP_SET_MODE_FILTER"}},
 		{"execve", "init", []string{`execve("/bin/true"`}},
 		// The veth pair dies with the network namespace: nothing to trace.
 		{"teardown: cgroup", "runtime", []string{"rmdir /sys/fs/cgroup/"}},
@@ -137,14 +138,19 @@ func TestTraceLeavesStdoutAlone(t *testing.T) {
 	}
 }
 
-// MINIRUN_TRACE=1 and MINIRUN_TRACE_FORMAT=json do what the flags do.
+// MINIRUN_TRACE=1 and MINIRUN_TRACE_FORMAT=json do what the flags do
+// (and no_new_privs shows in its place).
 func TestTraceFromEnvironment(t *testing.T) {
 	t.Setenv("MINIRUN_TRACE", "1")
 	t.Setenv("MINIRUN_TRACE_FORMAT", "json")
-	r := run(t, 0, "run", "--rm", "--network", "none", "busybox", "true")
+	r := run(t, 0, "run", "--rm", "--network", "none", "--security-opt", "no-new-privileges", "busybox", "true")
 	assertTraceOrder(t, parseTrace(t, r.stderr), []traceStep{
 		{"clone of init", "runtime", []string{"clone(", "CLONE_NEWPID"}},
 		{"pivot_root", "init", []string{`pivot_root(".", ".")`}},
+		{"capabilities", "init", []string{"capset("}},
+		// With no_new_privs, the filter goes in last, after it.
+		{"no_new_privs", "init", []string{"PR_SET_NO_NEW_PRIVS"}},
+		{"seccomp", "init", []string{"seccomp(SECCOMP_SET_MODE_FILTER"}},
 		{"execve", "init", []string{`execve("/bin/true"`}},
 	})
 }
