@@ -358,13 +358,28 @@ func (m *v1) freeze(state string) error {
 	if err := writeFile(m.cfg.Mode, d, "freezer.state", state); err != nil {
 		return err
 	}
-	if poll(time.Second, func() bool {
+	// v1 freezes in the background (FREEZING until every task is caught,
+	// which a task in uninterruptible sleep can delay), and a write of
+	// FROZEN while FREEZING nudges it again, as runc does.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
 		b, err := os.ReadFile(filepath.Join(d, "freezer.state"))
-		return err == nil && strings.TrimSpace(string(b)) == state
-	}) {
-		return nil
+		if err == nil && strings.TrimSpace(string(b)) == state {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+		if state == "FROZEN" {
+			_ = writeFile(m.cfg.Mode, d, "freezer.state", state)
+		}
 	}
-	return fmt.Errorf("%s: %s did not become %s", m.cfg.Mode, d, state)
+	if state == "FROZEN" {
+		// Not half frozen: a failed pause leaves the container running.
+		_ = writeFile(m.cfg.Mode, d, "freezer.state", "THAWED")
+	}
+	return fmt.Errorf("%s: %s did not become %s within 5s", m.cfg.Mode, d, state)
 }
 
 func (m *v1) Stats() (*Stats, error) {

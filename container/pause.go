@@ -53,10 +53,11 @@ func (c *Container) thawAfterKill(sig unix.Signal) {
 	if sig != unix.SIGKILL {
 		return
 	}
+	// Whatever the freezer says: a cgroup still FREEZING (v1: a pause
+	// that has not completed, or one that timed out) freezes its tasks
+	// later, SIGKILL pending or not. Thawing a thawed cgroup is harmless.
 	if m := c.cgroup(); m != nil {
-		if f, err := m.Frozen(); err == nil && f {
-			_ = m.Thaw()
-		}
+		_ = m.Thaw()
 	}
 }
 
