@@ -162,6 +162,12 @@ func setup(cfg *initConfig) (string, error) {
 			return "", err
 		}
 	}
+	if newNS[specs.IPCNamespace] && newNS[specs.UserNamespace] {
+		// Now that init is root of its user namespace (see cloneConfig).
+		if err := namespaces.Unshare(unix.CLONE_NEWIPC); err != nil {
+			return "", err
+		}
+	}
 	if newNS[specs.NetworkNamespace] {
 		if err := network.LoopbackUp(); err != nil {
 			return "", err

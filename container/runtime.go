@@ -534,6 +534,11 @@ func cloneConfig(spec *specs.Spec) (uintptr, []syscall.SysProcIDMap, []syscall.S
 	}
 	var um, gm []syscall.SysProcIDMap
 	if f&unix.CLONE_NEWUSER != 0 {
+		// The IPC namespace comes later, from init (unshareLate): made
+		// in the same clone it would be made by host root, whom the new
+		// user namespace does not map, and its mqueue filesystem would
+		// belong to nobody (65534) instead of the container's root.
+		f &^= unix.CLONE_NEWIPC
 		for _, m := range spec.Linux.UIDMappings {
 			um = append(um, syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)})
 		}
