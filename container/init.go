@@ -204,6 +204,9 @@ func setupRootfs(cfg *initConfig, userns bool) (*os.File, error) {
 		if err := rootfs.PrepareRoot(root, prop); err != nil {
 			return nil, err
 		}
+		if err := mountRootlessOverlay(spec, root); err != nil {
+			return nil, err
+		}
 	}
 	devTmpfs := false
 	for _, m := range spec.Mounts {

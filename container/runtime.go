@@ -189,6 +189,14 @@ func (c *Container) start(spec *specs.Spec, filter *seccomp.Filter, rootfs strin
 		// capability it has in the namespace.
 		cmd.SysProcAttr.GidMappingsEnableSetgroups = true
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
+		if rootless() {
+			// An ordinary user may write a one-line map of its own IDs only
+			// after denying setgroups(2) in the namespace (man 7
+			// user_namespaces, "The /proc/[pid]/setgroups file"); a map of
+			// more IDs is written by newuidmap/newgidmap (setuid root).
+			cmd.SysProcAttr.GidMappingsEnableSetgroups = false
+			cmd.SysProcAttr.Credential.NoSetGroups = true
+		}
 	}
 	if opts.DieWithParent {
 		cmd.SysProcAttr.Pdeathsig = unix.SIGKILL
@@ -370,6 +378,15 @@ func (c *Container) setupCgroup(spec *specs.Spec) error {
 	mgr, err := cgroups.New(path)
 	if err != nil {
 		return err
+	}
+	if rootless() && !CgroupDelegated() {
+		// The cgroup tree is root's: an ordinary user's container runs
+		// without a cgroup (the engine warned already if limits were asked).
+		if r := spec.Linux.Resources; r != nil && (r.Memory != nil || r.CPU != nil || r.Pids != nil || r.BlockIO != nil || len(r.HugepageLimits) > 0 || len(r.Unified) > 0) {
+			return errors.New("linux.resources asks for cgroup limits, but this ordinary user has no cgroup to write them to (rootless mode without cgroup v2 delegation): drop them, or see docs/ROOTLESS.md")
+		}
+		noticeOnce(filepath.Dir(c.dir), noCgroupNotice)
+		return nil
 	}
 	// Under the root's lock: a parent cgroup shared with other containers
 	// must not be removed by their teardown between its mkdir and ours.

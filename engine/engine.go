@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	digest "github.com/opencontainers/go-digest"
@@ -16,6 +17,7 @@ import (
 	"github.com/minirun/minirun/cgroups"
 	"github.com/minirun/minirun/container"
 	"github.com/minirun/minirun/image"
+	"github.com/minirun/minirun/network"
 )
 
 // Engine ties a state root (runtime state and bundles, e.g. /run/minirun)
@@ -25,6 +27,8 @@ type Engine struct {
 	DataRoot  string
 	Runtime   *container.Runtime
 	images    *image.Store
+	slirpMu   sync.Mutex
+	slirps    map[string]*network.Slirp // rootless: the slirp4netns of containers this process runs
 }
 
 // New opens an engine; nothing is created until it is used.

@@ -425,6 +425,11 @@ func (e *Engine) launch(p *prepared, opts container.CreateOpts) (*container.Cont
 	if err != nil {
 		return nil, err
 	}
+	if p.slirp {
+		if err := e.startSlirp(p.id, c.Pid()); err != nil {
+			return c, err
+		}
+	}
 	if p.net != nil {
 		// The network namespace exists now (init waits for Start):
 		// veth, address, routes, ports and hosts files go in before the
@@ -473,7 +478,8 @@ func (e *Engine) loadPrepared(id string) (*prepared, error) {
 		return nil, err
 	}
 	mode := p.meta.Network
-	if mode != "none" && mode != "host" && !strings.HasPrefix(mode, "container:") {
+	p.slirp = mode == SlirpNetwork
+	if mode != "none" && mode != "host" && mode != SlirpNetwork && !strings.HasPrefix(mode, "container:") {
 		n, err := e.network(firstNonEmpty(mode, DefaultNetwork))
 		if err != nil {
 			return nil, err

@@ -19,6 +19,7 @@ import (
 
 	"github.com/minirun/minirun/container"
 	"github.com/minirun/minirun/image"
+	"github.com/minirun/minirun/network"
 	"github.com/minirun/minirun/oci"
 	"github.com/minirun/minirun/rootfs"
 )
@@ -174,6 +175,8 @@ func validName(n string) bool {
 type prepared struct {
 	id, bundle, dataDir string
 	rootfsMounted       string
+	overlay             *container.Overlay // rootless: the overlay init mounts
+	slirp               bool               // rootless: slirp4netns connects the network namespace
 	spec                *specs.Spec
 	meta                Meta
 	net                 *netPlan // bridge networks to join once the namespace exists
@@ -185,8 +188,10 @@ func (e *Engine) Run(o RunOptions) (int, error) {
 	if err := o.check(); err != nil {
 		return 0, &UsageError{err}
 	}
-	if os.Geteuid() != 0 {
-		return 0, errors.New("minirun run needs root (namespaces, mounts and pivot_root need CAP_SYS_ADMIN): run it with sudo")
+	if Rootless() {
+		if err := e.prepareRootless(); err != nil {
+			return 0, err
+		}
 	}
 	p, err := e.prepare(o)
 	if err != nil {
@@ -298,7 +303,14 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 		return p, err
 	}
 	root := o.Rootfs
-	if img != nil {
+	if img != nil && Rootless() {
+		// An ordinary user cannot mount on the host: init mounts the
+		// overlay inside the container's namespaces.
+		if err := rootlessOverlay(img, p); err != nil {
+			return p, err
+		}
+		root = imageView(img)
+	} else if img != nil {
 		if err := mountImage(img, p); err != nil {
 			return p, err
 		}
@@ -312,10 +324,14 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 	if err != nil {
 		return p, &UsageError{err}
 	}
+	if net.slirp && len(o.DNS.Servers) == 0 {
+		o.DNS.Servers = []string{network.SlirpDNS} // slirp4netns forwards it to the host's resolver
+	}
 	mounts, err := writeEtcFiles(p.bundle, o.Hostname, net, o.DNS, extraHosts)
 	if err != nil {
 		return p, err
 	}
+	p.slirp = net.slirp
 	if net.bridge != nil {
 		plan := net.bridge
 		plan.name, plan.hostname, plan.hostsPath, plan.extraHosts = o.Name, o.Hostname, filepath.Join(p.bundle, "hosts"), extraHosts
@@ -323,6 +339,8 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 			return p, &UsageError{err}
 		}
 		p.net = plan
+	} else if (len(o.ports) > 0 || o.PublishAll) && Rootless() {
+		return p, &UsageError{errors.New("-p/-P are not available in rootless mode: publishing a port needs a bridge network and nftables rules in the host's network namespace (root)")}
 	} else if len(o.ports) > 0 || o.PublishAll {
 		return p, &UsageError{fmt.Errorf("-p/-P need a bridge network; --network %s has none (with --network host the container's ports are the host's already)", o.Network)}
 	}
@@ -362,6 +380,14 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 		return p, &UsageError{err}
 	}
 	net.apply(p.spec)
+	if p.overlay != nil {
+		p.spec.Root.Path = filepath.Join(p.bundle, "rootfs") // init mounts the overlay there
+	}
+	if Rootless() {
+		if err := e.applyRootless(p, o.Stderr); err != nil {
+			return p, err
+		}
+	}
 	// Compact: with Docker's seccomp profile indenting makes the file
 	// about twice as big, for the runtime to write and read back.
 	b, _ := json.Marshal(p.spec)
@@ -440,6 +466,7 @@ func firstNonEmpty(a, b string) string {
 // container, as `docker ps -a` shows) but never a mount.
 func (e *Engine) cleanup(p *prepared, remove bool) error {
 	var errs []error
+	e.stopSlirp(p.id)
 	if err := e.leaveNetworks(p.id); err != nil {
 		errs = append(errs, err)
 	}
@@ -448,7 +475,7 @@ func (e *Engine) cleanup(p *prepared, remove bool) error {
 			errs = append(errs, err)
 		}
 	}
-	if p.rootfsMounted != "" {
+	if p.rootfsMounted != "" && !Rootless() {
 		if err := rootfs.Unmount(p.rootfsMounted); err != nil {
 			errs = append(errs, err)
 		}
@@ -456,7 +483,7 @@ func (e *Engine) cleanup(p *prepared, remove bool) error {
 	if remove {
 		e.releaseName(p.meta.Name, p.id)
 		for _, d := range []string{p.bundle, p.dataDir} {
-			if err := os.RemoveAll(d); err != nil {
+			if err := removeAll(d); err != nil {
 				errs = append(errs, err)
 			}
 		}

@@ -1,7 +1,9 @@
 package security
 
 import (
+	"bytes"
 	"fmt"
+	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,7 +20,7 @@ func SwitchUser(uid, gid uint32, additional []uint32) error {
 	if len(groups) > 0 {
 		gptr = uintptrOf(&groups[0])
 	}
-	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(groups)), gptr, 0); e != 0 {
+	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(groups)), gptr, 0); e != 0 && !(e == unix.EPERM && setgroupsDenied()) {
 		return fmt.Errorf("setgroups(%v): %w", groups, e)
 	}
 	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(gid), uintptr(gid), uintptr(gid)); e != 0 {
@@ -28,4 +30,13 @@ func SwitchUser(uid, gid uint32, additional []uint32) error {
 		return fmt.Errorf("setresuid(%d): %w", uid, e)
 	}
 	return nil
+}
+
+// setgroupsDenied tells whether this user namespace forbids setgroups(2):
+// an unprivileged user who wrote its own gid map had to write "deny" to
+// /proc/PID/setgroups first (rootless mode; man 7 user_namespaces). The
+// process then keeps the groups it has, as runc does.
+func setgroupsDenied() bool {
+	b, err := os.ReadFile("/proc/self/setgroups")
+	return err == nil && string(bytes.TrimSpace(b)) == "deny"
 }

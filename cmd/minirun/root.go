@@ -2,6 +2,8 @@ package main
 
 import (
 	"github.com/spf13/cobra"
+
+	"github.com/minirun/minirun/engine"
 )
 
 var version = "0.1.0-dev"
@@ -26,8 +28,8 @@ See docs/ARCHITECTURE.md for how a container comes to be.`,
 		PersistentPreRunE: func(*cobra.Command, []string) error { return openRuntimeLog(g) },
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.root, "root", envOr("MINIRUN_ROOT", "/run/minirun"), "state root: one directory per container (env MINIRUN_ROOT)")
-	pf.StringVar(&g.dataRoot, "data-root", envOr("MINIRUN_DATA_ROOT", "/var/lib/minirun"), "data root: images and container layers (env MINIRUN_DATA_ROOT)")
+	pf.StringVar(&g.root, "root", envOr("MINIRUN_ROOT", engine.DefaultStateRoot()), "state root: one directory per container (env MINIRUN_ROOT)")
+	pf.StringVar(&g.dataRoot, "data-root", envOr("MINIRUN_DATA_ROOT", engine.DefaultDataRoot()), "data root: images and container layers (env MINIRUN_DATA_ROOT)")
 	pf.StringVar(&g.log, "log", "", "write runtime errors to this file (runc compatibility)")
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json (runc compatibility)")
 	pf.BoolVar(&g.debug, "debug", false, "print debug information")

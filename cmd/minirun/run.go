@@ -92,7 +92,7 @@ the input) for Docker's behaviour.`,
 	f.StringArrayVar(&o.Tmpfs, "tmpfs", nil, "mount a tmpfs: --tmpfs /run[:size=64m,mode=1777,...] (noexec,nosuid,nodev unless exec, suid, dev are given)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the OCI config.json that would run, and run nothing")
 	f.BoolVar(&o.NoPivot, "no-pivot", false, "chroot into a moved mount instead of pivot_root (for initramfs hosts; weaker)")
-	f.StringVar(&o.Network, "network", engine.DefaultNetwork, "network: a bridge network's name (default: bridge, on minirun0), none (only lo), host, or container:NAME (share another container's)")
+	f.StringVar(&o.Network, "network", "", "network: a bridge network's name (default: bridge, on minirun0; as an ordinary user slirp4netns), none (only lo), host, or container:NAME (share another container's)")
 	f.StringArrayVar(&o.NetworkAliases, "network-alias", nil, "another name other containers on the network can use for this one")
 	f.StringVar(&o.IP, "ip", "", "a fixed IPv4 address on the network")
 	f.StringArrayVarP(&o.Publish, "publish", "p", nil, "publish a port: [[HOST_IP:][HOST_PORT]:]CONTAINER_PORT[/tcp|udp] (8080:80, 127.0.0.1:53:53/udp)")

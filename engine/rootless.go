@@ -1,0 +1,241 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/minirun/minirun/container"
+	"github.com/minirun/minirun/image"
+	"github.com/minirun/minirun/namespaces"
+	"github.com/minirun/minirun/network"
+)
+
+// Rootless mode (docs/ROOTLESS.md): an ordinary user runs containers. The
+// container gets a user namespace in which it is root (uid 0 inside is the
+// user outside), the overlay is mounted by init inside the container's
+// own user and mount namespaces (the kernel allows that since 5.11), the
+// network is slirp4netns or none, and there is no cgroup unless cgroup
+// v2 delegation gives the user one.
+
+// Rootless tells whether minirun runs as an ordinary user.
+func Rootless() bool { return os.Geteuid() != 0 }
+
+// DefaultStateRoot is /run/minirun for root; for a user
+// $XDG_RUNTIME_DIR/minirun, else /tmp/minirun-<uid> (as rootless podman).
+func DefaultStateRoot() string {
+	if !Rootless() {
+		return "/run/minirun"
+	}
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "minirun")
+	}
+	return filepath.Join(os.TempDir(), "minirun-"+strconv.Itoa(os.Geteuid()))
+}
+
+// DefaultDataRoot is /var/lib/minirun for root; for a user
+// $XDG_DATA_HOME/minirun, else ~/.local/share/minirun, else (no HOME)
+// /tmp/minirun-<uid>/data.
+func DefaultDataRoot() string {
+	if !Rootless() {
+		return "/var/lib/minirun"
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "minirun")
+	}
+	if h := os.Getenv("HOME"); h != "" && filepath.IsAbs(h) && h != "/" {
+		return filepath.Join(h, ".local", "share", "minirun")
+	}
+	return filepath.Join(os.TempDir(), "minirun-"+strconv.Itoa(os.Geteuid())+"-data")
+}
+
+// prepareRootless makes the user's roots (0700: other users must not see
+// the containers' files) and refuses a root owned by someone else (a
+// /tmp/minirun-<uid> made by another user in advance would be theirs).
+func (e *Engine) prepareRootless() error {
+	for _, d := range []string{e.StateRoot, e.DataRoot} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return fmt.Errorf("rootless mode: create %s: %w", d, err)
+		}
+		fi, err := os.Lstat(d)
+		if err != nil {
+			return err
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != os.Geteuid() || !fi.IsDir() {
+			return fmt.Errorf("rootless mode: %s is not a directory of uid %d: remove it, or choose another with --root/--data-root", d, os.Geteuid())
+		}
+	}
+	return nil
+}
+
+// rootlessOverlay is the annotation's value: init mounts it (see
+// container.OverlayAnnotation).
+func rootlessOverlay(img *image.Image, p *prepared) error {
+	upper, work := filepath.Join(p.dataDir, "upper"), filepath.Join(p.dataDir, "work")
+	for _, d := range []string{filepath.Join(p.bundle, "rootfs"), upper, work} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	p.overlay = &container.Overlay{Lower: img.Layers, Upper: upper, Work: work}
+	return nil
+}
+
+// imageView is the directory the engine reads the image's files from
+// before the container exists (its /etc/passwd for -u): in rootless mode
+// the overlay is not mounted on the host, so the top-most layer that has
+// /etc/passwd (else the top layer) stands for the merged view.
+func imageView(img *image.Image) string {
+	for i := len(img.Layers) - 1; i >= 0; i-- {
+		if _, err := os.Lstat(filepath.Join(img.Layers[i], "etc", "passwd")); err == nil {
+			return img.Layers[i]
+		}
+	}
+	return img.Layers[len(img.Layers)-1]
+}
+
+// applyRootless edits the spec for an ordinary user: a user namespace
+// mapping root inside to the user (and, with newuidmap and a range in
+// /etc/subuid, more IDs), the overlay for init to mount, no cgroup
+// limits (there is no cgroup to write them to without delegation).
+func (e *Engine) applyRootless(p *prepared, stderr io.Writer) error {
+	s := p.spec
+	uids, gids := namespaces.RootlessMappings()
+	s.Linux.UIDMappings, s.Linux.GIDMappings = uids, gids
+	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+	// devpts's gid=5 (tty) does not exist in a one-ID namespace: the
+	// kernel refuses an unmapped gid (EINVAL). runc drops it too.
+	for i, m := range s.Mounts {
+		if m.Type != "devpts" {
+			continue
+		}
+		var opts []string
+		for _, opt := range m.Options {
+			if g, ok := strings.CutPrefix(opt, "gid="); ok && !mapped(gids, g) {
+				continue
+			}
+			opts = append(opts, opt)
+		}
+		s.Mounts[i].Options = opts
+	}
+	if p.overlay != nil {
+		b, _ := json.Marshal(p.overlay)
+		if s.Annotations == nil {
+			s.Annotations = map[string]string{}
+		}
+		s.Annotations[container.OverlayAnnotation] = string(b)
+	}
+	if r := s.Linux.Resources; r != nil && limitsRequested(r) && !container.CgroupDelegated() {
+		// podman's choice on cgroup v1 hosts: warn, run without limits.
+		fmt.Fprintln(stderr, "minirun: warning: resource limits are ignored in rootless mode without cgroup v2 delegation (see docs/ROOTLESS.md)")
+		s.Linux.Resources = &specs.LinuxResources{Devices: r.Devices}
+	}
+	// Containers of a user cannot share the host's cgroup tree root: the
+	// cgroup goes below the user's own (delegated) cgroup, if any.
+	s.Linux.CgroupsPath = ""
+	return nil
+}
+
+// limitsRequested tells whether r asks for more than the device rules.
+func limitsRequested(r *specs.LinuxResources) bool {
+	c := *r
+	c.Devices = nil
+	b, _ := json.Marshal(&c)
+	return string(b) != "{}"
+}
+
+// mapped tells whether the container ID id (decimal) is in the maps.
+func mapped(maps []specs.LinuxIDMapping, id string) bool {
+	n, err := strconv.ParseUint(id, 10, 32)
+	if err != nil {
+		return false
+	}
+	for _, m := range maps {
+		if uint64(m.ContainerID) <= n && n < uint64(m.ContainerID)+uint64(m.Size) {
+			return true
+		}
+	}
+	return false
+}
+
+// SlirpNetwork is --network's value for slirp4netns, rootless mode's
+// default network.
+const SlirpNetwork = "slirp4netns"
+
+// rootlessNetworkMode resolves --network for an ordinary user: none, or
+// slirp4netns (the default when it is installed, else none with a
+// notice). A bridge, the host's network or another container's need
+// privileges in the host's network namespace.
+func rootlessNetworkMode(o *RunOptions) (netMode, error) {
+	switch o.Network {
+	case "none":
+		return netMode{}, nil
+	case "", SlirpNetwork:
+		err := network.SlirpUsable()
+		if err == nil {
+			o.Network = SlirpNetwork
+			return netMode{slirp: true}, nil
+		}
+		if o.Network == SlirpNetwork {
+			return netMode{}, &UsageError{fmt.Errorf("--network slirp4netns: %w", err)}
+		}
+		fmt.Fprintf(o.Stderr, "minirun: rootless mode: no network for the container (--network none): %v\n", err)
+		o.Network = "none"
+		return netMode{}, nil
+	}
+	return netMode{}, &UsageError{fmt.Errorf("--network %s is not available in rootless mode: a bridge, the host's network "+
+		"or another container's need root in the host's network namespace; use --network slirp4netns (the default) or none, or run as root", o.Network)}
+}
+
+// startSlirp gives a rootless container's network namespace its tap0.
+func (e *Engine) startSlirp(id string, pid int) error {
+	s, err := network.StartSlirp(pid)
+	if err != nil {
+		return err
+	}
+	e.slirpMu.Lock()
+	if e.slirps == nil {
+		e.slirps = map[string]*network.Slirp{}
+	}
+	e.slirps[id] = s
+	e.slirpMu.Unlock()
+	return nil
+}
+
+// stopSlirp ends the container's slirp4netns, if this process runs one
+// (another process's ends with it: its exit fd closes).
+func (e *Engine) stopSlirp(id string) {
+	e.slirpMu.Lock()
+	s := e.slirps[id]
+	delete(e.slirps, id)
+	e.slirpMu.Unlock()
+	s.Stop()
+}
+
+// removeAll is os.RemoveAll that also removes what overlayfs leaves in
+// a work directory mounted by a user namespace: work/work is mode 000,
+// and without root (CAP_DAC_OVERRIDE) its owner must chmod it to look in.
+func removeAll(dir string) error {
+	err := os.RemoveAll(dir)
+	if err == nil || !Rootless() || !errors.Is(err, fs.ErrPermission) {
+		return err
+	}
+	// WalkDir calls fn on a directory before it reads it: the chmod
+	// comes first.
+	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			_ = os.Chmod(path, 0o700)
+		}
+		return nil
+	})
+	return os.RemoveAll(dir)
+}

@@ -1,0 +1,140 @@
+package network
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// slirp4netns: user-mode networking for an ordinary user's container.
+//
+// Without root there is no veth pair, bridge or NAT rule to make: those
+// need CAP_NET_ADMIN in the host's network namespace. slirp4netns (man 1
+// slirp4netns) joins the container's user and network namespaces, makes a
+// TAP device there (tap0, 10.0.2.100/24, gateway 10.0.2.2, DNS 10.0.2.3)
+// and, back on the host side, turns the container's packets into ordinary
+// socket calls of the user (libslirp, the user-mode TCP/IP stack of QEMU).
+// The container reaches what the user can reach, as the user.
+
+// SlirpAddress, SlirpGateway and SlirpDNS are slirp4netns's defaults
+// (--cidr=10.0.2.0/24).
+const (
+	SlirpAddress = "10.0.2.100"
+	SlirpGateway = "10.0.2.2"
+	SlirpDNS     = "10.0.2.3"
+	SlirpTap     = "tap0"
+)
+
+// Slirp is a running slirp4netns.
+type Slirp struct {
+	cmd  *exec.Cmd
+	exit *os.File // our end of --exit-fd: closing it ends slirp4netns
+}
+
+// SlirpPath is slirp4netns's path, or "" if it is not installed.
+func SlirpPath() string {
+	p, err := exec.LookPath("slirp4netns")
+	if err != nil {
+		return ""
+	}
+	return p
+}
+
+// SlirpUsable tells why slirp4netns cannot work here, or nil: it must be
+// installed, and the user must be able to open /dev/net/tun (Debian's
+// udev rule makes it 0666; a host with 0600 keeps TAP devices for root).
+func SlirpUsable() error {
+	if SlirpPath() == "" {
+		return errors.New("slirp4netns is not installed (Debian: apt-get install slirp4netns)")
+	}
+	if err := syscall.Access("/dev/net/tun", 0o6); err != nil { // R_OK|W_OK
+		return fmt.Errorf("slirp4netns needs /dev/net/tun, which this user cannot open (%v): make it mode 0666 as Debian's udev rule does", err)
+	}
+	return nil
+}
+
+// StartSlirp connects the network namespace of process pid (and its user
+// namespace, which slirp4netns joins too) to the user-mode stack and
+// returns once tap0 is configured. host loopback (10.0.2.2 → the host's
+// 127.0.0.1) is disabled: a container must not reach the user's local
+// services by default.
+func StartSlirp(pid int) (*Slirp, error) {
+	path := SlirpPath()
+	if path == "" {
+		return nil, errors.New("slirp4netns is not installed (Debian: apt-get install slirp4netns)")
+	}
+	exitR, exitW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	readyR, readyW, err := os.Pipe()
+	if err != nil {
+		exitR.Close()
+		exitW.Close()
+		return nil, err
+	}
+	defer readyR.Close()
+	cmd := exec.Command(path, "--configure", "--mtu=65520", "--disable-host-loopback",
+		"--exit-fd=3", "--ready-fd=4", strconv.Itoa(pid), SlirpTap)
+	cmd.ExtraFiles = []*os.File{exitR, readyW}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	// Its own process group: a Ctrl-C meant for the container's terminal
+	// must not end the container's network.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	err = cmd.Start()
+	exitR.Close()
+	readyW.Close()
+	if err != nil {
+		exitW.Close()
+		return nil, fmt.Errorf("start slirp4netns: %w", err)
+	}
+	s := &Slirp{cmd: cmd, exit: exitW}
+	// It writes "1" to the ready fd once tap0 is up; EOF means it died.
+	ready := make(chan error, 1)
+	go func() {
+		b := make([]byte, 1)
+		n, err := readyR.Read(b)
+		if n == 1 {
+			err = nil
+		} else if err == nil {
+			err = errors.New("no ready byte")
+		}
+		ready <- err
+	}()
+	select {
+	case err = <-ready:
+	case <-time.After(10 * time.Second):
+		err = errors.New("not ready after 10 s")
+	}
+	if err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("slirp4netns for process %d: %v: %s", pid, err, strings.TrimSpace(stderr.String()))
+	}
+	return s, nil
+}
+
+// Pid is slirp4netns's process ID.
+func (s *Slirp) Pid() int { return s.cmd.Process.Pid }
+
+// Stop ends slirp4netns (closing its exit fd, then SIGKILL if it does not
+// go within a second) and reaps it.
+func (s *Slirp) Stop() {
+	if s == nil {
+		return
+	}
+	s.exit.Close()
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+		_ = s.cmd.Process.Kill()
+		<-done
+	}
+}
