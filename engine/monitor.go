@@ -495,6 +495,9 @@ func (e *Engine) remount(p *prepared) error {
 	if p.meta.Rootfs != "" {
 		return nil
 	}
+	if Rootless() {
+		return nil // init mounts the overlay config.json names (rootlessOverlay)
+	}
 	store, err := e.Images()
 	if err != nil {
 		return err

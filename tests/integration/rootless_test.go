@@ -1,0 +1,268 @@
+package integration
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// rootlessUID is the ordinary user the rootless tests run minirun as (no
+// account needed: the kernel knows numbers only).
+const rootlessUID = 4000
+
+// rootlessUser is an ordinary user's environment: its own HOME and
+// XDG_RUNTIME_DIR, so minirun picks its rootless roots there.
+type rootlessUser struct {
+	dir, home, xdg string
+}
+
+func newRootlessUser(t *testing.T) *rootlessUser {
+	t.Helper()
+	if _, err := os.Stat(os.Getenv("MINIRUN_TEST_BUSYBOX_TAR_RESOLVED")); err != nil {
+		t.Skip("no busybox rootfs tar to import as the user")
+	}
+	dir, err := os.MkdirTemp("", "minirun-rootless-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The user must reach its HOME: the parent is root's but searchable.
+	os.Chmod(dir, 0o755)
+	u := &rootlessUser{dir: dir, home: filepath.Join(dir, "home"), xdg: filepath.Join(dir, "xdg")}
+	for _, d := range []string{u.home, u.xdg} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(d, rootlessUID, rootlessUID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		// Whatever a failed test left running of the user's (only the
+		// user's own processes, found by uid, ended by PID).
+		for _, pid := range userProcesses(rootlessUID) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+		os.RemoveAll(dir)
+	})
+	return u
+}
+
+// run runs minirun as the user; no MINIRUN_* variable: the defaults of
+// rootless mode must do.
+func (u *rootlessUser) run(t *testing.T, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + u.home, "XDG_RUNTIME_DIR=" + u.xdg}
+	cmd.Dir = u.home
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: rootlessUID, Gid: rootlessUID}}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("minirun %v as uid %d: timed out\nstdout: %s\nstderr: %s", args, rootlessUID, out.String(), errb.String())
+	}
+	return result{out.String(), errb.String(), cmd.ProcessState.ExitCode()}
+}
+
+func (u *rootlessUser) must(t *testing.T, args ...string) result {
+	t.Helper()
+	r := u.run(t, args...)
+	if r.code != 0 {
+		t.Fatalf("minirun %s as uid %d: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), rootlessUID, r.code, r.stdout, r.stderr)
+	}
+	return r
+}
+
+// userProcesses lists the PIDs whose real uid is uid.
+func userProcesses(uid int) []int {
+	ents, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if procUID(pid) == uid {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// procUID is the real uid of /proc/PID/status (-1 if gone).
+func procUID(pid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "Uid:" {
+			n, _ := strconv.Atoi(f[1])
+			return n
+		}
+	}
+	return -1
+}
+
+// TestRootless runs minirun as an ordinary user (uid 4000): rootless mode.
+func TestRootless(t *testing.T) {
+	u := newRootlessUser(t)
+	tar := os.Getenv("MINIRUN_TEST_BUSYBOX_TAR_RESOLVED")
+	// The user's own image store, unpacked by the user.
+	u.must(t, "import", "-c", `CMD ["sh"]`, tar, "busybox:latest")
+	dataRoot := filepath.Join(u.home, ".local", "share", "minirun")
+	stateRoot := filepath.Join(u.xdg, "minirun")
+
+	t.Run("id", func(t *testing.T) {
+		r := u.must(t, "run", "--rm", "--network", "none", "busybox", "id")
+		if !strings.Contains(r.stdout, "uid=0(root) gid=0(root)") {
+			t.Fatalf("id in the container: %q", r.stdout)
+		}
+	})
+	t.Run("uid_map", func(t *testing.T) {
+		r := u.must(t, "run", "--rm", "--network", "none", "busybox", "cat", "/proc/self/uid_map", "/proc/self/gid_map")
+		want := "0 " + strconv.Itoa(rootlessUID) + " 1"
+		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+		if len(lines) != 2 || strings.Join(strings.Fields(lines[0]), " ") != want || strings.Join(strings.Fields(lines[1]), " ") != want {
+			t.Fatalf("uid_map and gid_map: %q, want %q twice", r.stdout, want)
+		}
+	})
+	t.Run("network none", func(t *testing.T) {
+		r := u.must(t, "run", "--rm", "--network", "none", "busybox", "ip", "-o", "link")
+		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+		if len(lines) != 1 || !strings.Contains(lines[0], ": lo:") {
+			t.Fatalf("--network none: links %q, want only lo", r.stdout)
+		}
+	})
+	t.Run("writes stay the user's", func(t *testing.T) {
+		// A file the container's root writes is the user's on the host;
+		// the overlay's upper directory is in the user's data root.
+		r := u.must(t, "run", "--name", "writer", "--network", "none", "busybox", "sh", "-c", "echo x > /new; mkdir /d; rm /bin/true; ls -n /new")
+		if !strings.Contains(r.stdout, " 0 ") {
+			t.Fatalf("ls -n /new inside: %q", r.stdout)
+		}
+		u.must(t, "rm", "writer")
+	})
+	t.Run("detached: host uid, ps, exec, rm", func(t *testing.T) {
+		u.must(t, "run", "-d", "--name", "sleeper", "--network", "none", "busybox", "sleep", "1000")
+		var pid int
+		for _, p := range userProcesses(rootlessUID) {
+			if cmd, _ := os.ReadFile("/proc/" + strconv.Itoa(p) + "/cmdline"); string(cmd) == "sleep\x001000\x00" {
+				pid = p
+			}
+		}
+		if pid == 0 {
+			t.Fatalf("no process \"sleep 1000\" of uid %d on the host", rootlessUID)
+		}
+		b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) == 5 && (f[0] == "Uid:" || f[0] == "Gid:") {
+				for _, id := range f[1:] {
+					if id != strconv.Itoa(rootlessUID) {
+						t.Errorf("the container's process on the host: %s", line)
+					}
+				}
+			}
+		}
+		if r := u.must(t, "ps"); !strings.Contains(r.stdout, "sleeper") {
+			t.Errorf("ps: %q", r.stdout)
+		}
+		if r := u.must(t, "exec", "sleeper", "id", "-u"); r.stdout != "0\n" {
+			t.Errorf("exec id -u: %q", r.stdout)
+		}
+		u.must(t, "rm", "-f", "sleeper")
+	})
+	t.Run("refused with the reason", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"run", "--rm", "--network", "bridge", "busybox", "true"},
+			{"run", "--rm", "--network", "host", "busybox", "true"},
+			{"run", "--rm", "-p", "8080:80", "busybox", "true"},
+		} {
+			r := u.run(t, args...)
+			if r.code != 125 || !strings.Contains(r.stderr, "not available in rootless mode") {
+				t.Errorf("%v: exit %d, %q", args, r.code, r.stderr)
+			}
+		}
+		// Limits without a cgroup: podman's way, a warning.
+		r := u.must(t, "run", "--rm", "-m", "64m", "--network", "none", "busybox", "true")
+		if !strings.Contains(r.stderr, "resource limits are ignored in rootless mode") {
+			t.Errorf("-m without cgroup delegation: stderr %q", r.stderr)
+		}
+	})
+	t.Run("slirp4netns", func(t *testing.T) {
+		if _, err := exec.LookPath("slirp4netns"); err != nil {
+			t.Skip("slirp4netns is not installed")
+		}
+		// Debian's udev rule makes /dev/net/tun 0666; this host may keep
+		// it 0600. The test lends it to users for its duration only.
+		fi, err := os.Stat("/dev/net/tun")
+		if err != nil {
+			t.Skip("no /dev/net/tun")
+		}
+		if mode := fi.Mode().Perm(); mode&0o006 != 0o006 {
+			if err := os.Chmod("/dev/net/tun", 0o666); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.Chmod("/dev/net/tun", mode) })
+		}
+		// The default network of rootless mode. Only the interface and
+		// its address are looked at: no traffic leaves.
+		r := u.must(t, "run", "--rm", "busybox", "sh", "-c", "ip -o -4 addr show tap0; cat /etc/resolv.conf")
+		t.Logf("in the container: %s", r.stdout)
+		if !strings.Contains(r.stdout, "inet 10.0.2.100/24") || !strings.Contains(r.stdout, "nameserver 10.0.2.3") {
+			t.Fatalf("slirp4netns: %q", r.stdout)
+		}
+	})
+
+	// Nothing left: no process of the user, no mount of its directories,
+	// no container state, and nothing under its roots owned by anyone
+	// else (root in particular).
+	deadline := time.Now().Add(10 * time.Second)
+	for len(userProcesses(rootlessUID)) > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if left := userProcesses(rootlessUID); len(left) > 0 {
+		t.Errorf("processes of uid %d left: %v", rootlessUID, left)
+	}
+	if m := mountsUnder(u.dir); len(m) > 0 {
+		t.Errorf("mounts left in the host's mount table: %v", m)
+	}
+	if e := entries(filepath.Join(dataRoot, "containers")); len(e) > 0 {
+		t.Errorf("container data left: %v", e)
+	}
+	for _, root := range []string{stateRoot, dataRoot} {
+		n := 0
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			var st syscall.Stat_t
+			if err := syscall.Lstat(p, &st); err != nil {
+				return err
+			}
+			n++
+			if st.Uid != rootlessUID || st.Gid != rootlessUID {
+				t.Errorf("%s is owned by %d:%d, not the user", p, st.Uid, st.Gid)
+			}
+			return nil
+		})
+		if err != nil || n < 2 {
+			t.Errorf("walk %s: %v (%d entries)", root, err, n)
+		}
+	}
+}
