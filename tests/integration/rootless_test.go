@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bytes"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -59,7 +60,7 @@ func newRootlessUser(t *testing.T) *rootlessUser {
 func (u *rootlessUser) run(t *testing.T, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + u.home, "XDG_RUNTIME_DIR=" + u.xdg}
+	cmd.Env = u.env()
 	cmd.Dir = u.home
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: rootlessUID, Gid: rootlessUID}}
 	var out, errb bytes.Buffer
@@ -77,6 +78,10 @@ func (u *rootlessUser) run(t *testing.T, args ...string) result {
 		t.Fatalf("minirun %v as uid %d: timed out\nstdout: %s\nstderr: %s", args, rootlessUID, out.String(), errb.String())
 	}
 	return result{out.String(), errb.String(), cmd.ProcessState.ExitCode()}
+}
+
+func (u *rootlessUser) env() []string {
+	return []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + u.home, "XDG_RUNTIME_DIR=" + u.xdg}
 }
 
 func (u *rootlessUser) must(t *testing.T, args ...string) result {
@@ -157,6 +162,27 @@ func TestRootless(t *testing.T) {
 			t.Fatalf("ls -n /new inside: %q", r.stdout)
 		}
 		u.must(t, "rm", "writer")
+	})
+	t.Run("attached with a terminal", func(t *testing.T) {
+		master, slave := openPty(t)
+		t.Cleanup(func() { master.Close() })
+		cmd := exec.Command(bin, "run", "--rm", "-it", "--network", "none", "busybox", "sh")
+		cmd.Env = u.env()
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0,
+			Credential: &syscall.Credential{Uid: rootlessUID, Gid: rootlessUID}}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		slave.Close()
+		p := &atTerminal{master: master, cmd: cmd, out: &syncBuffer{}, outDone: make(chan struct{})}
+		go func() { io.Copy(p.out, master); close(p.outDone) }()
+		io.WriteString(master, "tty; id -u; exit 4\n")
+		if code := p.wait(t); code != 4 {
+			t.Errorf("exit code %d, want 4", code)
+		}
+		<-p.outDone
+		p.shows(t, "/dev/pts/0", "\n0\r\n")
 	})
 	t.Run("detached: host uid, ps, exec, rm", func(t *testing.T) {
 		u.must(t, "run", "-d", "--name", "sleeper", "--network", "none", "busybox", "sleep", "1000")
