@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -103,4 +104,35 @@ func mountRootlessOverlay(spec *specs.Spec, root string) error {
 		return fmt.Errorf("mount the image's layers in the container's user namespace (overlayfs there needs Linux 5.11+): %w", err)
 	}
 	return nil
+}
+
+// pidNamespaceMembers lists, for a container without a cgroup (rootless
+// mode), the host PIDs of the processes in init's PID namespace when it
+// has one of its own: every process whose /proc/PID/ns/pid is init's.
+// (A process the container started outside it, which only a cgroup would
+// catch, cannot exist: the namespace's processes cannot leave it.)
+func (c *Container) pidNamespaceMembers() []int {
+	if c.state.Pid <= 0 || !c.alive() {
+		return nil
+	}
+	self, err := os.Readlink("/proc/self/ns/pid")
+	if err != nil {
+		return nil
+	}
+	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", c.state.Pid))
+	if err != nil || ns == self {
+		return nil // no PID namespace of its own: nothing to tell it by
+	}
+	ents, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid)); err == nil && l == ns {
+			out = append(out, pid)
+		}
+	}
+	return out
 }

@@ -494,6 +494,12 @@ func (c *Container) Stats() (*cgroups.Stats, error) {
 func (c *Container) SignalAll(sig unix.Signal) error {
 	m := c.cgroup()
 	if m == nil {
+		if pids := c.pidNamespaceMembers(); len(pids) > 0 {
+			for _, p := range pids {
+				_ = unix.Kill(p, sig)
+			}
+			return nil
+		}
 		return c.Signal(sig)
 	}
 	pids, err := m.Pids()

@@ -127,6 +127,13 @@ func (e *Engine) applyRootless(p *prepared, stderr io.Writer) error {
 		}
 		s.Mounts[i].Options = opts
 	}
+	if u := s.Process.User; !mapped(uids, strconv.FormatUint(uint64(u.UID), 10)) || !mapped(gids, strconv.FormatUint(uint64(u.GID), 10)) {
+		return &UsageError{fmt.Errorf("user %d:%d is not available in rootless mode: the container's user namespace maps only uid and gid 0 (you); run as root inside, or as root on the host", u.UID, u.GID)}
+	}
+	// --privileged's host devices: an ordinary user could bind only
+	// those it may open anyway, and some (/dev/tty without a terminal)
+	// cannot be opened at all. All capabilities, no seccomp stay.
+	s.Linux.Devices = nil
 	if p.overlay != nil {
 		b, _ := json.Marshal(p.overlay)
 		if s.Annotations == nil {
