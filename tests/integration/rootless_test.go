@@ -186,10 +186,14 @@ func TestRootless(t *testing.T) {
 	})
 	t.Run("detached: host uid, ps, exec, rm", func(t *testing.T) {
 		u.must(t, "run", "-d", "--name", "sleeper", "--network", "none", "busybox", "sleep", "1000")
+		t.Cleanup(func() { u.run(t, "rm", "-f", "sleeper") })
 		var pid int
-		for _, p := range userProcesses(rootlessUID) {
-			if cmd, _ := os.ReadFile("/proc/" + strconv.Itoa(p) + "/cmdline"); string(cmd) == "sleep\x001000\x00" {
-				pid = p
+		// run -d returns once init is released: its execve may follow.
+		for deadline := time.Now().Add(5 * time.Second); pid == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			for _, p := range userProcesses(rootlessUID) {
+				if cmd, _ := os.ReadFile("/proc/" + strconv.Itoa(p) + "/cmdline"); string(cmd) == "sleep\x001000\x00" {
+					pid = p
+				}
 			}
 		}
 		if pid == 0 {
@@ -212,6 +216,20 @@ func TestRootless(t *testing.T) {
 			t.Errorf("exec id -u: %q", r.stdout)
 		}
 		u.must(t, "rm", "-f", "sleeper")
+	})
+	t.Run("pull from a loopback registry, layers merged", func(t *testing.T) {
+		// The whiteout is a 0/0 device the user may make; the opaque
+		// directory is marked user.overlay.opaque, read by the overlay
+		// init mounts with userxattr.
+		host := testRegistry(t)
+		l1 := tarLayer(t, [][2]string{{"data/", ""}, {"data/a", "A"}, {"data/b", "B"}, {"opq/", ""}, {"opq/old", "old"}})
+		l2 := tarLayer(t, [][2]string{{"data/.wh.a", ""}, {"data/c", "C"}, {"opq/", ""}, {"opq/.wh..wh..opq", ""}, {"opq/new", "new"}})
+		pushImage(t, host+"/test/layers:1", nil, l1, l2)
+		r := u.must(t, "run", "--rm", "--network", "none", host+"/test/layers:1", "sh", "-c", "ls /data /opq; cat /data/b /data/c /opq/new")
+		if want := "/data:\nb\nc\n\n/opq:\nnew\nBCnew"; r.stdout != want {
+			t.Fatalf("merged view:\n%q\nwant\n%q", r.stdout, want)
+		}
+		u.must(t, "rmi", host+"/test/layers:1")
 	})
 	t.Run("refused with the reason", func(t *testing.T) {
 		for _, args := range [][]string{
