@@ -7,14 +7,18 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
+	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/minirun/minirun/cgroups"
+	"github.com/minirun/minirun/namespaces"
 	"github.com/minirun/minirun/rootfs"
 )
 
@@ -135,4 +139,131 @@ func (c *Container) pidNamespaceMembers() []int {
 		}
 	}
 	return out
+}
+
+// reexecEnv tells init that its user namespace's maps are written by
+// newuidmap/newgidmap after it started (rootless mode with subordinate
+// IDs): it must wait for them and execute itself again.
+const reexecEnv = "_MINIRUN_USERNS_REEXEC"
+
+// mappedByte is what the parent sends on the sync socket once the maps
+// are written, before the config.
+const mappedByte = 'm'
+
+// needsMapHelpers tells whether the spec's maps are more than the one
+// line of its own IDs an ordinary user may write itself.
+func needsMapHelpers(spec *specs.Spec) bool {
+	own := func(ms []specs.LinuxIDMapping, id int) bool {
+		return len(ms) == 0 || (len(ms) == 1 && int(ms[0].HostID) == id && ms[0].Size == 1)
+	}
+	return !own(spec.Linux.UIDMappings, os.Geteuid()) || !own(spec.Linux.GIDMappings, os.Getegid())
+}
+
+// reexecMapped is init's first step when its maps come from the helpers.
+// Init was born in the new user namespace before any map existed: its uid
+// was unmapped at execve, and execve then leaves a process no
+// capabilities (man 7 capabilities, "Capabilities and execution of
+// programs by root"). Once the parent has written the maps, our uid is 0
+// in the namespace, and executing ourselves again gives init the full set
+// in it, as the first process of a namespace has. That execve gains
+// capabilities, so the kernel clears the parent-death signal and makes
+// the process non-dumpable: both are set again.
+func reexecMapped() {
+	if os.Getenv(reexecEnv) != "1" {
+		if v := os.Getenv(reexecEnv); v == "2" || v == "2-pdeathsig" {
+			os.Unsetenv(reexecEnv)
+			_ = unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0)
+			if v == "2-pdeathsig" {
+				_ = unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
+			}
+		}
+		return
+	}
+	b := make([]byte, 1)
+	if n, err := unix.Read(3, b); n != 1 || err != nil || b[0] != mappedByte {
+		fmt.Fprintf(os.Stderr, "minirun init: wait for the user namespace's maps: %v\n", err)
+		os.Exit(1)
+	}
+	// The parent-death signal was asked for (CreateOpts.DieWithParent)
+	// if it is still set now.
+	v := "2"
+	var sig int32
+	if unix.Prctl(unix.PR_GET_PDEATHSIG, uintptr(unsafe.Pointer(&sig)), 0, 0, 0) == nil && sig != 0 {
+		v = "2-pdeathsig"
+	}
+	os.Setenv(reexecEnv, v)
+	err := unix.Exec("/proc/self/exe", os.Args, os.Environ())
+	fmt.Fprintf(os.Stderr, "minirun init: execute itself again in the mapped user namespace: %v\n", err)
+	os.Exit(1)
+}
+
+// removeArg and removeEnv mark the helper RemoveAllMapped starts.
+const (
+	removeArg = "rm-mapped"
+	removeEnv = "_MINIRUN_RM_MAPPED"
+)
+
+// IsRemoveHelper tells main() that this process is RemoveAllMapped's
+// helper.
+func IsRemoveHelper() bool {
+	return len(os.Args) == 3 && os.Args[1] == removeArg && os.Getenv(removeEnv) != ""
+}
+
+// RemoveAllMapped removes dir, whose files a rootless container with
+// subordinate IDs may have given to those IDs (a file made by uid 1000
+// inside is host uid start+999): the user cannot remove those, the root
+// of a user namespace with the same maps can (CAP_DAC_OVERRIDE and
+// CAP_FOWNER over every file whose owner is mapped). A helper is born in
+// such a namespace, waits for newuidmap/newgidmap, executes itself again
+// as its root, and removes dir (podman's `podman unshare rm -rf`).
+func RemoveAllMapped(dir string, uids, gids []specs.LinuxIDMapping) error {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	var out strings.Builder
+	cmd := &exec.Cmd{
+		Path: "/proc/self/exe", Args: []string{"minirun", removeArg, dir},
+		Env: []string{removeEnv + "=1"}, ExtraFiles: []*os.File{r}, Stderr: &out,
+		SysProcAttr: &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWUSER},
+	}
+	err = cmd.Start()
+	r.Close()
+	if err != nil {
+		return fmt.Errorf("remove %s in a user namespace: %w", dir, err)
+	}
+	if err := namespaces.WriteMapsWithHelpers(cmd.Process.Pid, uids, gids); err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return fmt.Errorf("remove %s in a user namespace: %w", dir, err)
+	}
+	_, _ = w.Write([]byte{mappedByte})
+	w.Close()
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("remove %s in a user namespace: %v: %s", dir, err, strings.TrimSpace(out.String()))
+	}
+	return nil
+}
+
+// RemoveHelperMain is the helper's main: first wait for the maps and
+// execute itself again (with capabilities in the namespace now), then
+// remove the directory.
+func RemoveHelperMain() int {
+	if os.Getenv(removeEnv) == "1" {
+		b := make([]byte, 1)
+		if n, err := unix.Read(3, b); n != 1 || b[0] != mappedByte {
+			fmt.Fprintf(os.Stderr, "wait for the user namespace's maps: %v\n", err)
+			return 1
+		}
+		unix.Close(3)
+		err := unix.Exec("/proc/self/exe", os.Args, []string{removeEnv + "=2"})
+		fmt.Fprintf(os.Stderr, "execute itself again: %v\n", err)
+		return 1
+	}
+	if err := os.RemoveAll(os.Args[2]); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
 }

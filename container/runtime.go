@@ -189,11 +189,16 @@ func (c *Container) start(spec *specs.Spec, filter *seccomp.Filter, rootfs strin
 		// capability it has in the namespace.
 		cmd.SysProcAttr.GidMappingsEnableSetgroups = true
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
-		if rootless() {
+		if rootless() && needsMapHelpers(spec) {
+			// More than the user's own ID: newuidmap/newgidmap write the
+			// maps once init exists; init waits, then executes itself
+			// again as the namespace's root (reexecMapped).
+			cmd.SysProcAttr.UidMappings, cmd.SysProcAttr.GidMappings, cmd.SysProcAttr.Credential = nil, nil, nil
+			cmd.Env = append(cmd.Env, reexecEnv+"=1")
+		} else if rootless() {
 			// An ordinary user may write a one-line map of its own IDs only
 			// after denying setgroups(2) in the namespace (man 7
-			// user_namespaces, "The /proc/[pid]/setgroups file"); a map of
-			// more IDs is written by newuidmap/newgidmap (setuid root).
+			// user_namespaces, "The /proc/[pid]/setgroups file").
 			cmd.SysProcAttr.GidMappingsEnableSetgroups = false
 			cmd.SysProcAttr.Credential.NoSetGroups = true
 		}
@@ -247,6 +252,14 @@ func (c *Container) start(spec *specs.Spec, filter *seccomp.Filter, rootfs strin
 	c.state.Pid = cmd.Process.Pid
 	if start, _, err := procStartTime(c.state.Pid); err == nil {
 		c.state.InitStartTime = start
+	}
+	if cmd.SysProcAttr.Cloneflags&unix.CLONE_NEWUSER != 0 && rootless() && needsMapHelpers(spec) {
+		if err := namespaces.WriteMapsWithHelpers(c.state.Pid, spec.Linux.UIDMappings, spec.Linux.GIDMappings); err != nil {
+			return c.initFailed(err)
+		}
+		if _, err := parentSock.Write([]byte{mappedByte}); err != nil {
+			return c.initFailed(fmt.Errorf("tell init its maps are written: %w", err))
+		}
 	}
 
 	// Place init in its cgroup, with the limits already written, before it

@@ -109,7 +109,7 @@ func imageView(img *image.Image) string {
 // limits (there is no cgroup to write them to without delegation).
 func (e *Engine) applyRootless(p *prepared, stderr io.Writer) error {
 	s := p.spec
-	uids, gids := namespaces.RootlessMappings()
+	uids, gids, _ := namespaces.RootlessMappings()
 	s.Linux.UIDMappings, s.Linux.GIDMappings = uids, gids
 	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
 	// devpts's gid=5 (tty) does not exist in a one-ID namespace: the
@@ -244,5 +244,13 @@ func removeAll(dir string) error {
 		}
 		return nil
 	})
-	return os.RemoveAll(dir)
+	if err = os.RemoveAll(dir); err == nil || !errors.Is(err, fs.ErrPermission) {
+		return err
+	}
+	// Files of the container's subordinate IDs: removed by the root of a
+	// user namespace with the same maps.
+	if uids, gids, full := namespaces.RootlessMappings(); full {
+		return container.RemoveAllMapped(dir, uids, gids)
+	}
+	return err
 }

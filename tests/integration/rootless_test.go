@@ -21,10 +21,12 @@ const rootlessUID = 4000
 // rootlessUser is an ordinary user's environment: its own HOME and
 // XDG_RUNTIME_DIR, so minirun picks its rootless roots there.
 type rootlessUser struct {
+	uid, gid       int
 	dir, home, xdg string
+	before         map[int]bool // the uid's processes before the test
 }
 
-func newRootlessUser(t *testing.T) *rootlessUser {
+func newRootlessUser(t *testing.T, uid, gid int) *rootlessUser {
 	t.Helper()
 	if _, err := os.Stat(os.Getenv("MINIRUN_TEST_BUSYBOX_TAR_RESOLVED")); err != nil {
 		t.Skip("no busybox rootfs tar to import as the user")
@@ -35,19 +37,22 @@ func newRootlessUser(t *testing.T) *rootlessUser {
 	}
 	// The user must reach its HOME: the parent is root's but searchable.
 	os.Chmod(dir, 0o755)
-	u := &rootlessUser{dir: dir, home: filepath.Join(dir, "home"), xdg: filepath.Join(dir, "xdg")}
+	u := &rootlessUser{uid: uid, gid: gid, before: map[int]bool{}, dir: dir, home: filepath.Join(dir, "home"), xdg: filepath.Join(dir, "xdg")}
 	for _, d := range []string{u.home, u.xdg} {
 		if err := os.Mkdir(d, 0o700); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.Chown(d, rootlessUID, rootlessUID); err != nil {
+		if err := os.Chown(d, uid, gid); err != nil {
 			t.Fatal(err)
 		}
 	}
+	for _, pid := range userProcesses(uid) {
+		u.before[pid] = true
+	}
 	t.Cleanup(func() {
-		// Whatever a failed test left running of the user's (only the
-		// user's own processes, found by uid, ended by PID).
-		for _, pid := range userProcesses(rootlessUID) {
+		// Whatever a failed test left running of the user's (only
+		// processes of that uid that were not there before, by PID).
+		for _, pid := range u.newProcesses() {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 		os.RemoveAll(dir)
@@ -62,7 +67,7 @@ func (u *rootlessUser) run(t *testing.T, args ...string) result {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = u.env()
 	cmd.Dir = u.home
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: rootlessUID, Gid: rootlessUID}}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.uid), Gid: uint32(u.gid)}}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
@@ -75,7 +80,7 @@ func (u *rootlessUser) run(t *testing.T, args ...string) result {
 	case <-time.After(60 * time.Second):
 		cmd.Process.Kill()
 		<-done
-		t.Fatalf("minirun %v as uid %d: timed out\nstdout: %s\nstderr: %s", args, rootlessUID, out.String(), errb.String())
+		t.Fatalf("minirun %v as uid %d: timed out\nstdout: %s\nstderr: %s", args, u.uid, out.String(), errb.String())
 	}
 	return result{out.String(), errb.String(), cmd.ProcessState.ExitCode()}
 }
@@ -88,7 +93,7 @@ func (u *rootlessUser) must(t *testing.T, args ...string) result {
 	t.Helper()
 	r := u.run(t, args...)
 	if r.code != 0 {
-		t.Fatalf("minirun %s as uid %d: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), rootlessUID, r.code, r.stdout, r.stderr)
+		t.Fatalf("minirun %s as uid %d: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), u.uid, r.code, r.stdout, r.stderr)
 	}
 	return r
 }
@@ -126,13 +131,10 @@ func procUID(pid int) int {
 
 // TestRootless runs minirun as an ordinary user (uid 4000): rootless mode.
 func TestRootless(t *testing.T) {
-	u := newRootlessUser(t)
+	u := newRootlessUser(t, rootlessUID, rootlessUID)
 	tar := os.Getenv("MINIRUN_TEST_BUSYBOX_TAR_RESOLVED")
 	// The user's own image store, unpacked by the user.
 	u.must(t, "import", "-c", `CMD ["sh"]`, tar, "busybox:latest")
-	dataRoot := filepath.Join(u.home, ".local", "share", "minirun")
-	stateRoot := filepath.Join(u.xdg, "minirun")
-
 	t.Run("id", func(t *testing.T) {
 		r := u.must(t, "run", "--rm", "--network", "none", "busybox", "id")
 		if !strings.Contains(r.stdout, "uid=0(root) gid=0(root)") {
@@ -273,15 +275,22 @@ func TestRootless(t *testing.T) {
 		}
 	})
 
-	// Nothing left: no process of the user, no mount of its directories,
-	// no container state, and nothing under its roots owned by anyone
-	// else (root in particular).
+	u.assertNothingLeft(t)
+}
+
+// assertNothingLeft checks that the user has no process, no mount and no
+// container left, and that nothing under its roots is owned by anyone
+// else (root in particular).
+func (u *rootlessUser) assertNothingLeft(t *testing.T) {
+	t.Helper()
+	dataRoot := filepath.Join(u.home, ".local", "share", "minirun")
+	stateRoot := filepath.Join(u.xdg, "minirun")
 	deadline := time.Now().Add(10 * time.Second)
-	for len(userProcesses(rootlessUID)) > 0 && time.Now().Before(deadline) {
+	for len(u.newProcesses()) > 0 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if left := userProcesses(rootlessUID); len(left) > 0 {
-		t.Errorf("processes of uid %d left: %v", rootlessUID, left)
+	if left := u.newProcesses(); len(left) > 0 {
+		t.Errorf("processes of uid %d left: %v", u.uid, left)
 	}
 	if m := mountsUnder(u.dir); len(m) > 0 {
 		t.Errorf("mounts left in the host's mount table: %v", m)
@@ -300,7 +309,7 @@ func TestRootless(t *testing.T) {
 				return err
 			}
 			n++
-			if st.Uid != rootlessUID || st.Gid != rootlessUID {
+			if int(st.Uid) != u.uid || int(st.Gid) != u.gid {
 				t.Errorf("%s is owned by %d:%d, not the user", p, st.Uid, st.Gid)
 			}
 			return nil
@@ -309,4 +318,125 @@ func TestRootless(t *testing.T) {
 			t.Errorf("walk %s: %v (%d entries)", root, err, n)
 		}
 	}
+}
+
+// newProcesses are the user's processes that were not there before the
+// test.
+func (u *rootlessUser) newProcesses() []int {
+	var out []int
+	for _, pid := range userProcesses(u.uid) {
+		if !u.before[pid] {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// addSubIDLine appends line to file (/etc/subuid or /etc/subgid) for the
+// test and takes exactly that line out again afterwards (the file is
+// removed if the test created it): newuidmap reads no other file.
+func addSubIDLine(t *testing.T, file, line string) {
+	t.Helper()
+	orig, err := os.ReadFile(file)
+	existed := err == nil
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	if len(orig) > 0 && !bytes.HasSuffix(orig, []byte("\n")) {
+		line = "\n" + line
+	}
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteString(line)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		now, err := os.ReadFile(file)
+		if err != nil {
+			t.Errorf("restore %s: %v", file, err)
+			return
+		}
+		rest := bytes.Replace(now, []byte(line), nil, 1)
+		if !existed && len(rest) == 0 {
+			os.Remove(file)
+			return
+		}
+		if err := os.WriteFile(file, rest, 0o644); err != nil {
+			t.Errorf("restore %s: %v", file, err)
+		}
+	})
+}
+
+// passwdUser finds an ordinary user of /etc/passwd (newuidmap refuses a
+// uid without a name).
+func passwdUser() (name string, uid, gid int, ok bool) {
+	b, _ := os.ReadFile("/etc/passwd")
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Split(line, ":")
+		if len(f) < 4 {
+			continue
+		}
+		u, err1 := strconv.Atoi(f[2])
+		g, err2 := strconv.Atoi(f[3])
+		if err1 == nil && err2 == nil && u >= 1000 && u < 60000 {
+			return f[0], u, g, true
+		}
+	}
+	return "", 0, 0, false
+}
+
+// TestRootlessSubordinateIDs: with a range in /etc/subuid and /etc/subgid
+// and newuidmap/newgidmap, the container maps 0 to the user and 1..65536
+// to the range, so other users inside work; what they leave is removed.
+func TestRootlessSubordinateIDs(t *testing.T) {
+	for _, tool := range []string{"newuidmap", "newgidmap"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed (Debian: uidmap)", tool)
+		}
+	}
+	name, uid, gid, ok := passwdUser()
+	if !ok {
+		t.Skip("no ordinary user in /etc/passwd for newuidmap")
+	}
+	const start, count = 400000, 65536
+	line := name + ":" + strconv.Itoa(start) + ":" + strconv.Itoa(count) + "\n"
+	addSubIDLine(t, "/etc/subuid", line)
+	addSubIDLine(t, "/etc/subgid", line)
+	u := newRootlessUser(t, uid, gid)
+	u.must(t, "import", "-c", `CMD ["sh"]`, os.Getenv("MINIRUN_TEST_BUSYBOX_TAR_RESOLVED"), "busybox:latest")
+
+	r := u.must(t, "run", "--rm", "--network", "none", "busybox", "cat", "/proc/self/uid_map", "/proc/self/gid_map")
+	var got []string
+	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		got = append(got, strings.Join(strings.Fields(l), " "))
+	}
+	want := []string{"0 " + strconv.Itoa(uid) + " 1", "1 400000 65536", "0 " + strconv.Itoa(gid) + " 1", "1 400000 65536"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("maps: %q, want %q", got, want)
+	}
+	// Another user inside, whose files are the range's on the host.
+	r = u.must(t, "run", "--name", "sub", "--network", "none", "-u", "1000:1000", "busybox", "sh", "-c", "id -u; mkdir /tmp/d; touch /tmp/d/f; stat -c %u:%g /tmp/d/f")
+	if r.stdout != "1000\n1000:1000\n" {
+		t.Fatalf("-u 1000: %q", r.stdout)
+	}
+	var ids []string
+	filepath.WalkDir(filepath.Join(u.home, ".local", "share", "minirun", "containers"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Name() == "f" {
+			var st syscall.Stat_t
+			syscall.Lstat(p, &st)
+			ids = append(ids, strconv.Itoa(int(st.Uid))+":"+strconv.Itoa(int(st.Gid)))
+		}
+		return nil
+	})
+	if len(ids) != 1 || ids[0] != "400999:400999" {
+		t.Errorf("the file of uid 1000 inside, on the host: %v, want 400999:400999", ids)
+	}
+	// The user cannot remove those files itself: rm does it as the root
+	// of a user namespace with the same maps.
+	u.must(t, "rm", "sub")
+	u.assertNothingLeft(t)
 }
