@@ -179,11 +179,6 @@ func reexecMapped() {
 		}
 		return
 	}
-	b := make([]byte, 1)
-	if n, err := unix.Read(3, b); n != 1 || err != nil || b[0] != mappedByte {
-		fmt.Fprintf(os.Stderr, "minirun init: wait for the user namespace's maps: %v\n", err)
-		os.Exit(1)
-	}
 	// The parent-death signal was asked for (CreateOpts.DieWithParent)
 	// if it is still set now.
 	v := "2"
@@ -192,9 +187,21 @@ func reexecMapped() {
 		v = "2-pdeathsig"
 	}
 	os.Setenv(reexecEnv, v)
-	err := unix.Exec("/proc/self/exe", os.Args, os.Environ())
-	fmt.Fprintf(os.Stderr, "minirun init: execute itself again in the mapped user namespace: %v\n", err)
+	err := reexecOnceMapped(os.Environ())
+	fmt.Fprintf(os.Stderr, "minirun init: %v\n", err)
 	os.Exit(1)
+}
+
+// reexecOnceMapped waits for the parent's byte on fd 3 (the maps are
+// written), then executes this program again with env; it returns only
+// on failure.
+func reexecOnceMapped(env []string) error {
+	b := make([]byte, 1)
+	if n, err := unix.Read(3, b); n != 1 || b[0] != mappedByte {
+		return fmt.Errorf("wait for the user namespace's maps: %v", err)
+	}
+	err := unix.Exec("/proc/self/exe", os.Args, env)
+	return fmt.Errorf("execute itself again in the mapped user namespace: %w", err)
 }
 
 // removeArg and removeEnv mark the helper RemoveAllMapped starts.
@@ -251,14 +258,7 @@ func RemoveAllMapped(dir string, uids, gids []specs.LinuxIDMapping) error {
 // remove the directory.
 func RemoveHelperMain() int {
 	if os.Getenv(removeEnv) == "1" {
-		b := make([]byte, 1)
-		if n, err := unix.Read(3, b); n != 1 || b[0] != mappedByte {
-			fmt.Fprintf(os.Stderr, "wait for the user namespace's maps: %v\n", err)
-			return 1
-		}
-		unix.Close(3)
-		err := unix.Exec("/proc/self/exe", os.Args, []string{removeEnv + "=2"})
-		fmt.Fprintf(os.Stderr, "execute itself again: %v\n", err)
+		fmt.Fprintln(os.Stderr, reexecOnceMapped([]string{removeEnv + "=2"}))
 		return 1
 	}
 	if err := os.RemoveAll(os.Args[2]); err != nil {
