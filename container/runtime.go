@@ -164,6 +164,10 @@ func (c *Container) start(spec *specs.Spec, filter *seccomp.Filter, rootfs strin
 		childSock.Close()
 		return err
 	}
+	if rootless() && cloneFlags != 0 && cloneFlags&unix.CLONE_NEWUSER == 0 {
+		childSock.Close()
+		return fmt.Errorf("an ordinary user can create namespaces (%s) only together with a new user namespace: add {\"type\": \"user\"} to linux.namespaces with uidMappings and gidMappings of your own IDs (minirun spec --rootless writes such a config.json; docs/ROOTLESS.md)", namespaces.FlagNames(cloneFlags))
+	}
 	cmd := &exec.Cmd{
 		Path: "/proc/self/exe",
 		Args: []string{"minirun", "init"},

@@ -109,6 +109,32 @@ func imageView(img *image.Image) string {
 // limits (there is no cgroup to write them to without delegation).
 func (e *Engine) applyRootless(p *prepared, stderr io.Writer) error {
 	s := p.spec
+	if err := RootlessSpec(s); err != nil {
+		return &UsageError{err}
+	}
+	if p.overlay != nil {
+		b, _ := json.Marshal(p.overlay)
+		if s.Annotations == nil {
+			s.Annotations = map[string]string{}
+		}
+		s.Annotations[container.OverlayAnnotation] = string(b)
+	}
+	if r := s.Linux.Resources; r != nil && limitsRequested(r) && !container.CgroupDelegated() {
+		// podman's choice on cgroup v1 hosts: warn, run without limits.
+		fmt.Fprintln(stderr, "minirun: warning: resource limits are ignored in rootless mode without cgroup v2 delegation (see docs/ROOTLESS.md)")
+		s.Linux.Resources = &specs.LinuxResources{Devices: r.Devices}
+	}
+	// The host's cgroup tree is root's: a delegated cgroup can only be
+	// below the user's own one (relative path).
+	s.Linux.CgroupsPath = "minirun-" + p.id
+	return nil
+}
+
+// RootlessSpec edits an OCI spec for an ordinary user (`run` in rootless
+// mode, `spec --rootless`): a user namespace mapping root inside to the
+// user (and, with newuidmap and a range in /etc/subuid, more IDs),
+// devpts without an unmapped gid, no host devices.
+func RootlessSpec(s *specs.Spec) error {
 	uids, gids, _ := namespaces.RootlessMappings()
 	s.Linux.UIDMappings, s.Linux.GIDMappings = uids, gids
 	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
@@ -128,27 +154,12 @@ func (e *Engine) applyRootless(p *prepared, stderr io.Writer) error {
 		s.Mounts[i].Options = opts
 	}
 	if u := s.Process.User; !mapped(uids, strconv.FormatUint(uint64(u.UID), 10)) || !mapped(gids, strconv.FormatUint(uint64(u.GID), 10)) {
-		return &UsageError{fmt.Errorf("user %d:%d is not available in rootless mode: the container's user namespace maps only uid and gid 0 (you); run as root inside, or as root on the host", u.UID, u.GID)}
+		return fmt.Errorf("user %d:%d is not available in rootless mode: the container's user namespace maps only uid and gid 0 (you) and, with newuidmap and a range in /etc/subuid, that range; run as root inside, or as root on the host", u.UID, u.GID)
 	}
 	// --privileged's host devices: an ordinary user could bind only
 	// those it may open anyway, and some (/dev/tty without a terminal)
 	// cannot be opened at all. All capabilities, no seccomp stay.
 	s.Linux.Devices = nil
-	if p.overlay != nil {
-		b, _ := json.Marshal(p.overlay)
-		if s.Annotations == nil {
-			s.Annotations = map[string]string{}
-		}
-		s.Annotations[container.OverlayAnnotation] = string(b)
-	}
-	if r := s.Linux.Resources; r != nil && limitsRequested(r) && !container.CgroupDelegated() {
-		// podman's choice on cgroup v1 hosts: warn, run without limits.
-		fmt.Fprintln(stderr, "minirun: warning: resource limits are ignored in rootless mode without cgroup v2 delegation (see docs/ROOTLESS.md)")
-		s.Linux.Resources = &specs.LinuxResources{Devices: r.Devices}
-	}
-	// Containers of a user cannot share the host's cgroup tree root: the
-	// cgroup goes below the user's own (delegated) cgroup, if any.
-	s.Linux.CgroupsPath = ""
 	return nil
 }
 

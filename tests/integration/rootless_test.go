@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"io/fs"
 	"os"
@@ -232,6 +233,31 @@ func TestRootless(t *testing.T) {
 			t.Fatalf("merged view:\n%q\nwant\n%q", r.stdout, want)
 		}
 		u.must(t, "rmi", host+"/test/layers:1")
+	})
+	t.Run("OCI bundle of spec --rootless", func(t *testing.T) {
+		bundle := filepath.Join(u.home, "bundle")
+		if err := os.Mkdir(bundle, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.Chown(bundle, u.uid, u.gid)
+		defer os.RemoveAll(bundle)
+		u.must(t, "spec", "--rootless", "--bundle", bundle)
+		// root.path: the shared busybox rootfs (root's files, read only
+		// for the user), and no terminal.
+		b, _ := os.ReadFile(filepath.Join(bundle, "config.json"))
+		var cfg map[string]any
+		if err := json.Unmarshal(b, &cfg); err != nil {
+			t.Fatal(err)
+		}
+		cfg["root"] = map[string]any{"path": busybox}
+		proc := cfg["process"].(map[string]any)
+		proc["terminal"], proc["args"] = false, []string{"cat", "/proc/self/uid_map"}
+		b, _ = json.Marshal(cfg)
+		os.WriteFile(filepath.Join(bundle, "config.json"), b, 0o644)
+		r := u.must(t, "run", "--bundle", bundle, "oci-rootless")
+		if got := strings.Join(strings.Fields(r.stdout), " "); got != "0 "+strconv.Itoa(u.uid)+" 1" {
+			t.Fatalf("uid_map in the OCI container: %q", r.stdout)
+		}
 	})
 	t.Run("refused with the reason", func(t *testing.T) {
 		for _, args := range [][]string{
