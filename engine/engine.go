@@ -39,6 +39,11 @@ func New(stateRoot, dataRoot string) *Engine {
 // Images opens the image store on first use.
 func (e *Engine) Images() (*image.Store, error) {
 	if e.images == nil {
+		if Rootless() {
+			if err := e.prepareRootless(); err != nil {
+				return nil, err
+			}
+		}
 		s, err := image.Open(e.DataRoot)
 		if err != nil {
 			return nil, fmt.Errorf("open the image store in %s: %w", e.DataRoot, err)

@@ -137,7 +137,18 @@ func (e *Engine) applyRootless(p *prepared, stderr io.Writer) error {
 func RootlessSpec(s *specs.Spec) error {
 	uids, gids, _ := namespaces.RootlessMappings()
 	s.Linux.UIDMappings, s.Linux.GIDMappings = uids, gids
-	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+	hasUserNS := false
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type == specs.UserNamespace {
+			if ns.Path != "" {
+				return fmt.Errorf("joining the user namespace %s is not available in rootless mode: the container gets a new one of yours", ns.Path)
+			}
+			hasUserNS = true
+		}
+	}
+	if !hasUserNS {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+	}
 	// devpts's gid=5 (tty) does not exist in a one-ID namespace: the
 	// kernel refuses an unmapped gid (EINVAL). runc drops it too.
 	for i, m := range s.Mounts {
