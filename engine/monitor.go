@@ -54,6 +54,9 @@ type runState struct {
 	RestartCount int       `json:"restartCount"`
 	Restarting   bool      `json:"restarting"`
 	Error        string    `json:"error,omitempty"`
+	// Ports are the ports slirp4netns forwards (rootless mode), host
+	// ports picked; with a bridge network the firewall's rules tell.
+	Ports []PortSpec `json:"ports,omitempty"`
 }
 
 const (
@@ -426,8 +429,15 @@ func (e *Engine) launch(p *prepared, opts container.CreateOpts) (*container.Cont
 		return nil, err
 	}
 	if p.slirp {
-		if err := e.startSlirp(p.id, c.Pid()); err != nil {
+		ports, err := e.startSlirp(p.id, c.Pid(), p.meta.Ports)
+		if err != nil {
 			return c, err
+		}
+		if len(ports) > 0 {
+			// What ps and inspect show: the host ports as published.
+			if err := e.writeRunPorts(p.id, ports); err != nil {
+				return c, err
+			}
 		}
 	}
 	if p.net != nil {

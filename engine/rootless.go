@@ -226,10 +226,18 @@ func rootlessNetworkMode(o *RunOptions) (netMode, error) {
 }
 
 // startSlirp gives a rootless container's network namespace its tap0.
-func (e *Engine) startSlirp(id string, pid int) error {
-	s, err := network.StartSlirp(pid)
+//
+// ports (-p) become slirp4netns forwards, through its API socket; a
+// host port 0 gets a free one. It returns the ports as published.
+func (e *Engine) startSlirp(id string, pid int, ports []PortSpec) ([]PortSpec, error) {
+	api := ""
+	if len(ports) > 0 {
+		api = filepath.Join(e.StateRoot, ShortID(id)+".slirp")
+		_ = os.Remove(api)
+	}
+	s, err := network.StartSlirp(pid, api)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	e.slirpMu.Lock()
 	if e.slirps == nil {
@@ -237,7 +245,21 @@ func (e *Engine) startSlirp(id string, pid int) error {
 	}
 	e.slirps[id] = s
 	e.slirpMu.Unlock()
-	return nil
+	if len(ports) == 0 {
+		return nil, nil
+	}
+	// Free host ports, as for a bridge network (no other container's
+	// forwards to check: slirp4netns holds its ports open, probing finds them).
+	out, err := checkHostPorts(ports, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range out {
+		if err := s.AddHostFwd(p.Proto, p.HostIP, p.HostPort, p.ContainerPort); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // stopSlirp ends the container's slirp4netns, if this process runs one
@@ -248,6 +270,7 @@ func (e *Engine) stopSlirp(id string) {
 	delete(e.slirps, id)
 	e.slirpMu.Unlock()
 	s.Stop()
+	_ = os.Remove(filepath.Join(e.StateRoot, ShortID(id)+".slirp"))
 }
 
 // removeAll is os.RemoveAll that also removes what overlayfs leaves in
@@ -275,4 +298,26 @@ func removeAll(dir string) error {
 		return container.RemoveAllMapped(dir, uids, gids)
 	}
 	return err
+}
+
+// writeRunPorts records the ports slirp4netns forwards in run.json.
+func (e *Engine) writeRunPorts(id string, ports []PortSpec) error {
+	rs := e.readRunState(id)
+	rs.Ports = ports
+	return e.writeRunState(id, rs)
+}
+
+// slirpPorts is publishedPorts in rootless mode: from each container's
+// run.json.
+func (e *Engine) slirpPorts() map[string]string {
+	out := map[string]string{}
+	ms, _ := e.metas()
+	for _, m := range ms {
+		var ps []string
+		for _, p := range e.readRunState(m.ID).Ports {
+			ps = append(ps, p.String())
+		}
+		out[m.ID] = strings.Join(ps, ", ")
+	}
+	return out
 }

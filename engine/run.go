@@ -332,6 +332,7 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 		return p, err
 	}
 	p.slirp = net.slirp
+	var slirpPorts []PortSpec
 	if net.bridge != nil {
 		plan := net.bridge
 		plan.name, plan.hostname, plan.hostsPath, plan.extraHosts = o.Name, o.Hostname, filepath.Join(p.bundle, "hosts"), extraHosts
@@ -339,8 +340,13 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 			return p, &UsageError{err}
 		}
 		p.net = plan
+	} else if (len(o.ports) > 0 || o.PublishAll) && net.slirp {
+		// Rootless: slirp4netns forwards them (startSlirp).
+		if slirpPorts, err = o.publishedPorts(imgCfg); err != nil {
+			return p, &UsageError{err}
+		}
 	} else if (len(o.ports) > 0 || o.PublishAll) && Rootless() {
-		return p, &UsageError{errors.New("-p/-P are not available in rootless mode: publishing a port needs a bridge network and nftables rules in the host's network namespace (root)")}
+		return p, &UsageError{errors.New("-p/-P are not available in rootless mode without slirp4netns: publishing a port needs a bridge network and nftables rules in the host's network namespace (root), or slirp4netns's forwards")}
 	} else if len(o.ports) > 0 || o.PublishAll {
 		return p, &UsageError{fmt.Errorf("-p/-P need a bridge network; --network %s has none (with --network host the container's ports are the host's already)", o.Network)}
 	}
@@ -404,6 +410,8 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 	p.meta.Mounts = mountPoints
 	if p.net != nil {
 		p.meta.Ports = p.net.ports
+	} else if p.slirp {
+		p.meta.Ports = slirpPorts
 	}
 	mb, _ := json.Marshal(&p.meta)
 	if err := os.WriteFile(filepath.Join(p.dataDir, "meta.json"), mb, 0o600); err != nil {

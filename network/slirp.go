@@ -1,8 +1,11 @@
 package network
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -34,6 +37,7 @@ const (
 type Slirp struct {
 	cmd  *exec.Cmd
 	exit *os.File // our end of --exit-fd: closing it ends slirp4netns
+	api  string   // its API socket ("" without)
 }
 
 // SlirpPath is slirp4netns's path, or "" if it is not installed.
@@ -63,7 +67,10 @@ func SlirpUsable() error {
 // returns once tap0 is configured. host loopback (10.0.2.2 → the host's
 // 127.0.0.1) is disabled: a container must not reach the user's local
 // services by default.
-func StartSlirp(pid int) (*Slirp, error) {
+//
+// apiSocket, if not "", is where slirp4netns listens for its API
+// (AddHostFwd); a path of at most 107 bytes (sockaddr_un).
+func StartSlirp(pid int, apiSocket string) (*Slirp, error) {
 	path := SlirpPath()
 	if path == "" {
 		return nil, errors.New("slirp4netns is not installed (Debian: apt-get install slirp4netns)")
@@ -79,8 +86,17 @@ func StartSlirp(pid int) (*Slirp, error) {
 		return nil, err
 	}
 	defer readyR.Close()
-	cmd := exec.Command(path, "--configure", "--mtu=65520", "--disable-host-loopback",
-		"--exit-fd=3", "--ready-fd=4", strconv.Itoa(pid), SlirpTap)
+	args := []string{"--configure", "--mtu=65520", "--disable-host-loopback", "--exit-fd=3", "--ready-fd=4"}
+	if apiSocket != "" {
+		if len(apiSocket) > 107 {
+			exitR.Close()
+			exitW.Close()
+			readyW.Close()
+			return nil, fmt.Errorf("slirp4netns's API socket path %s is longer than 107 bytes (sockaddr_un): use a shorter state root (XDG_RUNTIME_DIR)", apiSocket)
+		}
+		args = append(args, "--api-socket="+apiSocket)
+	}
+	cmd := exec.Command(path, append(args, strconv.Itoa(pid), SlirpTap)...)
 	cmd.ExtraFiles = []*os.File{exitR, readyW}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -94,7 +110,7 @@ func StartSlirp(pid int) (*Slirp, error) {
 		exitW.Close()
 		return nil, fmt.Errorf("start slirp4netns: %w", err)
 	}
-	s := &Slirp{cmd: cmd, exit: exitW}
+	s := &Slirp{cmd: cmd, exit: exitW, api: apiSocket}
 	// It writes "1" to the ready fd once tap0 is up; EOF means it died.
 	ready := make(chan error, 1)
 	go func() {
@@ -117,6 +133,49 @@ func StartSlirp(pid int) (*Slirp, error) {
 		return nil, fmt.Errorf("slirp4netns for process %d: %v: %s", pid, err, strings.TrimSpace(stderr.String()))
 	}
 	return s, nil
+}
+
+// AddHostFwd forwards hostIP:hostPort of the host (hostIP "" is every
+// address) to the container's port: slirp4netns listens there as the
+// user and connects to 10.0.2.100:guestPort inside (its API,
+// "add_hostfwd", one JSON request per connection; see man 1 slirp4netns).
+// An ordinary user cannot listen on ports below 1024 of the host
+// (net.ipv4.ip_unprivileged_port_start).
+func (s *Slirp) AddHostFwd(proto, hostIP string, hostPort, guestPort uint16) error {
+	if s.api == "" {
+		return errors.New("slirp4netns was started without an API socket")
+	}
+	if hostIP == "" {
+		hostIP = "0.0.0.0"
+	}
+	req := map[string]any{"execute": "add_hostfwd", "arguments": map[string]any{
+		"proto": proto, "host_addr": hostIP, "host_port": hostPort, "guest_addr": SlirpAddress, "guest_port": guestPort}}
+	conn, err := net.Dial("unix", s.api)
+	if err != nil {
+		return fmt.Errorf("slirp4netns API: %w", err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if err := json.NewEncoder(conn).Encode(req); err != nil {
+		return fmt.Errorf("slirp4netns API: %w", err)
+	}
+	_ = conn.(*net.UnixConn).CloseWrite()
+	var reply struct {
+		Error *struct {
+			Desc string `json:"desc"`
+		} `json:"error"`
+	}
+	b, err := io.ReadAll(conn)
+	if err == nil {
+		err = json.Unmarshal(b, &reply)
+	}
+	if err != nil {
+		return fmt.Errorf("slirp4netns API: reply %q: %w", b, err)
+	}
+	if reply.Error != nil {
+		return fmt.Errorf("forward %s:%d/%s to the container's port %d: slirp4netns: %s", hostIP, hostPort, proto, guestPort, reply.Error.Desc)
+	}
+	return nil
 }
 
 // Pid is slirp4netns's process ID.

@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -263,7 +264,7 @@ func TestRootless(t *testing.T) {
 		for _, args := range [][]string{
 			{"run", "--rm", "--network", "bridge", "busybox", "true"},
 			{"run", "--rm", "--network", "host", "busybox", "true"},
-			{"run", "--rm", "-p", "8080:80", "busybox", "true"},
+			{"run", "--rm", "--network", "none", "-p", "8080:80", "busybox", "true"},
 		} {
 			r := u.run(t, args...)
 			if r.code != 125 || !strings.Contains(r.stderr, "not available in rootless mode") {
@@ -295,10 +296,22 @@ func TestRootless(t *testing.T) {
 		// The default network of rootless mode. Only the interface and
 		// its address are looked at: no traffic leaves.
 		r := u.must(t, "run", "--rm", "busybox", "sh", "-c", "ip -o -4 addr show tap0; cat /etc/resolv.conf")
-		t.Logf("in the container: %s", r.stdout)
 		if !strings.Contains(r.stdout, "inet 10.0.2.100/24") || !strings.Contains(r.stdout, "nameserver 10.0.2.3") {
 			t.Fatalf("slirp4netns: %q", r.stdout)
 		}
+		// -p: slirp4netns forwards the host's loopback port into the
+		// container (its API's add_hostfwd).
+		port := freeHostPort(t, "tcp")
+		u.must(t, "run", "-d", "--name", "web", "-p", fmt.Sprintf("127.0.0.1:%d:80", port), "busybox", "sh", "-c",
+			"echo hello-web > /tmp/index.html; httpd -f -p 80 -h /tmp")
+		t.Cleanup(func() { u.run(t, "rm", "-f", "web") })
+		url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+		var body string
+		waitUntil(t, url, func() bool { body, _ = httpGet(url); return body == "hello-web\n" })
+		if r := u.must(t, "ps"); !strings.Contains(r.stdout, fmt.Sprintf("127.0.0.1:%d->80/tcp", port)) {
+			t.Errorf("ps PORTS: %q", r.stdout)
+		}
+		u.must(t, "rm", "-f", "web")
 	})
 
 	u.assertNothingLeft(t)
