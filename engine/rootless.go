@@ -196,6 +196,9 @@ func mapped(maps []specs.LinuxIDMapping, id string) bool {
 	return false
 }
 
+// errRootlessBridge refuses bridge networks to an ordinary user.
+var errRootlessBridge = errors.New("networks are not available in rootless mode: a bridge, veth pairs and nftables rules need root in the host's network namespace; rootless containers use slirp4netns (the default) or --network none")
+
 // SlirpNetwork is --network's value for slirp4netns, rootless mode's
 // default network.
 const SlirpNetwork = "slirp4netns"
