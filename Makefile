@@ -17,8 +17,9 @@ export MINIRUN_DATA_ROOT
 # (`make build MINIRUN_OUT=path`).
 GOFLAGS_BUILD = CGO_ENABLED=1
 MINIRUN_OUT ?= bin/minirun
-MINIRUN_BUILD = $(GOFLAGS_BUILD) $(GO) build -trimpath -tags netgo,osusergo -ldflags "-s -w -extldflags -static -X main.version=$(VERSION)"
+MINIRUN_BUILD = $(GOFLAGS_BUILD) $(GO) build -trimpath -tags netgo,osusergo -ldflags "-s -w -extldflags -static -X main.version=$(VERSION) -X main.commit=$(COMMIT)"
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
 
 .PHONY: all build build-deps test-deps install uninstall busybox-image deps test unit vet bench bench-pull bench-network bench-lifecycle bench-cgroups vmtest vmtest-build conformance clean
 
@@ -27,11 +28,15 @@ all: build
 build:
 	$(MINIRUN_BUILD) -o $(MINIRUN_OUT) ./cmd/minirun
 
+# The binary, its bash/zsh/fish completions and its man pages, all made by
+# the binary from its command definitions, and a manifest of them in
+# $(PREFIX)/share/minirun: uninstall removes exactly those (and the
+# directories install created). scripts/install.sh; make test-install.
 install: build-deps build
-	install -D -m 0755 bin/minirun $(DESTDIR)$(BINDIR)/minirun
+	BIN=$(MINIRUN_OUT) DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" BINDIR="$(BINDIR)" scripts/install.sh install
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/minirun
+	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" BINDIR="$(BINDIR)" scripts/install.sh uninstall
 
 # Debian's packages the project needs: busybox-static for the offline
 # busybox image (and the tests). Nothing is installed if it is already there.
@@ -82,6 +87,7 @@ unit:
 test: test-deps vet
 	$(GO) test -count=1 -timeout 10m $$($(GO) list ./... | grep -v /tests/)
 	$(GO) test -count=1 -timeout 20m ./tests/...
+	$(MAKE) test-install
 	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) vmtest; else echo "vmtest: skipped, the cgroup-v2 VM needs root"; fi
 
 # The root tests again, on a pure cgroup-v2 kernel: Debian's kernel under
@@ -138,3 +144,30 @@ conformance: build
 
 clean:
 	rm -rf bin
+
+# The whole benchmark suite, one script after another; writes the tables,
+# the machine and the method to docs/PERFORMANCE.md (bench/all.sh).
+.PHONY: bench-all bench-engines
+bench-all: build
+	MINIRUN=$(CURDIR)/bin/minirun bench/all.sh
+
+# minirun run against docker run, podman run and ctr run (bench/engines.sh).
+bench-engines:
+	bench/engines.sh
+
+# The CLI's generated files. golden: rewrite cmd/minirun/testdata (the help
+# of every command, every man page) after changing a command or a flag;
+# `go test ./cmd/minirun` fails while they are stale. man: the man pages
+# into bin/man (man -l bin/man/minirun-run.1). test-install: make install
+# DESTDIR=... then make uninstall leaves DESTDIR as it was (no root needed).
+.PHONY: golden man test-install
+golden:
+	$(GO) test -count=1 ./cmd/minirun -run Golden -update
+	$(GO) test -count=1 ./cmd/minirun -run Golden
+
+man: build
+	rm -rf bin/man
+	env -i MINIRUN_CONFIG=/dev/null $(MINIRUN_OUT) __man bin/man
+
+test-install:
+	scripts/test-install.sh

@@ -6,7 +6,9 @@
 // For one `run` it:
 //  1. finds the image in the local store (package image);
 //  2. mounts the image's layers with a fresh upper directory as overlayfs
-//     at <state root>/<id>/rootfs (package rootfs);
+//     at <state root>/<id>/rootfs (package rootfs); with --userns=auto it
+//     first takes a free block of the subordinate IDs of user "containers"
+//     (userns.go, package idmap) and mounts the layers idmapped into it;
 //  3. writes /etc/hosts, /etc/hostname and /etc/resolv.conf for the
 //     container and resolves -u against the image's /etc/passwd;
 //  4. builds config.json (package oci) and writes it into the bundle;

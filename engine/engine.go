@@ -29,6 +29,9 @@ type Engine struct {
 	images    *image.Store
 	slirpMu   sync.Mutex
 	slirps    map[string]*network.Slirp // rootless: the slirp4netns of containers this process runs
+	// slirpDetached: the slirp4netns this process starts must outlive it
+	// (minirun-launch of a detached container).
+	slirpDetached bool
 }
 
 // New opens an engine; nothing is created until it is used.
@@ -84,6 +87,10 @@ type Meta struct {
 	LogMaxSize  int64    `json:"logMaxSize,omitempty"`
 	LogMaxFiles int      `json:"logMaxFiles,omitempty"`
 	Rootfs      string   `json:"rootfs,omitempty"` // --rootfs DIR instead of an image
+	// UserNS is the container's block of host IDs with --userns=auto
+	// (nil: no user namespace). userns.json in the data directory holds
+	// it too, from before meta.json exists (see allocateUserNS).
+	UserNS *UserNS `json:"userns,omitempty"`
 }
 
 // MountPoint is one of a container's mounts, Docker's inspect "Mounts".

@@ -155,8 +155,8 @@ func (e *Engine) settle(m Meta) error {
 }
 
 func (e *Engine) preparedFor(m Meta) *prepared {
-	p := &prepared{id: m.ID, bundle: e.bundleDir(m.ID), dataDir: e.containerDataDir(m.ID), meta: m}
-	if m.Rootfs == "" {
+	p := &prepared{id: m.ID, bundle: e.bundleDir(m.ID), dataDir: e.containerDataDir(m.ID), meta: m, userns: m.UserNS}
+	if m.Rootfs == "" || m.UserNS != nil {
 		p.rootfsMounted = filepath.Join(p.bundle, "rootfs")
 	}
 	return p

@@ -4,13 +4,12 @@ package engine
 //
 //	{"log":"hello\n","stream":"stdout","time":"2026-12-04T17:00:00.123456789Z"}
 //
-// written by the container's monitor from the pipes (or the pty) that are
-// the container's stdout and stderr. When the file reaches max-size it is
+// written by the container's monitor (monitor/monitor.c) from the pipes
+// (or the pty) that are the container's stdout and stderr. When the file reaches max-size it is
 // renamed to <file>.1 (the older ones shift to .2, ...), and at most
 // max-file files are kept: a chatty container cannot fill the disk.
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -19,7 +18,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -36,93 +34,8 @@ type logEntry struct {
 	Time   time.Time `json:"time"`
 }
 
-// logWriter appends entries to the log file, rotating it by size. It is
-// shared by the stdout and stderr copiers.
-type logWriter struct {
-	mu       sync.Mutex
-	path     string
-	f        *os.File
-	size     int64
-	maxSize  int64
-	maxFiles int
-}
-
 func (e *Engine) logPath(id string) string {
 	return filepath.Join(e.containerDataDir(id), id+"-json.log")
-}
-
-func openLog(path string, maxSize int64, maxFiles int) (*logWriter, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
-	if err != nil {
-		return nil, err
-	}
-	fi, _ := f.Stat()
-	if maxSize <= 0 {
-		maxSize = defaultLogMaxSize
-	}
-	if maxFiles <= 0 {
-		maxFiles = defaultLogMaxFiles
-	}
-	return &logWriter{path: path, f: f, size: fi.Size(), maxSize: maxSize, maxFiles: maxFiles}, nil
-}
-
-func (w *logWriter) write(stream string, line []byte) {
-	b, _ := json.Marshal(logEntry{Log: string(line), Stream: stream, Time: time.Now().UTC()})
-	b = append(b, '\n')
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.size+int64(len(b)) > w.maxSize && w.size > 0 {
-		w.rotate()
-	}
-	n, _ := w.f.Write(b)
-	w.size += int64(n)
-}
-
-// rotate shifts <log>.N-1 to <log>.N ... <log> to <log>.1 and starts an
-// empty file (readers following the log notice the new inode).
-func (w *logWriter) rotate() {
-	w.f.Close()
-	if w.maxFiles <= 1 {
-		_ = os.Truncate(w.path, 0)
-	} else {
-		for i := w.maxFiles - 1; i >= 1; i-- {
-			src := w.path
-			if i > 1 {
-				src = w.path + "." + strconv.Itoa(i-1)
-			}
-			_ = os.Rename(src, w.path+"."+strconv.Itoa(i))
-		}
-	}
-	f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
-	if err != nil {
-		f, _ = os.Open(os.DevNull)
-	}
-	w.f, w.size = f, 0
-}
-
-func (w *logWriter) Close() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.f.Close()
-}
-
-// copyLines copies r into the log line by line (a last line without a
-// newline is logged as it is at EOF); long lines are split at 16 KiB as
-// Docker does.
-func (w *logWriter) copyLines(stream string, r io.Reader) {
-	br := bufio.NewReaderSize(r, 16<<10)
-	for {
-		line, err := br.ReadSlice('\n')
-		if len(line) > 0 {
-			w.write(stream, line)
-		}
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err != nil {
-			return
-		}
-	}
 }
 
 // parseLogOpts reads --log-opt max-size=10m and max-file=3.

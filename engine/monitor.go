@@ -2,27 +2,35 @@ package engine
 
 // The monitor: one small process per detached container, like podman's
 // conmon. `run -d` prepares the container (image, overlay, bundle), then
-// starts `minirun-monitor <id>` (this binary again, in a session of its
-// own so that closing the terminal does not kill it) and returns once the
-// monitor reports that the container runs. The monitor is the container
-// init's parent: it is the one process that can wait4(2) for it and learn
-// its exit code. It copies the container's stdout and stderr into the log,
-// records start, exit code, finish time and OOM kills in run.json, applies
-// the restart policy, and cleans up (network, runtime state, mounts; with
-// --rm everything) when the container is done.
+// starts `minirun-monitor` (this binary again, in a session of its own so
+// that closing the terminal does not kill it) and returns once the
+// container runs. The monitor is written in C (monitor/monitor.c): it is
+// the one process every detached container keeps for its whole life, and a
+// Go runtime would cost it ~8x the memory of conmon. It is a child
+// subreaper (prctl PR_SET_CHILD_SUBREAPER): it runs this binary as
+// `minirun-launch` (LaunchMain, Go), which creates the container, puts it
+// on its networks, starts it and exits, and the container's init becomes
+// the monitor's child — the one process that can wait4(2) for it and learn
+// its exit code. The monitor copies the container's stdout and stderr into
+// the json-file log, and when init has exited runs `minirun-monitor-exit`
+// (MonitorExitMain, Go): exit code, finish time and OOM kill into run.json,
+// the restart policy, and the cleanup (network, runtime state, mounts; with
+// --rm everything).
 //
 // One rule keeps concurrent commands safe: while the monitor lives, only
-// the monitor changes the container's state. `stop`, `kill`, `rm -f` and
-// `restart` send signals and leave marker files (stop requested, remove
-// requested) and then wait for the monitor to finish. If the monitor is
-// gone (killed), they do the cleanup themselves. What `ps` and `inspect`
-// show is derived from the kernel (is init alive? is the monitor alive?),
-// the files only add what the kernel cannot tell (the exit code).
+// the monitor (and the helpers it runs) change the container's state.
+// `stop`, `kill`, `rm -f` and `restart` send signals and leave marker files
+// (stop requested, remove requested) and then wait for the monitor to
+// finish. If the monitor is gone (killed), they do the cleanup themselves.
+// What `ps` and `inspect` show is derived from the kernel (is init alive?
+// is the monitor alive?), the files only add what the kernel cannot tell
+// (the exit code).
 //
 // An attached `minirun run` is the monitor of its own container: it writes
 // the same run.json, so stop, kill and rm work the same on it.
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,7 +38,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -52,11 +59,16 @@ type runState struct {
 	ExitCode     int       `json:"exitCode"`
 	OOMKilled    bool      `json:"oomKilled"`
 	RestartCount int       `json:"restartCount"`
+	BackoffMs    int64     `json:"backoffMs,omitempty"` // the next restart's delay
 	Restarting   bool      `json:"restarting"`
 	Error        string    `json:"error,omitempty"`
 	// Ports are the ports slirp4netns forwards (rootless mode), host
 	// ports picked; with a bridge network the firewall's rules tell.
 	Ports []PortSpec `json:"ports,omitempty"`
+	// SlirpPid and SlirpStart are the container's slirp4netns (rootless
+	// mode): teardown kills that PID if it is still that process.
+	SlirpPid   int    `json:"slirpPid,omitempty"`
+	SlirpStart uint64 `json:"slirpStart,omitempty"`
 }
 
 const (
@@ -188,9 +200,18 @@ func (e *Engine) startDetached(p *prepared) error {
 		return err
 	}
 	defer null.Close()
+	mode := "-"
+	if p.meta.TTY {
+		mode += "t"
+	}
+	if p.meta.OpenStdin {
+		mode += "i"
+	}
 	cmd := &exec.Cmd{
-		Path:       self,
-		Args:       []string{MonitorArgv0, e.StateRoot, e.DataRoot, p.id},
+		Path: self,
+		Args: []string{MonitorArgv0, e.StateRoot, e.DataRoot, p.id, e.logPath(p.id),
+			strconv.FormatInt(cmp.Or(max(p.meta.LogMaxSize, 0), defaultLogMaxSize), 10),
+			strconv.Itoa(cmp.Or(max(p.meta.LogMaxFiles, 0), defaultLogMaxFiles)), mode},
 		Env:        os.Environ(),
 		Stdin:      null,
 		Stdout:     null,
@@ -246,179 +267,148 @@ func ExitCode(err error) int {
 	return 125
 }
 
-// MonitorArgv0 is the name the monitor runs under (argv[0]).
-const MonitorArgv0 = "minirun-monitor"
+// The monitor's names (argv[0]): the monitor itself is C (monitor/
+// monitor.c, a constructor that takes the process over before Go starts);
+// it runs this binary again as LaunchArgv0 to start the container and as
+// ExitArgv0 when the container has exited.
+const (
+	MonitorArgv0 = "minirun-monitor"
+	LaunchArgv0  = "minirun-launch"
+	ExitArgv0    = "minirun-monitor-exit"
+)
 
-// MonitorMain is the monitor process: args are the state root, the data
-// root and the container ID; fd 3 is the pipe to `run -d`.
-func MonitorMain(args []string) int {
-	report := os.NewFile(3, "report")
+// Exit codes of LaunchMain, for the monitor.
+const (
+	launchStarted    = 0 // init's PID is on fd 5
+	launchFailed     = 1 // a restart failed to start: recorded, the policy decides
+	launchFirstFails = 2 // the first start failed: reported to `run -d`, cleaned up
+)
+
+// LaunchMain is `minirun-launch STATE_ROOT DATA_ROOT ID`, started by the
+// monitor: it creates the container (init becomes the monitor's child when
+// we exit: the monitor is a subreaper), puts it on its networks, starts it,
+// and writes init's PID on fd 5. Its fds 0-2 are the container's stdio (or
+// fd 4 is the console socket, for a pty); fd 3 is the pipe to `run -d` on
+// the first start, /dev/null on restarts.
+func LaunchMain(args []string) int {
+	for fd := 3; fd <= 5; fd++ {
+		unix.CloseOnExec(fd) // not into the container's init
+	}
+	report, pidOut := os.NewFile(3, "report"), os.NewFile(5, "init-pid")
+	var st unix.Stat_t
+	first := unix.Fstat(3, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFIFO
 	if len(args) != 3 {
-		fmt.Fprintln(report, "err 125 minirun-monitor: want STATE_ROOT DATA_ROOT ID")
-		return 125
+		io.WriteString(report, "err 125 minirun-launch: want STATE_ROOT DATA_ROOT ID")
+		return launchFirstFails
+	}
+	e := New(args[0], args[1])
+	e.slirpDetached = true // slirp4netns stays after we exit, with the container
+	id := args[2]
+	p, err := e.loadPrepared(id)
+	if err != nil {
+		io.WriteString(report, fmt.Sprintf("err 125 %v", err))
+		return launchFirstFails
+	}
+	fail := func(c *container.Container, err error) int {
+		if first {
+			io.WriteString(report, fmt.Sprintf("err %d %v", ExitCode(err), err))
+			_ = e.cleanup(p, true)
+			return launchFirstFails
+		}
+		_ = e.leaveNetworks(id)
+		if c != nil {
+			_ = c.Delete(true)
+		}
+		rs := e.readRunState(id)
+		rs.Error, rs.ExitCode, rs.FinishedAt = err.Error(), 125, time.Now().UTC()
+		_ = e.writeRunState(id, rs)
+		return launchFailed
+	}
+	// The monitor is our parent: it is the process `stop`, `rm` and `ps`
+	// look for.
+	rs := e.readRunState(id)
+	rs.MonitorPid = os.Getppid()
+	rs.MonitorStart, _, _ = container.ProcStartTime(rs.MonitorPid)
+	_ = e.writeRunState(id, rs)
+
+	opts := container.CreateOpts{Stdin: os.Stdin}
+	if p.meta.TTY {
+		opts.ConsoleSocket = os.NewFile(4, "console-socket")
+	} else {
+		opts.Stdout, opts.Stderr = os.Stdout, os.Stderr
+	}
+	c, err := e.launch(p, opts)
+	if err != nil {
+		return fail(c, err)
+	}
+	pid := c.Pid() // (0 once init has exited: read it before it may)
+	if err := e.startAndRecord(p, c); err != nil {
+		return fail(c, err)
+	}
+	if e.marked(id, markStop) || e.marked(id, markRemove) {
+		// A stop or rm -f came while the container was being made.
+		_ = c.SignalAll(unix.SIGKILL)
+	}
+	fmt.Fprintf(pidOut, "%d", pid)
+	io.WriteString(report, "ok")
+	return launchStarted
+}
+
+// MonitorExitMain is `minirun-monitor-exit STATE_ROOT DATA_ROOT ID CODE`,
+// run by the monitor once the container's init has exited with CODE: it
+// records the exit (and an OOM kill), takes the container off its networks
+// and deletes it, then applies the restart policy, as Docker does. Exit
+// status 0 asks the monitor to start the container again (after the
+// policy's delay, slept here); anything else means done — and then the
+// container is cleaned up (everything, with --rm or rm -f).
+func MonitorExitMain(args []string) int {
+	if len(args) != 4 {
+		fmt.Fprintln(os.Stderr, "minirun-monitor-exit: want STATE_ROOT DATA_ROOT ID CODE")
+		return 1
 	}
 	e := New(args[0], args[1])
 	id := args[2]
-	reported := false
-	say := func(s string) {
-		if !reported {
-			io.WriteString(report, s)
-			report.Close()
-			reported = true
-		}
-	}
-	defer say("err 125 the monitor failed before the container started")
+	code, _ := strconv.Atoi(args[3])
 	p, err := e.loadPrepared(id)
 	if err != nil {
-		say(fmt.Sprintf("err 125 %v", err))
-		return 125
+		fmt.Fprintln(os.Stderr, "minirun-monitor-exit:", err)
+		return 1
 	}
-	e.becomeMonitor(id)
-	policy, _ := parseRestart(p.meta.Restart)
-	lw, err := openLog(e.logPath(id), p.meta.LogMaxSize, p.meta.LogMaxFiles)
-	if err != nil {
-		say(fmt.Sprintf("err 125 open the log: %v", err))
-		_ = e.cleanup(p, true)
-		return 125
-	}
-	defer lw.Close()
-	// One monitor per container: keep it small. A low GC target, and the
-	// start-up garbage handed back to the kernel once the container runs.
-	debug.SetGCPercent(10)
-	backoff := 100 * time.Millisecond
-	for {
-		started := time.Now()
-		code, err := e.runLogged(p, lw, func() { say("ok"); debug.FreeOSMemory() })
-		if err != nil {
-			if !reported {
-				say(fmt.Sprintf("err %d %v", ExitCode(err), err))
-				_ = e.cleanup(p, true)
-				return ExitCode(err)
-			}
-			code = 125
-			rs := e.readRunState(id)
-			rs.Error, rs.ExitCode, rs.FinishedAt = err.Error(), code, time.Now().UTC()
-			_ = e.writeRunState(id, rs)
-		}
+	if c, err := e.Runtime.Load(id); err == nil {
+		e.recordExit(p, c, code)
+		_ = e.leaveNetworks(id)
+		_ = c.Delete(true)
+	} else {
 		rs := e.readRunState(id)
-		if e.marked(id, markStop) || e.marked(id, markRemove) || !policy.again(code, rs.RestartCount) {
-			break
-		}
+		rs.ExitCode, rs.FinishedAt, rs.Pid = code, time.Now().UTC(), 0
+		_ = e.writeRunState(id, rs)
+	}
+	policy, _ := parseRestart(p.meta.Restart)
+	rs := e.readRunState(id)
+	if !e.marked(id, markStop) && !e.marked(id, markRemove) && policy.again(code, rs.RestartCount) {
 		// Restart with a growing delay (Docker: doubling from 100 ms),
 		// reset after a run of more than 10 seconds.
-		if time.Since(started) > 10*time.Second {
-			backoff = 100 * time.Millisecond
+		delay := time.Duration(rs.BackoffMs) * time.Millisecond
+		if delay == 0 || time.Since(rs.StartedAt) > 10*time.Second {
+			delay = 100 * time.Millisecond
 		}
 		rs.Restarting = true
-		_ = e.writeRunState(id, rs)
-		time.Sleep(backoff)
-		if backoff < 2*time.Second {
-			backoff *= 2
+		rs.BackoffMs = delay.Milliseconds()
+		if delay < 2*time.Second {
+			rs.BackoffMs *= 2
 		}
+		_ = e.writeRunState(id, rs)
+		time.Sleep(delay)
 		rs = e.readRunState(id)
 		rs.Restarting = false
 		rs.RestartCount++
 		_ = e.writeRunState(id, rs)
-		if e.marked(id, markStop) || e.marked(id, markRemove) {
-			break
+		if !e.marked(id, markStop) && !e.marked(id, markRemove) {
+			return 0
 		}
 	}
-	remove := p.meta.Remove || e.marked(id, markRemove)
-	_ = e.cleanup(p, remove)
-	return 0
-}
-
-// runLogged runs the container once with its output going to the log, and
-// returns its exit code. started is called once it runs.
-func (e *Engine) runLogged(p *prepared, lw *logWriter, started func()) (int, error) {
-	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
-	if err != nil {
-		return 0, err
-	}
-	defer null.Close()
-	var closers []*os.File
-	defer func() {
-		for _, f := range closers {
-			f.Close()
-		}
-	}()
-	opts := container.CreateOpts{Stdin: null}
-	if p.meta.OpenStdin && !p.meta.TTY {
-		// -d -i: stdin stays open (a pipe nobody writes to), so a shell
-		// waits instead of reading EOF.
-		r, w, err := os.Pipe()
-		if err != nil {
-			return 0, err
-		}
-		opts.Stdin = r
-		closers = append(closers, r, w)
-	}
-	done := make(chan struct{}, 2)
-	copiers := 0
-	var consoleHost *os.File
-	if p.meta.TTY {
-		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return 0, err
-		}
-		consoleHost = os.NewFile(uintptr(fds[0]), "console-host")
-		opts.ConsoleSocket = os.NewFile(uintptr(fds[1]), "console-container")
-		closers = append(closers, consoleHost)
-	} else {
-		for _, stream := range []string{"stdout", "stderr"} {
-			r, w, err := os.Pipe()
-			if err != nil {
-				return 0, err
-			}
-			closers = append(closers, r)
-			if stream == "stdout" {
-				opts.Stdout = w
-			} else {
-				opts.Stderr = w
-			}
-			copiers++
-			go func(stream string) { lw.copyLines(stream, r); done <- struct{}{} }(stream)
-		}
-	}
-	c, err := e.launch(p, opts)
-	// Our copies of the write ends go: EOF comes when the container's
-	// processes have closed theirs.
-	for _, f := range []*os.File{opts.Stdout, opts.Stderr, opts.ConsoleSocket} {
-		if f != nil {
-			f.Close()
-		}
-	}
-	if err != nil {
-		return 0, err
-	}
-	if consoleHost != nil {
-		master, err := container.RecvFd(consoleHost)
-		if err != nil {
-			return 0, err
-		}
-		closers = append(closers, master)
-		copiers++
-		go func() { lw.copyLines("stdout", master); done <- struct{}{} }()
-	}
-	if err := e.startAndRecord(p, c); err != nil {
-		return 0, err
-	}
-	started()
-	if e.marked(p.id, markStop) || e.marked(p.id, markRemove) {
-		// A stop or rm -f came while the container was being made.
-		_ = c.SignalAll(unix.SIGKILL)
-	}
-	code, err := c.Wait()
-	for i := 0; i < copiers; i++ {
-		select {
-		case <-done:
-		case <-time.After(2 * time.Second): // a daemonised child keeps the pipe
-		}
-	}
-	e.recordExit(p, c, code)
-	_ = e.leaveNetworks(p.id)
-	_ = c.Delete(true)
-	return code, err
+	_ = e.cleanup(p, p.meta.Remove || e.marked(id, markRemove))
+	return 1
 }
 
 // launch creates the container and puts it on its networks; init waits
@@ -453,11 +443,14 @@ func (e *Engine) launch(p *prepared, opts container.CreateOpts) (*container.Cont
 
 // startAndRecord starts the user's program and records it in run.json.
 func (e *Engine) startAndRecord(p *prepared, c *container.Container) error {
+	// Init's PID before it is let go: Pid says 0 once init has exited,
+	// which a short-lived program may do before Start returns.
+	pid := c.Pid()
 	if err := c.Start(); err != nil {
 		return err
 	}
 	rs := e.readRunState(p.id)
-	rs.Pid, rs.StartedAt, rs.FinishedAt, rs.ExitCode, rs.OOMKilled, rs.Error = c.Pid(), time.Now().UTC(), time.Time{}, 0, false, ""
+	rs.Pid, rs.StartedAt, rs.FinishedAt, rs.ExitCode, rs.OOMKilled, rs.Error = pid, time.Now().UTC(), time.Time{}, 0, false, ""
 	return e.writeRunState(p.id, rs)
 }
 
@@ -477,13 +470,11 @@ func (e *Engine) loadPrepared(id string) (*prepared, error) {
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", ShortID(id), err)
 	}
-	p := &prepared{id: id, bundle: e.bundleDir(id), dataDir: e.containerDataDir(id)}
-	if err := json.Unmarshal(b, &p.meta); err != nil {
+	var m Meta
+	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("container %s: meta.json: %w", ShortID(id), err)
 	}
-	if p.meta.Rootfs == "" {
-		p.rootfsMounted = filepath.Join(p.bundle, "rootfs")
-	}
+	p := e.preparedFor(m)
 	if p.spec, err = container.LoadSpec(p.bundle); err != nil {
 		return nil, err
 	}
@@ -502,34 +493,57 @@ func (e *Engine) loadPrepared(id string) (*prepared, error) {
 
 // remount mounts a stopped container's root filesystem again (restart).
 func (e *Engine) remount(p *prepared) error {
-	if p.meta.Rootfs != "" {
-		return nil
+	var img *image.Image
+	if p.meta.Rootfs == "" {
+		store, err := e.Images()
+		if err != nil {
+			return err
+		}
+		if img, err = store.Get(p.meta.ImageID); err != nil {
+			return fmt.Errorf("container %s: its image %s: %w", ShortID(p.id), p.meta.Image, err)
+		}
 	}
 	if Rootless() {
 		return nil // init mounts the overlay config.json names (rootlessOverlay)
 	}
-	store, err := e.Images()
-	if err != nil {
-		return err
-	}
-	img, err := store.Get(p.meta.ImageID)
-	if err != nil {
-		return fmt.Errorf("container %s: its image %s: %w", ShortID(p.id), p.meta.Image, err)
-	}
-	return mountImage(img, p)
+	return e.mountRoot(img, p.meta.Rootfs, p)
 }
 
-// mountImage mounts the image's layers with the container's upper and
-// work directories at bundle/rootfs.
-func mountImage(img *image.Image, p *prepared) error {
+// mountRoot mounts the container's root filesystem at bundle/rootfs: the
+// image's layers with the container's upper and work directories, or
+// with a user namespace the --rootfs directory through the namespace's ID
+// mapping (see mountIDMapped). A --rootfs directory without one is used
+// where it is, and nothing is mounted.
+func (e *Engine) mountRoot(img *image.Image, dir string, p *prepared) error {
+	if img == nil && p.userns == nil {
+		return nil
+	}
 	root := filepath.Join(p.bundle, "rootfs")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return err
+	}
+	if img == nil {
+		// No copy here: the directory is the user's, and what the
+		// container writes must land in it.
+		if err := p.userns.mountIDMapped(func(fd int) error { return rootfs.IDMappedBind(dir, root, fd) }); err != nil {
+			return fmt.Errorf("--rootfs %s: %w", dir, idmapHint(err))
+		}
+		p.rootfsMounted = root
+		return nil
+	}
 	upper, work := filepath.Join(p.dataDir, "upper"), filepath.Join(p.dataDir, "work")
-	for _, d := range []string{root, upper, work} {
+	for _, d := range []string{upper, work} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
 	}
-	if err := rootfs.MountOverlay(img.Layers, upper, work, root); err != nil {
+	var err error
+	if p.userns == nil {
+		err = rootfs.MountOverlay(img.Layers, upper, work, root)
+	} else {
+		err = p.userns.mountLayers(img.Layers, upper, work, root, p.dataDir)
+	}
+	if err != nil {
 		return fmt.Errorf("mount the image's layers: %w", err)
 	}
 	p.rootfsMounted = root

@@ -7,16 +7,19 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/minirun/minirun/container"
+	"github.com/minirun/minirun/idmap"
 	"github.com/minirun/minirun/image"
-	"github.com/minirun/minirun/namespaces"
 	"github.com/minirun/minirun/network"
 )
 
@@ -29,34 +32,6 @@ import (
 
 // Rootless tells whether minirun runs as an ordinary user.
 func Rootless() bool { return os.Geteuid() != 0 }
-
-// DefaultStateRoot is /run/minirun for root; for a user
-// $XDG_RUNTIME_DIR/minirun, else /tmp/minirun-<uid> (as rootless podman).
-func DefaultStateRoot() string {
-	if !Rootless() {
-		return "/run/minirun"
-	}
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" && filepath.IsAbs(d) {
-		return filepath.Join(d, "minirun")
-	}
-	return filepath.Join(os.TempDir(), "minirun-"+strconv.Itoa(os.Geteuid()))
-}
-
-// DefaultDataRoot is /var/lib/minirun for root; for a user
-// $XDG_DATA_HOME/minirun, else ~/.local/share/minirun, else (no HOME)
-// /tmp/minirun-<uid>/data.
-func DefaultDataRoot() string {
-	if !Rootless() {
-		return "/var/lib/minirun"
-	}
-	if d := os.Getenv("XDG_DATA_HOME"); d != "" && filepath.IsAbs(d) {
-		return filepath.Join(d, "minirun")
-	}
-	if h := os.Getenv("HOME"); h != "" && filepath.IsAbs(h) && h != "/" {
-		return filepath.Join(h, ".local", "share", "minirun")
-	}
-	return filepath.Join(os.TempDir(), "minirun-"+strconv.Itoa(os.Geteuid())+"-data")
-}
 
 // prepareRootless makes the user's roots (0700: other users must not see
 // the containers' files) and refuses a root owned by someone else (a
@@ -135,7 +110,7 @@ func (e *Engine) applyRootless(p *prepared, stderr io.Writer) error {
 // user (and, with newuidmap and a range in /etc/subuid, more IDs),
 // devpts without an unmapped gid, no host devices.
 func RootlessSpec(s *specs.Spec) error {
-	uids, gids, _ := namespaces.RootlessMappings()
+	uids, gids, _ := rootlessMappings()
 	s.Linux.UIDMappings, s.Linux.GIDMappings = uids, gids
 	hasUserNS := false
 	for _, ns := range s.Linux.Namespaces {
@@ -238,8 +213,17 @@ func (e *Engine) startSlirp(id string, pid int, ports []PortSpec) ([]PortSpec, e
 		api = filepath.Join(e.StateRoot, ShortID(id)+".slirp")
 		_ = os.Remove(api)
 	}
-	s, err := network.StartSlirp(pid, api)
+	s, err := network.StartSlirp(pid, network.SlirpConfig{APISocket: api, Detached: e.slirpDetached})
 	if err != nil {
+		return nil, err
+	}
+	// Recorded: a detached one is ended by PID by whichever process
+	// tears the container down (minirun-monitor-exit, rm).
+	rs := e.readRunState(id)
+	rs.SlirpPid = s.Pid()
+	rs.SlirpStart, _, _ = container.ProcStartTime(rs.SlirpPid)
+	if err := e.writeRunState(id, rs); err != nil {
+		s.Stop()
 		return nil, err
 	}
 	e.slirpMu.Lock()
@@ -273,6 +257,16 @@ func (e *Engine) stopSlirp(id string) {
 	delete(e.slirps, id)
 	e.slirpMu.Unlock()
 	s.Stop()
+	rs := e.readRunState(id)
+	if rs.SlirpPid > 0 {
+		// Started by another process (a detached container's launcher):
+		// killed by PID, if that PID is still the process started then.
+		if start, _, err := container.ProcStartTime(rs.SlirpPid); err == nil && start == rs.SlirpStart {
+			_ = unix.Kill(rs.SlirpPid, unix.SIGKILL)
+		}
+		rs.SlirpPid, rs.SlirpStart = 0, 0
+		_ = e.writeRunState(id, rs)
+	}
 	_ = os.Remove(filepath.Join(e.StateRoot, ShortID(id)+".slirp"))
 }
 
@@ -297,7 +291,7 @@ func removeAll(dir string) error {
 	}
 	// Files of the container's subordinate IDs: removed by the root of a
 	// user namespace with the same maps.
-	if uids, gids, full := namespaces.RootlessMappings(); full {
+	if uids, gids, full := rootlessMappings(); full {
 		return container.RemoveAllMapped(dir, uids, gids)
 	}
 	return err
@@ -323,4 +317,41 @@ func (e *Engine) slirpPorts() map[string]string {
 		out[m.ID] = strings.Join(ps, ", ")
 	}
 	return out
+}
+
+// rootlessMappings are the ID maps of an ordinary user's container: uid
+// and gid 0 inside are the user's own IDs outside. That one line each is
+// the map an unprivileged process may write itself into its child's
+// /proc/PID/uid_map (after "deny" in /proc/PID/setgroups for the gid
+// map): a process may map only its own IDs without CAP_SETUID in the
+// parent namespace (man 7 user_namespaces, "Defining user and group ID
+// mappings"). Inside, root has every capability over what the namespace
+// owns (its mount, network, UTS ... namespaces), and nothing over the
+// host: the kernel checks the host's uid, the user's, outside.
+//
+// When /etc/subuid and /etc/subgid delegate a range to the user and the
+// setuid helpers newuidmap and newgidmap are installed, IDs 1..N map to
+// the first range too (as rootless podman does), and full is true: only
+// the helpers may write such maps (namespaces.WriteMapsWithHelpers).
+func rootlessMappings() (uids, gids []specs.LinuxIDMapping, full bool) {
+	uid, gid := os.Geteuid(), os.Getegid()
+	uids = []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(uid), Size: 1}}
+	gids = []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(gid), Size: 1}}
+	for _, tool := range []string{"newuidmap", "newgidmap"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return uids, gids, false
+		}
+	}
+	u, err := user.LookupId(strconv.Itoa(uid))
+	if err != nil {
+		return uids, gids, false // newuidmap refuses a user /etc/passwd does not name
+	}
+	ur, err1 := idmap.ReadFile("/etc/subuid", u.Username, u.Uid)
+	gr, err2 := idmap.ReadFile("/etc/subgid", u.Username, u.Uid)
+	if err1 != nil || err2 != nil || len(ur) == 0 || len(gr) == 0 {
+		return uids, gids, false
+	}
+	uids = append(uids, specs.LinuxIDMapping{ContainerID: 1, HostID: ur[0].Start, Size: ur[0].Size})
+	gids = append(gids, specs.LinuxIDMapping{ContainerID: 1, HostID: gr[0].Start, Size: gr[0].Size})
+	return uids, gids, true
 }

@@ -76,6 +76,9 @@ type RunOptions struct {
 	// grant, no seccomp filter, no masked or read-only paths, /sys and the
 	// cgroups read-write, the host's devices (see oci.Security.Privileged).
 	Privileged bool
+	// UserNS is --userns: host (or "": no user namespace) or
+	// auto[:size=N] (a block of the subordinate IDs of SubIDUser).
+	UserNS string
 
 	Stdin          *os.File
 	Stdout, Stderr *os.File
@@ -85,6 +88,7 @@ type RunOptions struct {
 	logMaxSize  int64                 // from LogOpts, by check
 	logMaxFiles int
 	security    oci.Security // from CapAdd, CapDrop, SecurityOpts, by check
+	userns      usernsRequest
 }
 
 // UsageError is bad input: the caller prints it and exits 125 having
@@ -122,6 +126,9 @@ func (o *RunOptions) check() error {
 		return err
 	}
 	if err := o.checkSecurity(); err != nil {
+		return err
+	}
+	if err := o.checkUserNS(); err != nil {
 		return err
 	}
 	if _, err := parseMounts(o.Volumes, o.MountSpecs, o.Tmpfs); err != nil {
@@ -177,6 +184,7 @@ type prepared struct {
 	rootfsMounted       string
 	overlay             *container.Overlay // rootless: the overlay init mounts
 	slirp               bool               // rootless: slirp4netns connects the network namespace
+	userns              *UserNS            // --userns=auto's block of host IDs (nil: none)
 	spec                *specs.Spec
 	meta                Meta
 	net                 *netPlan // bridge networks to join once the namespace exists
@@ -189,6 +197,9 @@ func (e *Engine) Run(o RunOptions) (int, error) {
 		return 0, &UsageError{err}
 	}
 	if Rootless() {
+		if o.UserNS != "" && o.UserNS != "host" {
+			return 0, &UsageError{fmt.Errorf("--userns=%s is not available in rootless mode: the container always gets a user namespace of yours (0 -> you, and your /etc/subuid range with newuidmap); --userns is root's", o.UserNS)}
+		}
 		if err := e.prepareRootless(); err != nil {
 			return 0, err
 		}
@@ -302,6 +313,14 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 	if err := os.MkdirAll(p.dataDir, 0o700); err != nil {
 		return p, err
 	}
+	if o.userns.auto {
+		if p.userns, err = e.allocateUserNS(p.dataDir, o.userns); err != nil {
+			if errors.Is(err, errNoFreeBlock) {
+				return p, &UsageError{err}
+			}
+			return p, err
+		}
+	}
 	root := o.Rootfs
 	if img != nil && Rootless() {
 		// An ordinary user cannot mount on the host: init mounts the
@@ -310,14 +329,17 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 			return p, err
 		}
 		root = imageView(img)
-	} else if img != nil {
-		if err := mountImage(img, p); err != nil {
-			return p, err
-		}
+	} else if err := e.mountRoot(img, o.Rootfs, p); err != nil {
+		return p, err
+	}
+	if p.rootfsMounted != "" {
 		root = p.rootfsMounted
 	}
 	user, err := oci.ResolveUser(root, firstNonEmpty(o.User, imgCfg.User))
 	if err != nil {
+		return p, &UsageError{err}
+	}
+	if err := p.userns.checkUser(user); err != nil {
 		return p, &UsageError{err}
 	}
 	extraHosts, err := o.extraHosts(net)
@@ -360,6 +382,9 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 		return p, err
 	}
 	defer unlockVolumes() // until meta.json names the volumes (see volumeMounts)
+	if err := p.userns.chownVolumes(mounts, e.volumesDir(), p.dataDir); err != nil {
+		return p, err
+	}
 	if err := o.gatherPrivileged(); err != nil {
 		return p, err
 	}
@@ -367,6 +392,9 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 		Image: imgCfg, Args: o.Args, Entrypoint: o.Entrypoint, Env: o.Env, Workdir: o.Workdir,
 		User: user, Hostname: o.Hostname, TTY: o.TTY, ReadOnly: o.ReadOnly, Rootfs: root, Mounts: mounts,
 		Resources: o.resources, CgroupsPath: cgroupPath(o.CgroupParent, id), Ulimits: o.Ulimits, Security: o.security,
+	}
+	if p.userns != nil {
+		rc.UIDMappings, rc.GIDMappings = p.userns.uidMappings(), p.userns.gidMappings()
 	}
 	if o.Init {
 		if rc.InitBinary, err = os.Executable(); err != nil {
@@ -403,7 +431,7 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 	p.meta = Meta{ID: id, Name: o.Name, Image: imageName, ImageID: imageID, StopSignal: imgCfg.StopSignal, Command: p.spec.Process.Args, Created: time.Now().UTC(), Remove: o.Remove,
 		Network: firstNonEmpty(o.Network, DefaultNetwork), Hostname: o.Hostname, Aliases: o.NetworkAliases, IP: o.IP,
 		ExtraHosts: extraHosts, Restart: o.Restart, StopTimeout: o.StopTimeout, TTY: o.TTY, Detached: o.Detach,
-		OpenStdin: o.Interactive, LogMaxSize: o.logMaxSize, LogMaxFiles: o.logMaxFiles, Rootfs: o.Rootfs}
+		OpenStdin: o.Interactive, LogMaxSize: o.logMaxSize, LogMaxFiles: o.logMaxFiles, Rootfs: o.Rootfs, UserNS: p.userns}
 	if o.StopSignal != "" {
 		p.meta.StopSignal = o.StopSignal
 	}
@@ -474,7 +502,6 @@ func firstNonEmpty(a, b string) string {
 // container, as `docker ps -a` shows) but never a mount.
 func (e *Engine) cleanup(p *prepared, remove bool) error {
 	var errs []error
-	e.stopSlirp(p.id)
 	if err := e.leaveNetworks(p.id); err != nil {
 		errs = append(errs, err)
 	}
@@ -485,7 +512,9 @@ func (e *Engine) cleanup(p *prepared, remove bool) error {
 	}
 	if p.rootfsMounted != "" && !Rootless() {
 		if err := rootfs.Unmount(p.rootfsMounted); err != nil {
-			errs = append(errs, err)
+			// Removing the bundle now would delete through the mount
+			// (a --rootfs directory idmapped there is the user's own).
+			return errors.Join(append(errs, err)...)
 		}
 	}
 	if remove {

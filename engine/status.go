@@ -208,6 +208,8 @@ type InspectHost struct {
 	AutoRemove    bool              `json:"AutoRemove"`
 	PortBindings  map[string][]Bind `json:"PortBindings"`
 	ExtraHosts    []string          `json:"ExtraHosts"`
+	UsernsMode    string            `json:"UsernsMode"`       // "" (the host's, Docker's spelling) or auto
+	UserNS        *UserNS           `json:"UserNS,omitempty"` // minirun's: the host IDs of --userns=auto
 }
 
 type Bind struct {
@@ -267,7 +269,10 @@ func (e *Engine) InspectContainer(ref string) (*Inspect, error) {
 	}
 	policy, _ := parseRestart(m.Restart)
 	in.HostConfig = InspectHost{NetworkMode: firstNonEmpty(m.Network, DefaultNetwork), AutoRemove: m.Remove, ExtraHosts: m.ExtraHosts,
-		RestartPolicy: map[string]any{"Name": policy.name, "MaximumRetryCount": policy.maxRetries}, PortBindings: map[string][]Bind{}}
+		RestartPolicy: map[string]any{"Name": policy.name, "MaximumRetryCount": policy.maxRetries}, PortBindings: map[string][]Bind{}, UserNS: m.UserNS}
+	if m.UserNS != nil {
+		in.HostConfig.UsernsMode = "auto"
+	}
 	for _, p := range m.Ports {
 		key := fmt.Sprintf("%d/%s", p.ContainerPort, p.Proto)
 		hp := ""

@@ -53,6 +53,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -142,7 +143,7 @@ func seedVolume(root, ctrPath, dir string) error {
 			return fmt.Errorf("seed the volume at %s from the image: %w", ctrPath, err)
 		}
 	}
-	if st, ok := fi.Sys().(*unix.Stat_t); ok {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		if err := os.Lchown(dir, int(st.Uid), int(st.Gid)); err != nil {
 			return err
 		}
@@ -188,7 +189,7 @@ func copyTree(src, dst string) error {
 		}
 		rel, _ := filepath.Rel(src, path)
 		target := filepath.Join(dst, rel)
-		st, _ := fi.Sys().(*unix.Stat_t)
+		st, _ := fi.Sys().(*syscall.Stat_t)
 		switch {
 		case fi.IsDir():
 			if err := os.MkdirAll(target, fi.Mode().Perm()); err != nil {

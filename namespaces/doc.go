@@ -24,6 +24,16 @@
 // when readlink /proc/<pid>/ns/<type> prints the same "type:[inode]". The
 // tests compare those to prove what the container got.
 //
+// A user namespace maps IDs: /proc/<pid>/uid_map line "0 100000 65536"
+// says IDs 0-65535 inside are 100000-165535 outside. Root inside has every
+// capability, but only over what its namespace owns (the namespaces created
+// with it, files whose owners it maps); to the host it is uid 100000. The
+// maps are written once, by a process with the right to (root, or the
+// setuid newuidmap(1)/newgidmap(1) for the ranges /etc/subuid and
+// /etc/subgid delegate, man 5 subuid). UserNamespace makes one just to
+// hand its descriptor to mount_setattr(2) for idmapped mounts.
+// See man 7 user_namespaces.
+//
 // A PID namespace's PID 1 is special: the kernel does not deliver signals
 // that PID 1 has no handler for, orphans are re-parented to it and it must
 // reap them, and when it exits every other process of the namespace is

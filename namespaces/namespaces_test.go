@@ -4,7 +4,10 @@ import (
 	"errors"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestFlagNames(t *testing.T) {
@@ -52,5 +55,29 @@ func TestLookPath(t *testing.T) {
 	}
 	if _, err := LookPath(dir, env); !errors.Is(err, ErrNotExecutable) {
 		t.Fatalf("LookPath(dir) err = %v", err)
+	}
+}
+
+func TestUserNamespaceFd(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: it writes a uid_map for other IDs")
+	}
+	m := []syscall.SysProcIDMap{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	f, err := UserNamespace(m, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	mine, _ := os.Readlink("/proc/self/ns/user")
+	var st, self unix.Stat_t
+	unix.Fstat(int(f.Fd()), &st)
+	unix.Stat("/proc/self/ns/user", &self)
+	if st.Ino == self.Ino {
+		t.Fatalf("got our own user namespace %s", mine)
+	}
+	// The namespace's owner is us; ioctl NS_GET_OWNER_UID reads its creator's uid.
+	uid, err := unix.IoctlGetUint32(int(f.Fd()), unix.NS_GET_OWNER_UID)
+	if err != nil || uid != 0 {
+		t.Fatalf("owner uid %d, %v", uid, err)
 	}
 }

@@ -1,98 +1,58 @@
 package namespaces
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
-// RootlessMappings are the ID maps of an ordinary user's container: uid
-// and gid 0 inside are the user's own IDs outside. That one line each is
-// the map an unprivileged process may write itself into its child's
-// /proc/PID/uid_map (after "deny" in /proc/PID/setgroups for the gid
-// map): a process may map only its own IDs without CAP_SETUID in the
-// parent namespace (man 7 user_namespaces, "Defining user and group ID
-// mappings"). Inside, root has every capability over what the namespace
-// owns (its mount, network, UTS ... namespaces), and nothing over the
-// host: the kernel checks the host's uid, the user's, outside.
+// UserNamespace makes a new user namespace with the given ID maps and
+// returns a descriptor of it (/proc/<pid>/ns/user), for things that take
+// a user namespace by descriptor: an idmapped mount's MOUNT_ATTR_IDMAP
+// (mount_setattr(2)). The namespace lives as long as the descriptor.
 //
-// When /etc/subuid and /etc/subgid delegate a range to the user and the
-// setuid helpers newuidmap and newgidmap are installed, IDs 1..N map to
-// that range too (as rootless podman does), and full is true: only the
-// helpers may write such maps (WriteMapsWithHelpers).
-func RootlessMappings() (uids, gids []specs.LinuxIDMapping, full bool) {
-	uid, gid := os.Geteuid(), os.Getegid()
-	uids = []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(uid), Size: 1}}
-	gids = []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(gid), Size: 1}}
-	if _, err := exec.LookPath("newuidmap"); err != nil {
-		return uids, gids, false
-	}
-	if _, err := exec.LookPath("newgidmap"); err != nil {
-		return uids, gids, false
-	}
-	name := userName(uid)
-	if name == "" {
-		return uids, gids, false // newuidmap refuses a user /etc/passwd does not name
-	}
-	us, uc, okU := SubIDRange("/etc/subuid", name, uid)
-	gs, gc, okG := SubIDRange("/etc/subgid", name, uid)
-	if !okU || !okG {
-		return uids, gids, false
-	}
-	uids = append(uids, specs.LinuxIDMapping{ContainerID: 1, HostID: us, Size: uc})
-	gids = append(gids, specs.LinuxIDMapping{ContainerID: 1, HostID: gs, Size: gc})
-	return uids, gids, true
-}
-
-// SubIDRange reads the first range file (/etc/subuid or /etc/subgid,
-// man 5 subuid) delegates to the user, by name or by uid: lines
-// "owner:start:count".
-func SubIDRange(file, name string, uid int) (start, count uint32, ok bool) {
-	f, err := os.Open(file)
+// A user namespace needs a process to be made in, and to have its maps
+// written; this one is a throwaway child cloned with CLONE_NEWUSER, as
+// runc does for idmapped mounts: started with PTRACE_TRACEME, it stops
+// with SIGTRAP at its execve(2) before running any instruction of the
+// program, so it needs no program of its own to wait in. Go's fork
+// writes the maps before that exec; the child is killed and reaped once
+// its namespace is open.
+func UserNamespace(uidMaps, gidMaps []syscall.SysProcIDMap) (*os.File, error) {
+	proc, err := os.StartProcess("/proc/self/exe", []string{"minirun-userns-holder"}, &os.ProcAttr{
+		Sys: &syscall.SysProcAttr{
+			Cloneflags:  unix.CLONE_NEWUSER,
+			UidMappings: uidMaps,
+			GidMappings: gidMaps,
+			Ptrace:      true,
+			Pdeathsig:   unix.SIGKILL,
+		},
+	})
 	if err != nil {
-		return 0, 0, false
+		return nil, fmt.Errorf("make a user namespace for the ID maps (clone CLONE_NEWUSER): %w", err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		p := strings.Split(strings.TrimSpace(sc.Text()), ":")
-		if len(p) != 3 || (p[0] != name && p[0] != strconv.Itoa(uid)) || p[0] == "" {
-			continue
-		}
-		s, err1 := strconv.ParseUint(p[1], 10, 32)
-		c, err2 := strconv.ParseUint(p[2], 10, 32)
-		if err1 == nil && err2 == nil && c > 0 {
-			return uint32(s), uint32(c), true
-		}
-	}
-	return 0, 0, false
-}
-
-// userName is uid's name in /etc/passwd ("" if none).
-func userName(uid int) string {
-	f, err := os.Open("/etc/passwd")
+	defer func() {
+		_ = proc.Kill()
+		_, _ = proc.Wait()
+	}()
+	f, err := os.Open(fmt.Sprintf("/proc/%d/ns/user", proc.Pid))
 	if err != nil {
-		return ""
+		return nil, fmt.Errorf("open the new user namespace: %w", err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		p := strings.Split(sc.Text(), ":")
-		if len(p) > 2 && p[2] == strconv.Itoa(uid) {
-			return p[0]
-		}
-	}
-	return ""
+	return f, nil
 }
 
 // WriteMapsWithHelpers writes pid's uid and gid maps with newuidmap(1)
-// and newgidmap(1): setuid-root programs that let a user map the ranges
-// /etc/subuid and /etc/subgid delegate to it (and its own ID).
+// and newgidmap(1): setuid-root programs that let an ordinary user map the
+// ranges /etc/subuid and /etc/subgid delegate to it (and its own ID),
+// which the kernel lets no unprivileged process write itself (rootless
+// mode with subordinate IDs, docs/ROOTLESS.md).
 func WriteMapsWithHelpers(pid int, uids, gids []specs.LinuxIDMapping) error {
 	for _, h := range []struct {
 		tool string

@@ -9,8 +9,9 @@
 //
 // A container on a network is plugged into a bridge (a virtual switch on
 // the host, link.go: EnsureBridge) with a veth pair (a virtual cable whose
-// two ends can live in different namespaces: Attach moves one end into the
-// container's namespace and renames it eth0). Addresses come from IPAM
+// two ends can live in different namespaces: AttachEndpoint creates the
+// pair with one end already in the container's namespace, named eth0 —
+// moving an existing link there would cost an RCU grace period, ~20 ms). Addresses come from IPAM
 // (ipam.go): one JSON table per network, guarded by flock(2), so that
 // concurrent minirun processes never hand out one address twice.
 // Names (which container is "web") are not this package's business: the

@@ -21,15 +21,15 @@ package network
 // what is sent into one end comes out of the other. Each end can live in a
 // different network namespace, which is what makes it the classic way to
 // connect a container: one end stays on the host, plugged into the bridge,
-// the other is moved into the container's namespace and becomes its eth0.
+// the other is in the container's namespace and is its eth0.
 // Deleting either end destroys the pair (man 4 veth).
 //
-// Why "create, move, then rename": interface names are per network
-// namespace. The host very likely has an eth0 already, so the container end
-// is created on the host under a temporary unique name, moved into the
-// container's namespace (where nobody else uses "eth0" yet) and only there
-// renamed to eth0. The kernel keeps the ifindex-based link between the two
-// ends across the move; only names are namespace-local.
+// Interface names are per network namespace: the host very likely has an
+// eth0 already, yet the container end can be called eth0, because it is
+// created directly in the container's namespace (the peer's attributes in
+// the RTM_NEWLINK request carry the namespace, IFLA_NET_NS_FD). Creating it
+// on the host and moving it (`ip link set ... netns`) works too, but the
+// move waits for an RCU grace period: ~20 ms of every start.
 //
 // MTU (maximum transmission unit) is the largest packet an interface sends
 // without fragmenting. Packets from a container eventually leave through
@@ -50,8 +50,6 @@ package network
 // OS threads, and a thread left in the wrong namespace is a hard bug to find.
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -242,12 +240,10 @@ func Attach(bridge string, hostName string, pid int, addr *net.IPNet, gw net.IP)
 // AttachEndpoint connects the network namespace of process ep.Pid to the
 // bridge:
 //
-//	ip link add <hostName> mtu <bridge mtu> type veth peer name <tmp>
+//	ip link add <hostName> mtu <mtu> type veth peer name eth0 mtu <mtu> netns <pid>
 //	ip link set <hostName> master <bridge> up
 //	bridge link set dev <hostName> hairpin on
-//	ip link set <tmp> netns <pid>
 //	# inside the namespace:
-//	ip link set <tmp> name eth0
 //	ip addr add <addr> dev eth0
 //	ip link set eth0 up
 //	ip link set lo up
@@ -303,21 +299,21 @@ func AttachEndpoint(ep Endpoint) (err error) {
 	}
 	defer nsh.Close()
 
-	tmpName, err := tempIfName()
-	if err != nil {
-		return err
-	}
 	attrs := netlink.NewLinkAttrs()
 	attrs.Name = hostName
 	attrs.MTU = mtu
-	veth := &netlink.Veth{LinkAttrs: attrs, PeerName: tmpName, PeerMTU: uint32(mtu)}
+	// The peer is born in the container's namespace, under its final name
+	// (IFLA_NET_NS_FD in the peer's attributes): moving an existing link
+	// there (`ip link set ... netns`) makes the kernel wait for an RCU grace
+	// period, ~20 ms of every start.
+	veth := &netlink.Veth{LinkAttrs: attrs, PeerName: ifName, PeerMTU: uint32(mtu), PeerNamespace: netlink.NsFd(nsh)}
 	// A veth of that name left from an earlier run of the same container
 	// (its namespace not yet torn down by the kernel) goes first.
 	if old, err := netlink.LinkByName(hostName); err == nil && old.Type() == "veth" {
 		_ = netlink.LinkDel(old)
 	}
 	if err := netlink.LinkAdd(veth); err != nil {
-		return fmt.Errorf("ip link add %s type veth peer name %s: %w", hostName, tmpName, err)
+		return fmt.Errorf("ip link add %s type veth peer name %s netns %d: %w", hostName, ifName, pid, err)
 	}
 	defer func() {
 		if err != nil {
@@ -343,14 +339,6 @@ func AttachEndpoint(ep Endpoint) (err error) {
 		return fmt.Errorf("bridge link set dev %s hairpin on: %w", hostName, err)
 	}
 
-	peer, err := netlink.LinkByName(tmpName)
-	if err != nil {
-		return fmt.Errorf("find veth peer %s: %w", tmpName, err)
-	}
-	if err := netlink.LinkSetNsFd(peer, int(nsh)); err != nil {
-		return fmt.Errorf("ip link set %s netns %d: %w", tmpName, pid, err)
-	}
-
 	// From here on, a netlink socket living in the container's namespace.
 	// NETLINK_ROUTE only: by default the handle also opens XFRM and
 	// netfilter sockets, whose modules a host may not have loaded.
@@ -360,12 +348,9 @@ func AttachEndpoint(ep Endpoint) (err error) {
 	}
 	defer h.Delete()
 
-	ctr, err := h.LinkByName(tmpName)
+	ctr, err := h.LinkByName(ifName)
 	if err != nil {
-		return fmt.Errorf("find %s in the network namespace of pid %d: %w", tmpName, pid, err)
-	}
-	if err := h.LinkSetName(ctr, ifName); err != nil {
-		return fmt.Errorf("ip link set %s name %s (in pid %d's namespace): %w", tmpName, ifName, pid, err)
+		return fmt.Errorf("find %s in the network namespace of pid %d: %w", ifName, pid, err)
 	}
 	if ctr.Attrs().MTU != mtu {
 		if err := h.LinkSetMTU(ctr, mtu); err != nil {
@@ -524,16 +509,6 @@ func hasAddr(link netlink.Link, want *net.IPNet) (bool, error) {
 		}
 	}
 	return false, nil
-}
-
-// tempIfName returns a random name for the container end of a veth while
-// it still lives on the host.
-func tempIfName() (string, error) {
-	b := make([]byte, 4)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("random interface name: %w", err)
-	}
-	return "mrtmp" + hex.EncodeToString(b), nil
 }
 
 // checkIfName rejects names the kernel would refuse (see dev_valid_name in

@@ -62,55 +62,85 @@ func SlirpUsable() error {
 	return nil
 }
 
+// SlirpConfig are StartSlirp's choices.
+type SlirpConfig struct {
+	// APISocket, if not "", is where slirp4netns listens for its API
+	// (AddHostFwd); a path of at most 107 bytes (sockaddr_un).
+	APISocket string
+	// Detached: slirp4netns must outlive us (a detached container's
+	// launcher exits once the container runs). Without it, it gets an
+	// exit fd (--exit-fd) whose other end only we hold: it ends when we
+	// do, even if we are killed. Detached, it ends when it is killed by
+	// PID (Pid, and the caller records it).
+	Detached bool
+}
+
 // StartSlirp connects the network namespace of process pid (and its user
 // namespace, which slirp4netns joins too) to the user-mode stack and
 // returns once tap0 is configured. host loopback (10.0.2.2 → the host's
 // 127.0.0.1) is disabled: a container must not reach the user's local
 // services by default.
-//
-// apiSocket, if not "", is where slirp4netns listens for its API
-// (AddHostFwd); a path of at most 107 bytes (sockaddr_un).
-func StartSlirp(pid int, apiSocket string) (*Slirp, error) {
+func StartSlirp(pid int, cfg SlirpConfig) (s *Slirp, err error) {
 	path := SlirpPath()
 	if path == "" {
 		return nil, errors.New("slirp4netns is not installed (Debian: apt-get install slirp4netns)")
 	}
-	exitR, exitW, err := os.Pipe()
-	if err != nil {
-		return nil, err
+	if len(cfg.APISocket) > 107 {
+		return nil, fmt.Errorf("slirp4netns's API socket path %s is longer than 107 bytes (sockaddr_un): use a shorter state root (XDG_RUNTIME_DIR)", cfg.APISocket)
 	}
+	var closeAfter []*os.File // our copies of what the child got
+	defer func() {
+		for _, f := range closeAfter {
+			f.Close()
+		}
+	}()
 	readyR, readyW, err := os.Pipe()
 	if err != nil {
-		exitR.Close()
-		exitW.Close()
 		return nil, err
 	}
 	defer readyR.Close()
-	args := []string{"--configure", "--mtu=65520", "--disable-host-loopback", "--exit-fd=3", "--ready-fd=4"}
-	if apiSocket != "" {
-		if len(apiSocket) > 107 {
-			exitR.Close()
-			exitW.Close()
-			readyW.Close()
-			return nil, fmt.Errorf("slirp4netns's API socket path %s is longer than 107 bytes (sockaddr_un): use a shorter state root (XDG_RUNTIME_DIR)", apiSocket)
+	closeAfter = append(closeAfter, readyW)
+	// Its messages: a file, unlinked at once, that we read if it fails
+	// (a pipe would break once a detached slirp4netns outlives us).
+	log, err := os.CreateTemp("", "minirun-slirp4netns-*.log")
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(log.Name())
+	defer log.Close()
+	args := []string{"--configure", "--mtu=65520", "--disable-host-loopback", "--ready-fd=3"}
+	extra := []*os.File{readyW}
+	s = &Slirp{api: cfg.APISocket}
+	if !cfg.Detached {
+		exitR, exitW, err := os.Pipe()
+		if err != nil {
+			return nil, err
 		}
-		args = append(args, "--api-socket="+apiSocket)
+		closeAfter = append(closeAfter, exitR)
+		s.exit = exitW
+		args = append(args, "--exit-fd=4")
+		extra = append(extra, exitR)
+	}
+	if cfg.APISocket != "" {
+		args = append(args, "--api-socket="+cfg.APISocket)
 	}
 	cmd := exec.Command(path, append(args, strconv.Itoa(pid), SlirpTap)...)
-	cmd.ExtraFiles = []*os.File{exitR, readyW}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	cmd.ExtraFiles = extra
+	cmd.Stderr = log
 	// Its own process group: a Ctrl-C meant for the container's terminal
 	// must not end the container's network.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	err = cmd.Start()
-	exitR.Close()
-	readyW.Close()
-	if err != nil {
-		exitW.Close()
+	if err := cmd.Start(); err != nil {
+		if s.exit != nil {
+			s.exit.Close()
+		}
 		return nil, fmt.Errorf("start slirp4netns: %w", err)
 	}
-	s := &Slirp{cmd: cmd, exit: exitW, api: apiSocket}
+	s.cmd = cmd
+	for _, f := range closeAfter {
+		f.Close()
+	}
+	closeAfter = nil
 	// It writes "1" to the ready fd once tap0 is up; EOF means it died.
 	ready := make(chan error, 1)
 	go func() {
@@ -130,7 +160,8 @@ func StartSlirp(pid int, apiSocket string) (*Slirp, error) {
 	}
 	if err != nil {
 		s.Stop()
-		return nil, fmt.Errorf("slirp4netns for process %d: %v: %s", pid, err, strings.TrimSpace(stderr.String()))
+		msg, _ := os.ReadFile("/proc/self/fd/" + strconv.Itoa(int(log.Fd())))
+		return nil, fmt.Errorf("slirp4netns for process %d: %v: %s", pid, err, strings.TrimSpace(string(msg)))
 	}
 	return s, nil
 }
@@ -182,12 +213,16 @@ func (s *Slirp) AddHostFwd(proto, hostIP string, hostPort, guestPort uint16) err
 func (s *Slirp) Pid() int { return s.cmd.Process.Pid }
 
 // Stop ends slirp4netns (closing its exit fd, then SIGKILL if it does not
-// go within a second) and reaps it.
+// go within a second; a detached one at once) and reaps it.
 func (s *Slirp) Stop() {
 	if s == nil {
 		return
 	}
-	s.exit.Close()
+	if s.exit != nil {
+		s.exit.Close()
+	} else {
+		_ = s.cmd.Process.Kill()
+	}
 	done := make(chan struct{})
 	go func() { _ = s.cmd.Wait(); close(done) }()
 	select {

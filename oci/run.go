@@ -40,6 +40,9 @@ type RunConfig struct {
 	Annotations map[string]string
 	// Security is --cap-add, --cap-drop, --security-opt and --privileged.
 	Security Security
+	// UIDMappings and GIDMappings, when set, put the container in a new
+	// user namespace with these maps (--userns=auto).
+	UIDMappings, GIDMappings []specs.LinuxIDMapping
 }
 
 // InitPath is where --init's reaper appears inside the container.
@@ -212,6 +215,13 @@ func BuildSpec(rc RunConfig) (*specs.Spec, error) {
 	}
 	if err := rc.Security.apply(s); err != nil {
 		return nil, err
+	}
+	if len(rc.UIDMappings) > 0 || len(rc.GIDMappings) > 0 {
+		if len(rc.UIDMappings) == 0 || len(rc.GIDMappings) == 0 {
+			return nil, errors.New("a user namespace needs both UID and GID mappings")
+		}
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		s.Linux.UIDMappings, s.Linux.GIDMappings = rc.UIDMappings, rc.GIDMappings
 	}
 	return s, nil
 }

@@ -22,6 +22,25 @@
 // merged directory; throwing away the upper dir throws away the container's
 // changes. See Documentation/filesystems/overlayfs.rst.
 //
+// # Idmapped mounts (user namespaces)
+//
+// A container in a user namespace (run --userns=auto) has its own IDs: its
+// root is an ordinary host ID, say 100000, and the image's files, owned by 0
+// on disk, would be nobody's to it. An idmapped mount shows a tree through a
+// user namespace's mapping without changing a byte on disk: the new mount
+// API makes a detached copy of a mount (open_tree(2) with OPEN_TREE_CLONE),
+// gives it the mapping (mount_setattr(2) with MOUNT_ATTR_IDMAP and the
+// namespace's descriptor: only a mount not attached yet may get one), and
+// attaches it (move_mount(2)). Through it, file owner 0 reads as 100000, and
+// what host uid 100000 creates is stored as 0. overlayfs takes idmapped
+// lower layers since Linux 5.19 (MountOverlayIDMapped); the upper directory
+// is not idmapped, so the container's writes keep their host IDs. Where the
+// kernel or filesystem cannot idmap, ShiftedCopy is the fallback: a copy of
+// a layer with every owner moved into the range (podman's "chown" storage),
+// which costs the layer's size and copy time.
+// See man 2 open_tree, man 2 mount_setattr, man 2 move_mount,
+// man 7 user_namespaces, Documentation/filesystems/idmappings.rst.
+//
 // # pivot_root
 //
 // pivot_root(new_root, put_old) swaps the root of the mount namespace: the

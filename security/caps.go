@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -88,8 +89,9 @@ func CapabilityNumber(name string) (int, error) {
 }
 
 // LastCap is the highest capability number the running kernel knows
-// (/proc/sys/kernel/cap_last_cap).
-func LastCap() int {
+// (/proc/sys/kernel/cap_last_cap), read once per process: dropping the
+// bounding set asks for it once a capability.
+var LastCap = sync.OnceValue(func() int {
 	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
 	if err == nil {
 		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
@@ -97,7 +99,7 @@ func LastCap() int {
 		}
 	}
 	return unix.CAP_LAST_CAP
-}
+})
 
 // CapSet is a set of capabilities as a bitmask, the way the kernel prints
 // them in /proc/<pid>/status (CapEff: 00000000a80425fb).

@@ -40,6 +40,6 @@
 //
 // The system call filter, seccomp, is the subpackage seccomp: it compiles
 // and installs the linux.seccomp of a config.json (Docker's and podman's
-// default profiles). `minirun run` gives no profile yet (the security
-// issue).
+// default profiles); `minirun run` gives Docker's default profile
+// (github.com/moby/profiles/seccomp) unless --security-opt says otherwise.
 package security

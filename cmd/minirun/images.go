@@ -2,7 +2,7 @@ package main
 
 import (
 	"fmt"
-	"os"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -12,13 +12,31 @@ import (
 	"github.com/minirun/minirun/image"
 )
 
+// imageRow is one image of `images`, with Docker's field names.
+type imageRow struct {
+	ID           string `header:"IMAGE ID"`
+	Repository   string
+	Tag          string
+	Digest       string
+	CreatedAt    string
+	CreatedSince string `header:"CREATED"`
+	Size         string
+}
+
 func newImagesCommand(g *globals) *cobra.Command {
 	var quiet bool
+	var format string
 	c := &cobra.Command{
-		Use:     "images",
-		Short:   "List the images in the local store",
-		Example: `  minirun images`,
-		Args:    cobra.NoArgs,
+		Use:   "images [-q] [--format FORMAT]",
+		Short: "List the images in the local store",
+		Long: `List the images in the local store, one line per tag.
+
+--format takes "json" (one JSON object per line) or a Go template over
+Docker's fields: .ID .Repository .Tag .Digest .CreatedAt .CreatedSince .Size.`,
+		Example: `  minirun images
+  minirun images --format '{{.Repository}}:{{.Tag}}'
+  minirun images --format json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			store, err := g.engine().Images()
 			if err != nil {
@@ -34,16 +52,24 @@ func newImagesCommand(g *globals) *cobra.Command {
 				}
 				return nil
 			}
-			w := tabwriter.NewWriter(os.Stdout, 0, 8, 3, ' ', 0)
-			fmt.Fprintln(w, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
-			for _, img := range imgs {
+			rows := make([]imageRow, len(imgs))
+			for i, img := range imgs {
 				repo, tag := splitRef(image.FamiliarRef(img.Ref))
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", repo, tag, shortDigest(img.ID.Encoded()), ago(img.Created), humanSize(img.Size))
+				rows[i] = imageRow{ID: shortDigest(img.ID.Encoded()), Repository: repo, Tag: tag, Digest: img.Manifest.String(),
+					CreatedAt: dockerTime(img.Created), CreatedSince: ago(img.Created), Size: humanSize(img.Size)}
 			}
-			return w.Flush()
+			return render(format, rows, func(out io.Writer) error {
+				w := tabwriter.NewWriter(out, 0, 8, 3, ' ', 0)
+				fmt.Fprintln(w, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
+				for _, r := range rows {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.Repository, r.Tag, r.ID, r.CreatedSince, r.Size)
+				}
+				return w.Flush()
+			})
 		},
 	}
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only show image IDs")
+	addFormatFlag(c, &format, false)
 	return c
 }
 

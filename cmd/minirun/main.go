@@ -10,11 +10,14 @@ import (
 	"path/filepath"
 	"runtime"
 
+	"github.com/spf13/pflag"
+
 	"github.com/minirun/minirun/container"
 	"github.com/minirun/minirun/engine"
 	"github.com/minirun/minirun/namespaces"
 	// nsenter's C constructor gets `exec` into a container's namespaces
 	// before the Go runtime starts (see its doc.go).
+	_ "github.com/minirun/minirun/monitor"
 	_ "github.com/minirun/minirun/namespaces/nsenter"
 )
 
@@ -45,9 +48,12 @@ func main() {
 			args = args[1:]
 		}
 		os.Exit(namespaces.Reap(args, os.Environ()))
-	case filepath.Base(os.Args[0]) == engine.MonitorArgv0:
-		// `run -d`: the container's monitor (engine/monitor.go).
-		os.Exit(engine.MonitorMain(os.Args[1:]))
+	case filepath.Base(os.Args[0]) == engine.LaunchArgv0:
+		// `run -d`: the monitor (C, monitor/monitor.c) starts the container through this.
+		os.Exit(engine.LaunchMain(os.Args[1:]))
+	case filepath.Base(os.Args[0]) == engine.ExitArgv0:
+		// `run -d`: the monitor runs this when the container has exited.
+		os.Exit(engine.MonitorExitMain(os.Args[1:]))
 	}
 	root := newRootCommand()
 	err := root.Execute()
@@ -66,7 +72,7 @@ func exitCode(err error) int {
 		return int(ee)
 	}
 	logRuntimeError(err) // --log: where containerd's shim looks
-	fmt.Fprintf(os.Stderr, "minirun: %v\n", err)
+	fmt.Fprintf(os.Stderr, "%s %v\n", colour(os.Stderr, red, "minirun:"), err)
 	return engine.ExitCode(err)
 }
 
@@ -75,18 +81,18 @@ type exitError int
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
-// envOr returns the environment variable's value, or def.
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
 // globals are the flags every command shares (runc's global flags).
 type globals struct {
 	root, dataRoot, log, logFormat string
 	debug, systemdCgroup           bool
+	configFile                     string // the configuration file read, "" if none
+	logLevel                       string
+	flags                          *pflag.FlagSet // the global flags, to tell set ones (config.go)
+	resolved                       bool
+	resolveErr                     error
 }
 
-func (g *globals) engine() *engine.Engine { return engine.New(g.root, g.dataRoot) }
+func (g *globals) engine() *engine.Engine {
+	_ = g.resolve() // completions run no PersistentPreRunE; an error shows there
+	return engine.New(g.root, g.dataRoot)
+}

@@ -1,8 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"text/tabwriter"
 
@@ -57,6 +57,21 @@ func newNetworkCreateCommand(g *globals) *cobra.Command {
 	return c
 }
 
+// networkRow is one network of `network ls`: Docker's fields (.ID .Name
+// .Driver .Scope .CreatedAt) and minirun's (.Subnet .Gateway .Bridge
+// .Containers).
+type networkRow struct {
+	ID         string `header:"NETWORK ID"`
+	Name       string
+	Driver     string
+	Scope      string
+	CreatedAt  string
+	Subnet     string
+	Gateway    string
+	Bridge     string
+	Containers int
+}
+
 func newNetworkLsCommand(g *globals) *cobra.Command {
 	var quiet bool
 	var format string
@@ -65,6 +80,7 @@ func newNetworkLsCommand(g *globals) *cobra.Command {
 		Aliases: []string{"list"},
 		Short:   "List networks",
 		Example: `  sudo minirun network ls
+  sudo minirun network ls --format '{{.Name}} {{.Subnet}}'
   sudo minirun network ls --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -77,48 +93,41 @@ func newNetworkLsCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			switch {
-			case quiet:
+			if quiet {
 				for _, n := range nets {
 					fmt.Println(engine.ShortID(n.ID))
 				}
-			case format == "json":
-				enc := json.NewEncoder(os.Stdout)
-				for _, n := range nets {
-					if err := enc.Encode(n); err != nil {
-						return err
-					}
-				}
-			case format != "":
-				return usageErr(cmd, errorf("unsupported --format %q: want json", format))
-			default:
-				w := tabwriter.NewWriter(os.Stdout, 0, 0, 3, ' ', 0)
+				return nil
+			}
+			rows := make([]networkRow, len(nets))
+			for i, n := range nets {
+				rows[i] = networkRow{ID: engine.ShortID(n.ID), Name: n.Name, Driver: n.Driver, Scope: "local",
+					CreatedAt: dockerTime(n.Created), Subnet: n.Subnet, Gateway: n.Gateway, Bridge: n.Bridge, Containers: users[n.Name]}
+			}
+			return render(format, rows, func(out io.Writer) error {
+				w := tabwriter.NewWriter(out, 0, 0, 3, ' ', 0)
 				fmt.Fprintln(w, "NETWORK ID\tNAME\tDRIVER\tSUBNET\tGATEWAY\tBRIDGE\tCONTAINERS")
-				for _, n := range nets {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", engine.ShortID(n.ID), n.Name, n.Driver, n.Subnet, n.Gateway, n.Bridge, users[n.Name])
+				for _, r := range rows {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", r.ID, r.Name, r.Driver, r.Subnet, r.Gateway, r.Bridge, r.Containers)
 				}
 				fmt.Fprintln(w, "-\thost\thost\t-\t-\t-\t-")
 				fmt.Fprintln(w, "-\tnone\tnull\t-\t-\t-\t-")
 				return w.Flush()
-			}
-			return nil
+			})
 		},
 	}
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only show network IDs")
-	c.Flags().StringVar(&format, "format", "", "json: one JSON object per network")
+	addFormatFlag(c, &format, false)
 	return c
 }
 
 func newNetworkInspectCommand(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:     "inspect NETWORK [NETWORK...]",
-		Short:   "Show a network and its containers as JSON",
-		Example: `  sudo minirun network inspect bridge`,
-		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return inspectEach(args, g.engine().InspectNetwork)
-		},
-	}
+	return inspectCommand(&cobra.Command{
+		Use:   "inspect [-f FORMAT] NETWORK [NETWORK...]",
+		Short: "Show a network and its containers as JSON",
+		Example: `  sudo minirun network inspect bridge
+  sudo minirun network inspect -f '{{.Subnet}}' bridge`,
+	}, func(ref string) (*engine.NetworkInspect, error) { return g.engine().InspectNetwork(ref) })
 }
 
 func newNetworkRmCommand(g *globals) *cobra.Command {
@@ -162,10 +171,22 @@ func newNetworkDisconnectCommand(g *globals) *cobra.Command {
 	return c
 }
 
+// dfRow is one line of `system df`, with Docker's fields (strings, as the
+// table shows them).
+type dfRow struct {
+	Type        string
+	TotalCount  string `header:"TOTAL"`
+	Active      string
+	Size        string
+	Reclaimable string
+}
+
 func newSystemCommand(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "system",
 		Short: "Manage minirun as a whole",
+		Example: `  sudo minirun system df
+  sudo minirun system prune -f`,
 	}
 	var force bool
 	prune := &cobra.Command{
@@ -197,39 +218,37 @@ entries of containers that are gone, and their published-port rules.`,
 	prune.Flags().BoolVarP(&force, "force", "f", false, "do not ask for confirmation")
 	var format string
 	df := &cobra.Command{
-		Use:     "df",
-		Short:   "Show disk usage: images, containers' writable layers, volumes",
-		Example: `  sudo minirun system df`,
-		Args:    cobra.NoArgs,
+		Use:   "df",
+		Short: "Show disk usage: images, containers' writable layers, volumes",
+		Example: `  sudo minirun system df
+  sudo minirun system df --format '{{.Type}} {{.Size}}'
+  sudo minirun system df --format json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rows, err := g.engine().DiskUsage()
 			if err != nil {
 				return err
 			}
-			if format == "json" {
-				enc := json.NewEncoder(os.Stdout)
-				for _, r := range rows {
-					if err := enc.Encode(r); err != nil {
-						return err
-					}
-				}
-				return nil
-			} else if format != "" {
-				return usageErr(cmd, errorf("unsupported --format %q: want json", format))
-			}
-			w := tabwriter.NewWriter(os.Stdout, 0, 0, 3, ' ', 0)
-			fmt.Fprintln(w, "TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE")
-			for _, r := range rows {
+			out := make([]dfRow, len(rows))
+			for i, r := range rows {
 				pct := 0
 				if r.Size > 0 {
 					pct = int(r.Reclaimable * 100 / r.Size)
 				}
-				fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%s (%d%%)\n", r.Type, r.Total, r.Active, humanSize(r.Size), humanSize(r.Reclaimable), pct)
+				out[i] = dfRow{Type: r.Type, TotalCount: fmt.Sprint(r.Total), Active: fmt.Sprint(r.Active), Size: humanSize(r.Size),
+					Reclaimable: fmt.Sprintf("%s (%d%%)", humanSize(r.Reclaimable), pct)}
 			}
-			return w.Flush()
+			return render(format, out, func(o io.Writer) error {
+				w := tabwriter.NewWriter(o, 0, 0, 3, ' ', 0)
+				fmt.Fprintln(w, "TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE")
+				for _, r := range out {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.Type, r.TotalCount, r.Active, r.Size, r.Reclaimable)
+				}
+				return w.Flush()
+			})
 		},
 	}
-	df.Flags().StringVar(&format, "format", "", "json: one JSON object per row")
+	addFormatFlag(df, &format, false)
 	c.AddCommand(prune, df)
 	return c
 }

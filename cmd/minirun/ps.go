@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -14,19 +15,39 @@ import (
 	"github.com/minirun/minirun/engine"
 )
 
+// psRow is one container of `ps`, with Docker's field names for --format
+// (all strings, as Docker's are: what the table shows).
+type psRow struct {
+	ID         string `header:"CONTAINER ID"`
+	Image      string
+	Command    string
+	CreatedAt  string
+	RunningFor string `header:"CREATED"`
+	Status     string
+	State      string
+	Ports      string
+	Names      string
+}
+
 func newPsCommand(g *globals) *cobra.Command {
 	var all, quiet, noTrunc bool
 	var format string
 	c := &cobra.Command{
-		Use:   "ps [-a] [-q] [--format json] [ID]",
+		Use:   "ps [-a] [-q] [--format FORMAT] [ID]",
 		Short: "List containers (running ones; -a: all); with an ID, runc's ps: the container's processes",
 		Long: `List containers: ID, image, command, when created, status (derived from the
 kernel: is the container's init alive), published ports and name.
 
+--format takes "json" (one JSON object per container and line) or a Go
+template over Docker's fields: .ID .Image .Command .CreatedAt .RunningFor
+.Status .State .Ports .Names ("table TEMPLATE" adds the header line).
+
 With a container ID (runc's form, used by containerd), list that container's
 processes instead: --format json prints a JSON array of host PIDs.`,
 		Example: `  sudo minirun ps
-  sudo minirun ps -a --format json
+  sudo minirun ps -a --format '{{.Names}} {{.Status}}'
+  sudo minirun ps -a --format 'table {{.ID}}\t{{.Names}}\t{{.State}}'
+  sudo minirun ps -a --format json | jq -r .Names
   sudo minirun ps --format json mycontainer`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -37,49 +58,51 @@ processes instead: --format json prints a JSON array of host PIDs.`,
 			if err != nil {
 				return err
 			}
-			switch {
-			case quiet:
+			if quiet {
 				for _, s := range list {
 					fmt.Println(engine.ShortID(s.ID))
 				}
-			case format == "json":
-				enc := json.NewEncoder(os.Stdout)
-				enc.SetEscapeHTML(false)
-				for _, s := range list {
-					if !noTrunc {
-						s.ID = engine.ShortID(s.ID)
-					}
-					if err := enc.Encode(s); err != nil {
-						return err
-					}
+				return nil
+			}
+			rows := make([]psRow, len(list))
+			for i, s := range list {
+				id := s.ID
+				if !noTrunc {
+					id = engine.ShortID(id)
 				}
-			case format != "" && format != "table":
-				return usageErr(cmd, errorf("unsupported --format %q: want json", format))
-			default:
-				w := tabwriter.NewWriter(os.Stdout, 0, 0, 3, ' ', 0)
+				rows[i] = psRow{ID: id, Image: s.Image, Command: s.Command, CreatedAt: dockerTime(s.Created),
+					RunningFor: engine.HumanDuration(time.Since(s.Created)) + " ago", Status: s.Status,
+					State: s.State, Ports: s.Ports, Names: s.Names}
+			}
+			return render(format, rows, func(out io.Writer) error {
+				w := tabwriter.NewWriter(out, 0, 0, 3, ' ', 0)
 				fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
-				for _, s := range list {
-					id, command := s.ID, s.Command
-					if !noTrunc {
-						id = engine.ShortID(id)
-						if len(command) > 22 {
-							command = command[:19] + "…\""
-						}
+				for _, r := range rows {
+					command := r.Command
+					if !noTrunc && len(command) > 22 {
+						command = command[:19] + "…\""
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s ago\t%s\t%s\t%s\n", id, s.Image, command,
-						engine.HumanDuration(time.Since(s.Created)), s.Status, s.Ports, s.Names)
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Image, command, r.RunningFor, r.Status, r.Ports, r.Names)
 				}
 				return w.Flush()
-			}
-			return nil
+			})
 		},
 	}
 	f := c.Flags()
 	f.BoolVarP(&all, "all", "a", false, "show all containers (also stopped ones)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "only show IDs")
 	f.BoolVar(&noTrunc, "no-trunc", false, "do not truncate IDs and commands")
-	f.StringVar(&format, "format", "", "json: one JSON object per container (with an ID: a JSON array of PIDs); table is the default")
+	addFormatFlag(c, &format, false)
 	return c
+}
+
+// dockerTime is how Docker prints a time in --format output
+// ("2024-05-01 10:00:00 +0200 CEST").
+func dockerTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Local().Format("2006-01-02 15:04:05 -0700 MST")
 }
 
 func newLogsCommand(g *globals) *cobra.Command {
@@ -230,16 +253,16 @@ func newUnpauseCommand(g *globals) *cobra.Command {
 }
 
 func newInspectCommand(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "inspect CONTAINER [CONTAINER...]",
+	return inspectCommand(&cobra.Command{
+		Use:   "inspect [-f FORMAT] CONTAINER [CONTAINER...]",
 		Short: "Show containers as JSON: state, config, mounts, network, exit code, OOMKilled",
+		Long: `Show containers as a JSON array (Docker's field names: .Id, .State.Pid,
+.State.Status, .NetworkSettings...), or, with -f, a Go template per container
+run on those JSON fields.`,
 		Example: `  sudo minirun inspect web
-  sudo minirun inspect web | jq '.[0].State'`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return inspectEach(args, g.engine().InspectContainer)
-		},
-	}
+  sudo minirun inspect -f '{{.State.Pid}}' web
+  sudo minirun inspect -f '{{json .State}}' web | jq .`,
+	}, func(ref string) (*engine.Inspect, error) { return g.engine().InspectContainer(ref) })
 }
 
 func newTopCommand(g *globals) *cobra.Command {

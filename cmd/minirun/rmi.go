@@ -55,9 +55,11 @@ func newImageCommand(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "image",
 		Short: "Manage images: ls, rm, prune, inspect",
+		Example: `  minirun image ls
+  sudo minirun image inspect -f '{{.Config.Env}}' busybox`,
 	}
 	ls := newImagesCommand(g)
-	ls.Use, ls.Aliases = "ls", []string{"list"}
+	ls.Use, ls.Aliases = "ls [-q] [--format FORMAT]", []string{"list"}
 	rm := newRmiCommand(g)
 	rm.Use, rm.Aliases = "rm [-f] IMAGE [IMAGE...]", nil
 	c.AddCommand(ls, rm, newImagePruneCommand(g), newImageInspectCommand(g))
@@ -88,19 +90,18 @@ func newImagePruneCommand(g *globals) *cobra.Command {
 }
 
 func newImageInspectCommand(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:     "inspect IMAGE [IMAGE...]",
-		Short:   "Show an image's configuration and layers as JSON",
-		Example: `  sudo minirun image inspect busybox`,
-		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := g.engine().Images()
-			if err != nil {
-				return err
-			}
-			return inspectEach(args, store.Inspect)
-		},
-	}
+	return inspectCommand(&cobra.Command{
+		Use:   "inspect [-f FORMAT] IMAGE [IMAGE...]",
+		Short: "Show an image's configuration and layers as JSON",
+		Example: `  sudo minirun image inspect busybox
+  sudo minirun image inspect -f '{{.Config.Cmd}}' busybox`,
+	}, func(ref string) (*image.InspectInfo, error) {
+		store, err := g.engine().Images()
+		if err != nil {
+			return nil, err
+		}
+		return store.Inspect(ref)
+	})
 }
 
 func newLoadCommand(g *globals) *cobra.Command {

@@ -3,7 +3,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/minirun/minirun/engine"
+	"github.com/minirun/minirun/config"
 )
 
 var version = "0.1.0-dev"
@@ -25,14 +25,22 @@ See docs/ARCHITECTURE.md for how a container comes to be.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		// runc opens --log before the command runs; engines read it.
-		PersistentPreRunE: func(*cobra.Command, []string) error { return openRuntimeLog(g) },
+		// The configuration file and MINIRUN_* under the flags (config.go).
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			if err := g.resolve(); err != nil {
+				return err
+			}
+			return openRuntimeLog(g)
+		},
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.root, "root", envOr("MINIRUN_ROOT", engine.DefaultStateRoot()), "state root: one directory per container (env MINIRUN_ROOT)")
-	pf.StringVar(&g.dataRoot, "data-root", envOr("MINIRUN_DATA_ROOT", engine.DefaultDataRoot()), "data root: images and container layers (env MINIRUN_DATA_ROOT)")
+	g.flags = pf
+	def := config.Defaults()
+	pf.StringVar(&g.root, "root", def.StateRoot, "state root: one directory per container (env MINIRUN_ROOT, config state_root)")
+	pf.StringVar(&g.dataRoot, "data-root", def.DataRoot, "data root: images and container layers (env MINIRUN_DATA_ROOT, config data_root)")
 	pf.StringVar(&g.log, "log", "", "write runtime errors to this file (runc compatibility)")
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json (runc compatibility)")
-	pf.BoolVar(&g.debug, "debug", false, "print debug information")
+	pf.BoolVar(&g.debug, "debug", false, "print debug information (env MINIRUN_LOG_LEVEL=debug, config log_level)")
 	pf.BoolVar(&g.systemdCgroup, "systemd-cgroup", false, "accepted for runc compatibility; minirun manages cgroupfs directly")
 	root.SetVersionTemplate(versionTemplate())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErr(c, err) })
@@ -72,6 +80,12 @@ See docs/ARCHITECTURE.md for how a container comes to be.`,
 		newResumeCommand(g),
 		newUpdateCommand(g),
 		newFeaturesCommand(g),
+		newProbeCommand(g),
+		newCompareCommand(g),
+		newVersionCommand(g),
+		newInfoCommand(g),
 	)
+	setupHelp(root)
+	setupCompletion(root, g)
 	return root
 }

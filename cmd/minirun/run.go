@@ -32,6 +32,7 @@ the input) for Docker's behaviour.`,
   sudo minirun run -d --name web -p 8080:80 busybox httpd -f -p 80
   sudo minirun run --rm busybox wget -qO- http://web/
   sudo minirun run --rm --privileged busybox sh -c 'grep Cap /proc/self/status; ls -l /dev/vda'
+  sudo minirun run --rm --userns=auto busybox sh -c 'cat /proc/self/uid_map; id'
   sudo minirun run --rm --read-only --tmpfs /tmp busybox sh -c 'touch /tmp/ok && touch /nope'`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -47,6 +48,9 @@ the input) for Docker's behaviour.`,
 			o.Args = args
 			if cmd.Flags().Changed("entrypoint") {
 				o.Entrypoint = &entrypoint
+			}
+			if !cmd.Flags().Changed("network") {
+				o.Network = "" // the engine's default: bridge, or slirp4netns in rootless mode
 			}
 			o.Stdin, o.Stdout, o.Stderr = os.Stdin, os.Stdout, os.Stderr
 			// A person at a terminal who types `minirun run busybox sh`
@@ -77,6 +81,7 @@ the input) for Docker's behaviour.`,
 	f.StringArrayVar(&o.CapAdd, "cap-add", nil, "add a capability (NET_ADMIN, or ALL)")
 	f.StringArrayVar(&o.CapDrop, "cap-drop", nil, "drop a capability (NET_RAW, or ALL)")
 	f.BoolVar(&o.Privileged, "privileged", false, "give the container the host's powers, as Docker does: every capability (those the host cannot grant, not in minirun's bounding set, are left out with a warning), no seccomp filter (unless --security-opt seccomp=PROFILE), no masked or read-only /proc paths, /sys and /sys/fs/cgroup read-write, every device allowed and the host's /dev nodes created; --cap-drop still applies")
+	f.StringVar(&o.UserNS, "userns", "host", "user namespace: host (none: root inside is root outside) or auto[:size=N] (root inside is an unprivileged host ID from the subordinate IDs of user "+engine.SubIDUser+" in /etc/subuid and /etc/subgid, or the files MINIRUN_SUBUID_FILE and MINIRUN_SUBGID_FILE name; default size 65536)")
 	f.StringArrayVar(&o.SecurityOpts, "security-opt", nil, "seccomp=unconfined|PROFILE.json (default: Docker's profile), no-new-privileges[=true|false]")
 	f.StringArrayVarP(&o.Env, "env", "e", nil, "set an environment variable (KEY=VALUE, or KEY to copy it from here)")
 	f.StringVarP(&o.Workdir, "workdir", "w", "", "working directory inside the container (absolute)")
@@ -92,7 +97,7 @@ the input) for Docker's behaviour.`,
 	f.StringArrayVar(&o.Tmpfs, "tmpfs", nil, "mount a tmpfs: --tmpfs /run[:size=64m,mode=1777,...] (noexec,nosuid,nodev unless exec, suid, dev are given)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the OCI config.json that would run, and run nothing")
 	f.BoolVar(&o.NoPivot, "no-pivot", false, "chroot into a moved mount instead of pivot_root (for initramfs hosts; weaker)")
-	f.StringVar(&o.Network, "network", "", "network: a bridge network's name (default: bridge, on minirun0; as an ordinary user slirp4netns), none (only lo), host, or container:NAME (share another container's)")
+	f.StringVar(&o.Network, "network", engine.DefaultNetwork, "network: a bridge network's name (default: bridge, on minirun0), none (only lo), host, or container:NAME (share another container's)")
 	f.StringArrayVar(&o.NetworkAliases, "network-alias", nil, "another name other containers on the network can use for this one")
 	f.StringVar(&o.IP, "ip", "", "a fixed IPv4 address on the network")
 	f.StringArrayVarP(&o.Publish, "publish", "p", nil, "publish a port: [[HOST_IP:][HOST_PORT]:]CONTAINER_PORT[/tcp|udp] (8080:80, 127.0.0.1:53:53/udp)")

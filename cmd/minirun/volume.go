@@ -1,13 +1,16 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/minirun/minirun/engine"
 )
 
 func newVolumeCommand(g *globals) *cobra.Command {
@@ -71,65 +74,71 @@ Names: [a-zA-Z0-9][a-zA-Z0-9_.-]+, at least two characters.`,
 	return c
 }
 
+// volumeRow is one volume of `volume ls`, with Docker's field names.
+type volumeRow struct {
+	Driver     string
+	Name       string `header:"VOLUME NAME"`
+	Scope      string
+	Mountpoint string
+	Labels     string
+	CreatedAt  string
+}
+
 func newVolumeLsCommand(g *globals) *cobra.Command {
 	var quiet bool
 	var format string
 	c := &cobra.Command{
-		Use:     "ls [-q] [--format json]",
+		Use:     "ls [-q] [--format FORMAT]",
 		Aliases: []string{"list"},
 		Short:   "List volumes",
 		Example: `  sudo minirun volume ls
   sudo minirun volume ls -q
+  sudo minirun volume ls --format '{{.Name}} {{.Mountpoint}}'
   sudo minirun volume ls --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if format != "" && format != "json" {
-				return usageErr(cmd, errorf("unsupported --format %q: want json", format))
-			}
 			vols, err := g.engine().Volumes()
 			if err != nil {
 				return err
 			}
-			switch {
-			case quiet:
+			if quiet {
 				for _, v := range vols {
 					fmt.Println(v.Name)
 				}
-			case format == "json":
-				enc := json.NewEncoder(os.Stdout)
-				enc.SetEscapeHTML(false)
-				for _, v := range vols {
-					if err := enc.Encode(v); err != nil {
-						return err
-					}
+				return nil
+			}
+			rows := make([]volumeRow, len(vols))
+			for i, v := range vols {
+				var labels []string
+				for k, val := range v.Labels {
+					labels = append(labels, k+"="+val)
 				}
-			default:
-				w := tabwriter.NewWriter(os.Stdout, 0, 0, 4, ' ', 0)
+				sort.Strings(labels)
+				rows[i] = volumeRow{Driver: v.Driver, Name: v.Name, Scope: v.Scope, Mountpoint: v.Mountpoint,
+					Labels: strings.Join(labels, ","), CreatedAt: v.CreatedAt}
+			}
+			return render(format, rows, func(out io.Writer) error {
+				w := tabwriter.NewWriter(out, 0, 0, 4, ' ', 0)
 				fmt.Fprintln(w, "DRIVER\tVOLUME NAME")
-				for _, v := range vols {
-					fmt.Fprintf(w, "%s\t%s\n", v.Driver, v.Name)
+				for _, r := range rows {
+					fmt.Fprintf(w, "%s\t%s\n", r.Driver, r.Name)
 				}
 				return w.Flush()
-			}
-			return nil
+			})
 		},
 	}
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only print volume names, e.g. for: minirun volume rm $(minirun volume ls -q)")
-	c.Flags().StringVar(&format, "format", "", "json: one JSON object per volume, e.g. --format json")
+	addFormatFlag(c, &format, false)
 	return c
 }
 
 func newVolumeInspectCommand(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "inspect VOLUME [VOLUME...]",
+	return inspectCommand(&cobra.Command{
+		Use:   "inspect [-f FORMAT] VOLUME [VOLUME...]",
 		Short: "Show volumes as JSON (name, driver, mount point, creation time, labels, scope)",
 		Example: `  sudo minirun volume inspect data
-  sudo minirun volume inspect data logs`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return inspectEach(args, g.engine().InspectVolume)
-		},
-	}
+  sudo minirun volume inspect -f '{{.Mountpoint}}' data`,
+	}, func(ref string) (*engine.Volume, error) { return g.engine().InspectVolume(ref) })
 }
 
 func newVolumeRmCommand(g *globals) *cobra.Command {

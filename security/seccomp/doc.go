@@ -33,9 +33,17 @@
 //	section: ld nr
 //	         [x86_64: nr ≥ 0x40000000 is an x32 call]
 //	         nr > the newest call the profile names → ENOSYS
-//	         per call: jeq nr → its rules (conditions, then return), else
-//	         the default action
-//	         the default action
+//	         a binary search on nr ("jge lo" per level) down to a run of
+//	         numbers handled alike: a call's rules (conditions, then
+//	         return), or one return for a run of calls with the same
+//	         action, or the default action between them
+//
+// The search matters at start-up, not only per system call: when a filter
+// is loaded, the kernel runs it once for every system call number of every
+// architecture to find the calls it may allow without running the filter
+// again (the seccomp action cache, Linux 5.11). Docker's profile as one
+// "jeq nr" per call was 1,650 instructions and ~1 ms to load; as a search
+// tree over ~100 runs it is 678 instructions and ~0.2 ms.
 //
 // The meaning is libseccomp's, as runc uses it (see Compile); the system
 // call numbers come from golang.org/x/sys (tables_<goarch>.go, made by

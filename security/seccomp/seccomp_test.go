@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	profiles "github.com/moby/profiles/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -345,5 +346,76 @@ func TestFilterJSON(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(`{"prog":"AAAA"}`), &g); err == nil {
 		t.Error("a 3-byte program was accepted")
+	}
+}
+
+// Docker's default profile, as runc gets it for a container with Docker's
+// default capabilities: every number of every architecture must reach the
+// code of its own rules (or the default), whatever the search tree's shape.
+func TestSearchTreeDockerProfile(t *testing.T) {
+	caps := []string{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+		"CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"}
+	for _, sysAdmin := range []bool{false, true} {
+		c := caps
+		if sysAdmin {
+			c = append(c[:len(c):len(c)], "CAP_SYS_ADMIN")
+		}
+		prof, err := profiles.GetDefaultProfile(&specs.Spec{Process: &specs.Process{Capabilities: &specs.LinuxCapabilities{Bounding: c}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := mustCompile(t, prof)
+		def, _ := action(prof.DefaultAction, prof.DefaultErrnoRet)
+		enosys := retErrno | uint32(unix.ENOSYS)
+		rnd := rand.New(rand.NewSource(1))
+		for _, a := range supported {
+			want := map[string]bool{}
+			for _, x := range prof.Architectures {
+				want[string(x)] = true
+			}
+			if a.name != nativeArch && !want[a.name] {
+				continue
+			}
+			rules := map[uint32][]rule{}
+			var last uint32
+			for _, sc := range prof.Syscalls {
+				r, _ := action(sc.Action, sc.ErrnoRet)
+				for _, name := range sc.Names {
+					nr, ok := a.lookup(name)
+					if !ok {
+						continue
+					}
+					last = max(last, nr)
+					if r != def {
+						rules[nr] = append(rules[nr], splitRules(sc.Args, r)...)
+					}
+				}
+			}
+			for nr := uint32(0); nr <= last+3; nr++ {
+				for i := 0; i < 4; i++ {
+					d := data{nr: nr, arch: a.audit}
+					for j := range d.args {
+						d.args[j] = rnd.Uint64() >> (rnd.Intn(4) * 16)
+					}
+					var expect uint32
+					switch {
+					case nr > last:
+						expect = enosys
+					case rules[nr] == nil:
+						expect = def
+					default:
+						block, err := syscallBlock(rules[nr], def, a.bits64)
+						if err != nil {
+							t.Fatal(err)
+						}
+						expect = run(t, block, d)
+					}
+					if got := run(t, f.Prog, d); got != expect {
+						t.Fatalf("%s nr %d args %x: got %#x, want %#x", a.name, nr, d.args, got, expect)
+					}
+				}
+			}
+		}
+		t.Logf("CAP_SYS_ADMIN %v: %d instructions", sysAdmin, len(f.Prog))
 	}
 }

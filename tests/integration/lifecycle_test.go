@@ -325,3 +325,40 @@ func TestCtrlCStopsAttachedRun(t *testing.T) {
 	}
 	assertClean(t)
 }
+
+// The monitor of a detached container is the C one (monitor/monitor.c):
+// one thread (a Go process has several), init's parent, a child subreaper,
+// and small — conmon, podman's monitor, has an RSS of ~2 MiB here.
+func TestMonitorIsSmall(t *testing.T) {
+	run(t, 0, "run", "-d", "--name", "small", "busybox", "sleep", "300")
+	rmAtEnd(t, "small")
+	st := inspectC(t, "small")
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", st.State.MonitorPid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	field := func(name string) string {
+		for _, l := range strings.Split(string(status), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && k == name {
+				return strings.TrimSpace(v)
+			}
+		}
+		return ""
+	}
+	if th := field("Threads"); th != "1" {
+		t.Errorf("monitor has %s threads, want 1 (the C monitor)", th)
+	}
+	var rssKiB int
+	fmt.Sscanf(field("VmRSS"), "%d", &rssKiB)
+	if rssKiB == 0 || rssKiB > 3<<10 {
+		t.Errorf("monitor RSS %d KiB, want at most 3 MiB", rssKiB)
+	}
+	stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", st.State.Pid))
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	if len(fields) < 2 || fields[1] != fmt.Sprint(st.State.MonitorPid) {
+		t.Errorf("init's parent is %v, want the monitor %d", fields[1:2], st.State.MonitorPid)
+	}
+	t.Logf("monitor RSS %d KiB", rssKiB)
+	run(t, 0, "rm", "-f", "small")
+	assertClean(t)
+}
