@@ -193,13 +193,13 @@ type prepared struct {
 // Run is `minirun run`: it returns the container's exit code, or an error
 // (then nothing of the container is left).
 func (e *Engine) Run(o RunOptions) (int, error) {
+	if Rootless() && o.UserNS != "" && o.UserNS != "host" {
+		return 0, &UsageError{fmt.Errorf("--userns=%s is not available in rootless mode: the container always gets a user namespace of yours (0 -> you, and your /etc/subuid range with newuidmap); --userns is root's", o.UserNS)}
+	}
 	if err := o.check(); err != nil {
 		return 0, &UsageError{err}
 	}
 	if Rootless() {
-		if o.UserNS != "" && o.UserNS != "host" {
-			return 0, &UsageError{fmt.Errorf("--userns=%s is not available in rootless mode: the container always gets a user namespace of yours (0 -> you, and your /etc/subuid range with newuidmap); --userns is root's", o.UserNS)}
-		}
 		if err := e.prepareRootless(); err != nil {
 			return 0, err
 		}

@@ -265,6 +265,8 @@ func TestRootless(t *testing.T) {
 			{"run", "--rm", "--network", "bridge", "busybox", "true"},
 			{"run", "--rm", "--network", "host", "busybox", "true"},
 			{"run", "--rm", "--network", "none", "-p", "8080:80", "busybox", "true"},
+			{"run", "--rm", "--network", "none", "--userns", "auto", "busybox", "true"},
+			{"network", "create", "rootless-net"},
 		} {
 			r := u.run(t, args...)
 			if r.code != 125 || !strings.Contains(r.stderr, "not available in rootless mode") {
