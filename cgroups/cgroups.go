@@ -11,6 +11,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/minirun/minirun/trace"
 )
 
 // Manager is one container's cgroup, on whichever version the host has.
@@ -95,7 +97,10 @@ func Load(c Config) (Manager, error) {
 // and the host's mode, which is what a person needs to fix it.
 func writeFile(mode Mode, dir, file, value string) error {
 	p := filepath.Join(dir, file)
-	if err := os.WriteFile(p, []byte(value), 0); err != nil {
+	end := trace.StepFn("cgroups", cgroupWords(file), "cgroups(7)", func() string { return "write " + p + " = " + value })
+	err := os.WriteFile(p, []byte(value), 0)
+	end(err)
+	if err != nil {
 		var hint string
 		switch {
 		case errors.Is(err, os.ErrNotExist):
@@ -163,7 +168,10 @@ func mkdirs(root, dir string) ([]string, error) {
 	}
 	var created []string
 	for _, d := range missing {
-		if err := os.Mkdir(d, 0o755); err != nil && !os.IsExist(err) {
+		end := trace.StepFn("cgroups", "create a cgroup (a directory)", "cgroups(7)", func() string { return "mkdir " + d })
+		err := os.Mkdir(d, 0o755)
+		end(err)
+		if err != nil && !os.IsExist(err) {
 			return created, fmt.Errorf("create cgroup %s: %w", d, err)
 		}
 		created = append(created, d)
@@ -177,12 +185,18 @@ func mkdirs(root, dir string) ([]string, error) {
 // that still holds other containers is left in place.
 func removeDirs(created []string) error {
 	for i := len(created) - 1; i >= 0; i-- {
+		end := trace.StepFn("cgroups", "remove a cgroup", "cgroups(7)", func() string { return "rmdir " + created[i] })
 		err := unix.Rmdir(created[i])
 		if err == unix.EBUSY && i == len(created)-1 {
 			poll(time.Second, func() bool {
 				err = unix.Rmdir(created[i])
 				return err != unix.EBUSY
 			})
+		}
+		if i < len(created)-1 && (err == unix.ENOTEMPTY || err == unix.EBUSY) {
+			end(nil) // a parent other containers still use: kept, no failure
+		} else {
+			end(err)
 		}
 		switch {
 		case err == nil || err == unix.ENOENT:
@@ -217,4 +231,35 @@ func ConvertBlkioToIOWeight(w uint16) uint64 {
 		return 0
 	}
 	return 1 + (uint64(w)-10)*9999/990
+}
+
+// cgroupWords says in plain words what writing a cgroup file does.
+func cgroupWords(file string) string {
+	switch file {
+	case "memory.max", "memory.limit_in_bytes":
+		return "set the memory limit"
+	case "memory.swap.max", "memory.memsw.limit_in_bytes":
+		return "set the memory+swap limit"
+	case "memory.low", "memory.soft_limit_in_bytes":
+		return "set the memory reservation"
+	case "pids.max":
+		return "limit the number of processes"
+	case "cpu.max", "cpu.cfs_quota_us", "cpu.cfs_period_us":
+		return "limit the CPU time"
+	case "cpu.weight", "cpu.shares":
+		return "set the CPU share"
+	case "cpuset.cpus", "cpuset.mems":
+		return "pin to CPUs / memory nodes"
+	case "cgroup.procs":
+		return "move the process into the cgroup"
+	case "cgroup.subtree_control":
+		return "enable controllers for the children"
+	case "devices.allow", "devices.deny":
+		return "allow or deny a device"
+	case "cgroup.freeze", "freezer.state":
+		return "freeze or thaw the processes"
+	case "cgroup.kill":
+		return "kill every process of the cgroup"
+	}
+	return "write a cgroup setting"
 }

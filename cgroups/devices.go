@@ -246,6 +246,7 @@ func DefaultDeviceRules() []specs.LinuxDeviceCgroup {
 		rwm("c", 1, 8),                           // /dev/random
 		rwm("c", 1, 7),                           // /dev/full
 		rwm("c", 5, 0),                           // /dev/tty
+		rwm("c", 5, 1),                           // /dev/console (Docker allows it too)
 		rwm("c", 1, 5),                           // /dev/zero
 		rwm("c", 1, 9),                           // /dev/urandom
 		rwm("c", 136, devWildcard),               // /dev/pts/*

@@ -104,8 +104,8 @@ func TestValidateDeviceRules(t *testing.T) {
 			continue
 		}
 		// The message names the rule: its position and its text.
-		if !strings.Contains(err.Error(), "device rule 12 (") || !strings.Contains(err.Error(), b.want) {
-			t.Errorf("error %q should name rule 12 and say %q", err, b.want)
+		if !strings.Contains(err.Error(), "device rule 13 (") || !strings.Contains(err.Error(), b.want) {
+			t.Errorf("error %q should name rule 13 and say %q", err, b.want)
 		}
 		t.Logf("%v", err)
 	}
@@ -131,12 +131,12 @@ func TestDevicesV1Plan(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantWrites := []string{"devices.deny a", "devices.allow c *:* m", "devices.allow b *:* m", "devices.allow c 1:3 rwm",
-		"devices.allow c 1:8 rwm", "devices.allow c 1:7 rwm", "devices.allow c 5:0 rwm", "devices.allow c 1:5 rwm",
+		"devices.allow c 1:8 rwm", "devices.allow c 1:7 rwm", "devices.allow c 5:0 rwm", "devices.allow c 5:1 rwm", "devices.allow c 1:5 rwm",
 		"devices.allow c 1:9 rwm", "devices.allow c 136:* rwm", "devices.allow c 5:2 rwm", "devices.allow c 10:200 rwm"}
 	if !slices.Equal(lines(ws), wantWrites) {
 		t.Errorf("writes:\n%s\nwant:\n%s", strings.Join(lines(ws), "\n"), strings.Join(wantWrites, "\n"))
 	}
-	if len(list) != 11 || list[0] != "c *:* m" || list[10] != "c 10:200 rwm" {
+	if len(list) != 12 || list[0] != "c *:* m" || list[11] != "c 10:200 rwm" {
 		t.Errorf("expected devices.list %q", list)
 	}
 

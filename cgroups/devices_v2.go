@@ -51,6 +51,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/minirun/minirun/trace"
 )
 
 const devProgLicense = "Apache-2.0"
@@ -504,7 +506,11 @@ func AttachDeviceFilter(cgroupDir string, rules []specs.LinuxDeviceCgroup) (*Dev
 	if err != nil {
 		return nil, fmt.Errorf("attach device filter: %w", err)
 	}
+	end := trace.StepFn("cgroups", "load the device filter (an eBPF program)", "bpf(2), cgroups(7)", func() string {
+		return fmt.Sprintf("bpf(BPF_PROG_LOAD, BPF_PROG_TYPE_CGROUP_DEVICE, %d instructions from %d rules)", len(insns), len(rules))
+	})
 	progFD, err := devLoadProgram(insns)
+	end(err)
 	if err != nil {
 		unix.Close(dirFD)
 		return nil, err
@@ -514,7 +520,12 @@ func AttachDeviceFilter(cgroupDir string, rules []specs.LinuxDeviceCgroup) (*Dev
 		f.Close()
 		return nil, err
 	}
-	if err := devAttach(unix.BPF_PROG_ATTACH, dirFD, progFD); err != nil {
+	end = trace.StepFn("cgroups", "attach it to the cgroup", "bpf(2), cgroups(7)", func() string {
+		return fmt.Sprintf("bpf(BPF_PROG_ATTACH, %s, BPF_CGROUP_DEVICE, prog id %d)", cgroupDir, f.id)
+	})
+	err = devAttach(unix.BPF_PROG_ATTACH, dirFD, progFD)
+	end(err)
+	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("BPF_PROG_ATTACH device program to %s: %w", cgroupDir, err)
 	}

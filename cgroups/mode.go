@@ -38,17 +38,28 @@ const Root = "/sys/fs/cgroup"
 
 // DetectMode looks at what is mounted at /sys/fs/cgroup (statfs(2)).
 func DetectMode() Mode {
-	var st unix.Statfs_t
-	if err := unix.Statfs(Root, &st); err != nil {
+	return DetectModeWith(func(path string) (int64, error) {
+		var st unix.Statfs_t
+		err := unix.Statfs(path, &st)
+		return int64(st.Type), err
+	})
+}
+
+// DetectModeWith is DetectMode with statfs(2) given as a function that
+// returns the filesystem's magic number (f_type), so that a caller (minirun
+// doctor, a test) can feed it another host's answers.
+func DetectModeWith(statfs func(path string) (int64, error)) Mode {
+	t, err := statfs(Root)
+	if err != nil {
 		return Unavailable
 	}
-	if st.Type == unix.CGROUP2_SUPER_MAGIC {
+	if t == unix.CGROUP2_SUPER_MAGIC {
 		return Unified
 	}
-	if st.Type != unix.TMPFS_MAGIC {
+	if t != unix.TMPFS_MAGIC {
 		return Unavailable
 	}
-	if err := unix.Statfs(filepath.Join(Root, "unified"), &st); err == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+	if t, err := statfs(filepath.Join(Root, "unified")); err == nil && t == unix.CGROUP2_SUPER_MAGIC {
 		return Hybrid
 	}
 	return Legacy

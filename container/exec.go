@@ -17,6 +17,7 @@ import (
 	"github.com/minirun/minirun/namespaces/nsenter"
 	"github.com/minirun/minirun/security"
 	"github.com/minirun/minirun/security/seccomp"
+	"github.com/minirun/minirun/trace"
 )
 
 // ExecOpts are the choices a caller of Exec makes beyond the process.
@@ -170,8 +171,20 @@ func (c *Container) Exec(p *specs.Process, o ExecOpts) (*Process, error) {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, o.ConsoleSocket)
 		cfg.ConsoleFd = 4
 	}
+	// With --trace, the process writes its steps into one more pipe.
+	tw, err := trace.ToChild(cmd)
+	if err != nil {
+		childSock.Close()
+		return nil, err
+	}
+	defer tw.Close()
+	end := trace.Step("container", "start exec-init (nsenter.c runs first)", `execve("/proc/self/exe", ["minirun", "exec-init"])`, "execve(2)")
 	err = cmd.Start()
+	end(err)
 	childSock.Close()
+	if tw != nil {
+		tw.Close()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("exec: start %s: %w", cmd.Path, err)
 	}
@@ -216,6 +229,7 @@ func (c *Container) Exec(p *specs.Process, o ExecOpts) (*Process, error) {
 	if proc, err = os.FindProcess(msg.Pid); err != nil {
 		return fail(err)
 	}
+	traceJoined(c.state.Pid, msg.Pid, flags)
 	if err := cmd.Wait(); err != nil {
 		return fail(fmt.Errorf("exec: the intermediate process: %w", err))
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/minirun/minirun/namespaces"
 	"github.com/minirun/minirun/namespaces/nsenter"
+	"github.com/minirun/minirun/trace"
 )
 
 // ExecInit is the container side of Exec. It runs in the process that
@@ -20,6 +21,7 @@ import (
 // before its own execve (finalize), and execs the program. It never
 // returns.
 func ExecInit() {
+	trace.StartChild("exec")
 	fd, err := strconv.Atoi(os.Getenv(nsenter.Env))
 	if err != nil || fd < 3 {
 		fmt.Fprintf(os.Stderr, "minirun exec-init: %s=%q is not a descriptor\n", nsenter.Env, os.Getenv(nsenter.Env))
@@ -47,6 +49,7 @@ func ExecInit() {
 	if err := json.NewEncoder(sock).Encode(syncMsg{Type: "exec"}); err != nil {
 		os.Exit(1)
 	}
+	traceExec(path, p.Args)
 	err = unix.Exec(path, p.Args, p.Env)
 	// Still here: execve failed. The socket is still open (it closes only
 	// on success), so the reason reaches `minirun exec`.

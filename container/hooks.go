@@ -31,6 +31,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/minirun/minirun/trace"
 )
 
 // SupportedHooks lists the OCI hooks the runtime runs.
@@ -49,7 +51,12 @@ func runHooks(kind string, hooks []specs.Hook, st specs.State) error {
 		return err
 	}
 	for _, h := range hooks {
-		if err := runHook(kind, h, state); err != nil {
+		end := trace.StepWith("container", "runtime-spec config.md#posix-platform-hooks", func() string { return "run a " + kind + " hook" }, func() string {
+			return fmt.Sprintf("fork + execve(%q, %q) with the state on stdin", h.Path, h.Args)
+		})
+		err := runHook(kind, h, state)
+		end(err)
+		if err != nil {
 			return err
 		}
 	}

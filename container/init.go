@@ -17,6 +17,7 @@ import (
 	"github.com/minirun/minirun/rootfs"
 	"github.com/minirun/minirun/security"
 	"github.com/minirun/minirun/security/seccomp"
+	"github.com/minirun/minirun/trace"
 )
 
 // IsInit tells main() that this process is a container init.
@@ -29,6 +30,7 @@ func IsInit() bool { return len(os.Args) > 1 && os.Args[1] == "init" && os.Geten
 func Init() {
 	reexecMapped()
 	os.Unsetenv(initEnv)
+	trace.StartChild("init")
 	sock := os.NewFile(3, "sync")
 	initSock, initDec = sock, json.NewDecoder(sock)
 	var cfg initConfig
@@ -48,7 +50,9 @@ func Init() {
 
 	// The barrier: opening a FIFO for writing blocks until someone opens it
 	// for reading. That someone is `start`.
+	end := trace.StepFn("container", "wait at the exec FIFO until start", "fifo(7)", func() string { return fmt.Sprintf("open(\"/proc/self/fd/%d\", O_WRONLY)", cfg.FifoFd) })
 	fifo, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(cfg.FifoFd), os.O_WRONLY|unix.O_CLOEXEC, 0)
+	end(err)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "minirun init: open exec fifo: %v\n", err)
 		os.Exit(1)
@@ -70,6 +74,7 @@ func Init() {
 		os.Exit(1)
 	}
 	p := cfg.Spec.Process
+	traceExec(path, p.Args)
 	err = unix.Exec(path, p.Args, p.Env)
 	fmt.Fprintf(os.Stderr, "minirun: exec %s: %v\n", p.Args[0], err)
 	if err == unix.EACCES || err == unix.ENOEXEC {

@@ -20,6 +20,7 @@ import (
 	"github.com/minirun/minirun/namespaces"
 	"github.com/minirun/minirun/rootfs"
 	"github.com/minirun/minirun/security/seccomp"
+	"github.com/minirun/minirun/trace"
 )
 
 const execFifo = "exec.fifo"
@@ -243,12 +244,26 @@ func (c *Container) start(spec *specs.Spec, filter *seccomp.Filter, rootfs strin
 		cmd.Env = append(cmd.Env, "_MINIRUN_SETNS_MNT="+strconv.Itoa(3+len(cmd.ExtraFiles)))
 		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
 	}
+	// With --trace, init writes its steps into one more pipe (trace/doc.go).
+	tw, err := trace.ToChild(cmd)
+	if err != nil {
+		childSock.Close()
+		return err
+	}
+	defer tw.Close()
+	end := trace.StepFn("container", "start init in new namespaces", "clone(2), namespaces(7)", func() string {
+		return fmt.Sprintf("clone(%s|SIGCHLD) + execve(\"/proc/self/exe\", [\"minirun\", \"init\"])", namespaces.FlagNames(cloneFlags))
+	})
 	if p := pidNamespacePath(spec); p != "" {
 		err = startInitInPIDNamespace(cmd, spec, p)
 	} else {
 		err = startInit(cmd, spec)
 	}
+	end(err)
 	childSock.Close()
+	if tw != nil {
+		tw.Close() // init has its copy: the pipe ends when init execs or exits
+	}
 	if err != nil {
 		return fmt.Errorf("start container init (clone %s): %w", namespaces.FlagNames(cloneFlags), err)
 	}
@@ -285,6 +300,7 @@ func (c *Container) start(spec *specs.Spec, filter *seccomp.Filter, rootfs strin
 		}
 	}
 	cfg.Pid = c.state.Pid
+	trace.Note("container", "send init its configuration", "write(sync socket, config JSON)", "unix(7)")
 	if err := json.NewEncoder(parentSock).Encode(&cfg); err != nil {
 		return c.initFailed(fmt.Errorf("send config to init: %w", err))
 	}
@@ -304,6 +320,7 @@ func (c *Container) start(spec *specs.Spec, filter *seccomp.Filter, rootfs strin
 		// Init's namespaces and mounts exist, it has not pivoted yet:
 		// the runtime-side create hooks run now, init waits.
 		h := hooksOf(spec)
+		trace.Note("container", "init asks for the runtime's hooks", "read(sync socket) = \"hooks\"", "")
 		st := c.ociState(Creating)
 		err := runHooks("prestart", h.Prestart, st)
 		if err == nil {
@@ -323,6 +340,7 @@ func (c *Container) start(spec *specs.Spec, filter *seccomp.Filter, rootfs strin
 	if msg.Type == "error" {
 		return c.initFailed(msg.err())
 	}
+	trace.Note("container", "init is ready, waits at the exec FIFO", "read(sync socket) = \"ready\"", "fifo(7)")
 	c.state.Status = Created
 	if err := c.save(); err != nil {
 		return c.initFailed(err)
@@ -669,6 +687,8 @@ func (c *Container) Start() error {
 		return fmt.Errorf("cannot start a container that is %s (only a created one)", c.state.Status)
 	}
 	fifo := filepath.Join(c.dir, execFifo)
+	// A note before the call: init's last steps come while it blocks.
+	trace.NoteFn("container", "release init: open the exec FIFO", "fifo(7)", func() string { return fmt.Sprintf("open(%q, O_RDONLY) + read", fifo) })
 	f, err := openFifoOrDeath(fifo, c.state.Pid)
 	if err != nil {
 		return err
@@ -783,6 +803,7 @@ func (c *Container) Delete(force bool) error {
 		if !force {
 			return fmt.Errorf("cannot delete container %s that is %s: stop it first, or use --force", c.ID, c.state.Status)
 		}
+		trace.NoteFn("container", "kill the container's init", "kill(2)", func() string { return fmt.Sprintf("kill(%d, SIGKILL)", c.state.Pid) })
 		_ = unix.Kill(c.state.Pid, unix.SIGKILL)
 		c.thawAfterKill(unix.SIGKILL)
 		if c.cmd != nil {
@@ -800,7 +821,10 @@ func (c *Container) Delete(force bool) error {
 		return err
 	}
 	spec := c.loadSpec()
-	if err := c.destroy(); err != nil {
+	end := trace.StepFn("container", "remove the state directory", "unlink(2), rmdir(2)", func() string { return "unlink + rmdir " + c.dir })
+	err = c.destroy()
+	end(err)
+	if err != nil {
 		return err
 	}
 	if spec != nil {

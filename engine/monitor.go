@@ -47,6 +47,7 @@ import (
 	"github.com/minirun/minirun/container"
 	"github.com/minirun/minirun/image"
 	"github.com/minirun/minirun/rootfs"
+	"github.com/minirun/minirun/trace"
 )
 
 // runState is <data>/containers/<id>/run.json.
@@ -221,8 +222,19 @@ func (e *Engine) startDetached(p *prepared) error {
 			Setsid: true, // its own session: no SIGHUP when our terminal closes
 		},
 	}
+	// With --trace, the launcher (through the monitor, monitor.c's spawn)
+	// and the container's init write their steps into one more pipe
+	// (trace/doc.go).
+	tw, err := trace.ToChild(cmd)
+	if err != nil {
+		w.Close()
+		return err
+	}
 	err = cmd.Start()
 	w.Close()
+	if tw != nil {
+		tw.Close()
+	}
 	if err != nil {
 		return fmt.Errorf("start the monitor of container %s: %w", ShortID(p.id), err)
 	}
@@ -291,6 +303,7 @@ const (
 // fd 4 is the console socket, for a pty); fd 3 is the pipe to `run -d` on
 // the first start, /dev/null on restarts.
 func LaunchMain(args []string) int {
+	trace.StartChild("launch") // fd 6 with `run -d --trace`
 	for fd := 3; fd <= 5; fd++ {
 		unix.CloseOnExec(fd) // not into the container's init
 	}

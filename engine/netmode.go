@@ -85,4 +85,46 @@ func (n netMode) apply(s *specs.Spec) {
 		out = append(out, ns)
 	}
 	s.Linux.Namespaces = out
+	if !n.host && n.joinPath == "" {
+		ownNetworkSysctls(s)
+	}
+}
+
+// ownNetworkSysctls are Docker's (20.10+) settings for a container with a
+// network namespace of its own — they are per namespace, so they change
+// nothing on the host: any user may bind ports below 1024
+// (ip_unprivileged_port_start, man 7 ip) and use ICMP echo sockets, ping
+// without CAP_NET_RAW (ping_group_range, man 7 icmp); and IPv6 is off,
+// as on a Docker network without IPv6 (minirun's networks are IPv4 only;
+// default.disable_ipv6 also covers eth0, which comes after init has
+// written these). Values the spec already has are kept.
+func ownNetworkSysctls(s *specs.Spec) {
+	groups := "0 2147483647"
+	if len(s.Linux.GIDMappings) > 0 {
+		// In a user namespace only mapped groups are valid.
+		var n uint32
+		for _, m := range s.Linux.GIDMappings {
+			if m.ContainerID == 0 {
+				n = m.Size
+			}
+		}
+		if n == 0 {
+			groups = ""
+		} else {
+			groups = "0 " + strconv.FormatUint(uint64(n-1), 10)
+		}
+	}
+	if s.Linux.Sysctl == nil {
+		s.Linux.Sysctl = map[string]string{}
+	}
+	for k, v := range map[string]string{
+		"net.ipv4.ip_unprivileged_port_start": "0",
+		"net.ipv4.ping_group_range":           groups,
+		"net.ipv6.conf.all.disable_ipv6":      "1",
+		"net.ipv6.conf.default.disable_ipv6":  "1",
+	} {
+		if _, set := s.Linux.Sysctl[k]; !set && v != "" {
+			s.Linux.Sysctl[k] = v
+		}
+	}
 }

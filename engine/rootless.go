@@ -142,6 +142,21 @@ func RootlessSpec(s *specs.Spec) error {
 	if u := s.Process.User; !mapped(uids, strconv.FormatUint(uint64(u.UID), 10)) || !mapped(gids, strconv.FormatUint(uint64(u.GID), 10)) {
 		return fmt.Errorf("user %d:%d is not available in rootless mode: the container's user namespace maps only uid and gid 0 (you) and, with newuidmap and a range in /etc/subuid, that range; run as root inside, or as root on the host", u.UID, u.GID)
 	}
+	// ping_group_range (ownNetworkSysctls) may name mapped groups only:
+	// those from 0 on, without a gap.
+	if _, ok := s.Linux.Sysctl["net.ipv4.ping_group_range"]; ok {
+		var n uint64
+		for again := true; again; {
+			again = false
+			for _, m := range gids {
+				if uint64(m.ContainerID) == n {
+					n += uint64(m.Size)
+					again = true
+				}
+			}
+		}
+		s.Linux.Sysctl["net.ipv4.ping_group_range"] = "0 " + strconv.FormatUint(n-1, 10)
+	}
 	// --privileged's host devices: an ordinary user could bind only
 	// those it may open anyway, and some (/dev/tty without a terminal)
 	// cannot be opened at all. All capabilities, no seccomp stay.

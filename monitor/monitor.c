@@ -234,6 +234,11 @@ static pid_t spawn(char *const argv[], const int fds[6])
 	if (pid != 0)
 		return pid;
 	int null = open("/dev/null", O_RDWR);
+	/* `run -d --trace`: the trace pipe (trace/doc.go) becomes the
+	 * launcher's fd 6 (it marks it close-on-exec). */
+	const char *t = strcmp(argv[0], "minirun-launch") == 0 ? getenv("_MINIRUN_TRACE_FD") : NULL;
+	int tfd = t ? atoi(t) : -1;
+	int trace = tfd > 2 ? fcntl(tfd, F_DUPFD_CLOEXEC, 10) : -1;
 	int moved[6];
 	/* First out of the way of 0-5 (an fd may sit where another goes). */
 	for (int i = 0; i < 6; i++)
@@ -241,7 +246,13 @@ static pid_t spawn(char *const argv[], const int fds[6])
 	for (int i = 0; i < 6; i++)
 		if (moved[i] < 0 || dup2(moved[i], i) < 0)
 			_exit(125);
-	close_range(6U, ~0U, 0U);
+	if (trace >= 0 && dup2(trace, 6) == 6) {
+		setenv("_MINIRUN_TRACE_FD", "6", 1);
+		close_range(7U, ~0U, 0U);
+	} else {
+		unsetenv("_MINIRUN_TRACE_FD");
+		close_range(6U, ~0U, 0U);
+	}
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);

@@ -7,6 +7,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/minirun/minirun/trace"
 )
 
 // Type is a namespace kind as the OCI runtime spec names it.
@@ -80,7 +82,10 @@ func Inode(pid int, t Type) (string, error) {
 
 // Unshare moves the calling thread into new namespaces (unshare(2)).
 func Unshare(f uintptr) error {
-	if err := unix.Unshare(int(f)); err != nil {
+	end := trace.StepFn("namespaces", "enter new namespaces", "unshare(2), namespaces(7)", func() string { return "unshare(" + FlagNames(f) + ")" })
+	err := unix.Unshare(int(f))
+	end(err)
+	if err != nil {
 		return fmt.Errorf("unshare(%s): %w", FlagNames(f), err)
 	}
 	return nil
@@ -98,7 +103,10 @@ func Join(path string, t Type) error {
 		return fmt.Errorf("open namespace %s: %w", path, err)
 	}
 	defer unix.Close(fd)
-	if err := unix.Setns(fd, int(f)); err != nil {
+	end := trace.StepFn("namespaces", "join an existing namespace", "setns(2)", func() string { return fmt.Sprintf("setns(open(%q), %s)", path, FlagNames(f)) })
+	err = unix.Setns(fd, int(f))
+	end(err)
+	if err != nil {
 		return fmt.Errorf("setns(%s, %s): %w", path, FlagNames(f), err)
 	}
 	return nil
@@ -106,7 +114,10 @@ func Join(path string, t Type) error {
 
 // SetHostname sets the UTS namespace's hostname (sethostname(2)).
 func SetHostname(name string) error {
-	if err := unix.Sethostname([]byte(name)); err != nil {
+	end := trace.StepFn("namespaces", "set the hostname (UTS namespace)", "sethostname(2), uts_namespaces(7)", func() string { return fmt.Sprintf("sethostname(%q)", name) })
+	err := unix.Sethostname([]byte(name))
+	end(err)
+	if err != nil {
 		return fmt.Errorf("sethostname(%q): %w", name, err)
 	}
 	return nil
@@ -114,7 +125,10 @@ func SetHostname(name string) error {
 
 // SetDomainname sets the UTS namespace's NIS domain name (setdomainname(2)).
 func SetDomainname(name string) error {
-	if err := unix.Setdomainname([]byte(name)); err != nil {
+	end := trace.StepFn("namespaces", "set the NIS domain name", "setdomainname(2)", func() string { return fmt.Sprintf("setdomainname(%q)", name) })
+	err := unix.Setdomainname([]byte(name))
+	end(err)
+	if err != nil {
 		return fmt.Errorf("setdomainname(%q): %w", name, err)
 	}
 	return nil

@@ -151,7 +151,8 @@ func EnsureBridge(name string, gw *net.IPNet) (link netlink.Link, err error) {
 		attrs := netlink.NewLinkAttrs()
 		attrs.Name = name
 		attrs.MTU = mtu
-		if err := netlink.LinkAdd(&netlink.Bridge{LinkAttrs: attrs}); err != nil {
+		if err := netStep("create the bridge", manLink, func() string { return fmt.Sprintf("ip link add %s mtu %d type bridge", name, mtu) },
+			func() error { return netlink.LinkAdd(&netlink.Bridge{LinkAttrs: attrs}) }); err != nil {
 			if !errors.Is(err, unix.EEXIST) {
 				return nil, fmt.Errorf("ip link add %s type bridge: %w", name, err)
 			}
@@ -181,7 +182,8 @@ func EnsureBridge(name string, gw *net.IPNet) (link netlink.Link, err error) {
 		return nil, fmt.Errorf("list addresses of %s: %w", name, err)
 	}
 	if !has {
-		if err := netlink.AddrAdd(br, &netlink.Addr{IPNet: gw}); err != nil && !errors.Is(err, unix.EEXIST) {
+		if err := netStep("give the bridge the gateway address", manAddr, func() string { return fmt.Sprintf("ip addr add %s dev %s", gw, name) },
+			func() error { return netlink.AddrAdd(br, &netlink.Addr{IPNet: gw}) }); err != nil && !errors.Is(err, unix.EEXIST) {
 			return nil, fmt.Errorf("ip addr add %s dev %s: %w", gw, name, err)
 		}
 	}
@@ -209,7 +211,8 @@ func DeleteBridge(name string) error {
 	if br.Type() != "bridge" {
 		return fmt.Errorf("link %s is a %s, not a bridge: not deleting it", name, br.Type())
 	}
-	if err := netlink.LinkDel(br); err != nil && !errors.Is(err, unix.ENODEV) {
+	if err := netStep("delete the bridge", manLink, func() string { return "ip link del " + name },
+		func() error { return netlink.LinkDel(br) }); err != nil && !errors.Is(err, unix.ENODEV) {
 		return fmt.Errorf("ip link del %s: %w", name, err)
 	}
 	return nil
@@ -312,7 +315,9 @@ func AttachEndpoint(ep Endpoint) (err error) {
 	if old, err := netlink.LinkByName(hostName); err == nil && old.Type() == "veth" {
 		_ = netlink.LinkDel(old)
 	}
-	if err := netlink.LinkAdd(veth); err != nil {
+	if err := netStep("create a veth pair into the container", manVeth, func() string {
+		return fmt.Sprintf("ip link add %s mtu %d type veth peer name %s mtu %d netns /proc/%d/ns/net", hostName, mtu, ifName, mtu, pid)
+	}, func() error { return netlink.LinkAdd(veth) }); err != nil {
 		return fmt.Errorf("ip link add %s type veth peer name %s netns %d: %w", hostName, ifName, pid, err)
 	}
 	defer func() {
@@ -329,7 +334,8 @@ func AttachEndpoint(ep Endpoint) (err error) {
 	if err != nil {
 		return fmt.Errorf("find veth %s: %w", hostName, err)
 	}
-	if err := netlink.LinkSetMaster(host, br); err != nil {
+	if err := netStep("plug the host end into the bridge", manLink, func() string { return fmt.Sprintf("ip link set %s master %s", hostName, bridge) },
+		func() error { return netlink.LinkSetMaster(host, br) }); err != nil {
 		return fmt.Errorf("ip link set %s master %s: %w", hostName, bridge, err)
 	}
 	if err := netlink.LinkSetUp(host); err != nil {
@@ -357,7 +363,8 @@ func AttachEndpoint(ep Endpoint) (err error) {
 			return fmt.Errorf("ip link set %s mtu %d: %w", ifName, mtu, err)
 		}
 	}
-	if err := h.AddrAdd(ctr, &netlink.Addr{IPNet: addr}); err != nil {
+	if err := netStep("give the container its address", manAddr, func() string { return fmt.Sprintf("ip -n <pid %d> addr add %s dev %s", pid, addr, ifName) },
+		func() error { return h.AddrAdd(ctr, &netlink.Addr{IPNet: addr}) }); err != nil {
 		return fmt.Errorf("ip addr add %s dev %s: %w", addr, ifName, err)
 	}
 	// Up before the route: the kernel refuses a gateway it cannot reach
@@ -381,7 +388,8 @@ func AttachEndpoint(ep Endpoint) (err error) {
 		Gw:        gw,
 		// Dst nil: the default route (0.0.0.0/0).
 	}
-	if err := h.RouteAdd(route); err != nil {
+	if err := netStep("route the container's traffic to the gateway", manRoute, func() string { return fmt.Sprintf("ip -n <pid %d> route add default via %s dev %s", pid, gw, ifName) },
+		func() error { return h.RouteAdd(route) }); err != nil {
 		return fmt.Errorf("ip route add default via %s dev %s: %w", gw, ifName, err)
 	}
 	return nil
@@ -426,7 +434,8 @@ func Detach(hostName string) error {
 	if l.Type() != "veth" {
 		return fmt.Errorf("link %s is a %s, not a veth: not deleting it", hostName, l.Type())
 	}
-	if err := netlink.LinkDel(l); err != nil && !errors.Is(err, unix.ENODEV) {
+	if err := netStep("delete the veth pair", manVeth, func() string { return "ip link del " + hostName },
+		func() error { return netlink.LinkDel(l) }); err != nil && !errors.Is(err, unix.ENODEV) {
 		return fmt.Errorf("ip link del %s: %w", hostName, err)
 	}
 	return nil

@@ -13,7 +13,8 @@ func LoopbackUp() error {
 	if err != nil {
 		return fmt.Errorf("find the loopback interface: %w", err)
 	}
-	if err := netlink.LinkSetUp(lo); err != nil {
+	if err := netStep("bring the loopback interface up", manLink, func() string { return "ip link set lo up (RTM_NEWLINK, IFF_UP)" },
+		func() error { return netlink.LinkSetUp(lo) }); err != nil {
 		return fmt.Errorf("ip link set lo up: %w", err)
 	}
 	return nil

@@ -145,6 +145,8 @@ import (
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
 	"golang.org/x/sys/unix"
+
+	"github.com/minirun/minirun/trace"
 )
 
 // Firewall is minirun's own nftables table (family ip, IPv4), talked to over
@@ -287,7 +289,7 @@ func (f Firewall) AddNetwork(n NetworkRules) error {
 		if err := f.queueBridgeSync(c, st, kept); err != nil {
 			return err
 		}
-		if err := c.Flush(); err != nil {
+		if err := flushTraced(c, "add the network's firewall rules", f.Table, want, found); err != nil {
 			return fmt.Errorf("nftables: set up table ip %s for network %s (bridge %s, subnet %s): %w", f.Table, n.Name, n.Bridge, n.Subnet, err)
 		}
 		return nil
@@ -329,7 +331,9 @@ func (f Firewall) RemoveNetwork(n NetworkRules) error {
 		if err := f.queueBridgeSync(c, st, kept); err != nil {
 			return err
 		}
-		if err := c.Flush(); err != nil {
+		if err := flushStep(c, "remove the network's firewall rules", func() string {
+			return fmt.Sprintf("nft batch: delete the rules of network %s from table ip %s", n.Name, f.Table)
+		}); err != nil {
 			return fmt.Errorf("nftables: remove network %s from table ip %s: %w", n.Name, f.Table, err)
 		}
 		return nil
@@ -384,10 +388,11 @@ func (f Firewall) Publish(owner string, ports []PortRule) error {
 				}
 			}
 		}
+		var added []*nftables.Rule
 		for _, p := range norm {
-			c.AddRule(f.portRule(owner, p))
+			added = append(added, c.AddRule(f.portRule(owner, p)))
 		}
-		if err := c.Flush(); err != nil {
+		if err := flushTraced(c, "publish ports (DNAT rules)", f.Table, added, nil); err != nil {
 			return fmt.Errorf("nftables: add rule to table ip %s chain %s: %w", f.Table, chainPorts, err)
 		}
 		return nil
@@ -655,7 +660,9 @@ func (f Firewall) unpublishLocked(c *nftables.Conn, drop func(owner string) bool
 	if len(owners) == 0 {
 		return nil, nil
 	}
-	if err := c.Flush(); err != nil {
+	if err := flushStep(c, "remove published ports (DNAT rules)", func() string {
+		return fmt.Sprintf("nft batch: delete the rules of container(s) %s from table ip %s chain %s", strings.Join(owners, ", "), f.Table, chainPorts)
+	}); err != nil {
 		return nil, fmt.Errorf("nftables: delete rules of container(s) %s from table ip %s chain %s: %w", strings.Join(owners, ", "), f.Table, chainPorts, err)
 	}
 	sort.Strings(owners)
@@ -704,7 +711,7 @@ func (f Firewall) tableExists(c *nftables.Conn) (bool, error) {
 
 func (f Firewall) deleteTable(c *nftables.Conn) error {
 	c.DelTable(f.table())
-	if err := c.Flush(); err != nil {
+	if err := flushStep(c, "remove minirun's firewall table", func() string { return "nft delete table ip " + f.Table }); err != nil {
 		if errors.Is(err, unix.ENOENT) {
 			return nil
 		}
@@ -1182,7 +1189,10 @@ func writeSysctl(path, val string) error {
 	if cur, err := os.ReadFile(path); err == nil && strings.TrimSpace(string(cur)) == val {
 		return nil
 	}
-	if err := os.WriteFile(path, []byte(val+"\n"), 0o644); err != nil {
+	end := trace.StepFn("network", "set a kernel parameter", "sysctl(8), proc(5)", func() string { return "write " + path + " = " + val })
+	err := os.WriteFile(path, []byte(val+"\n"), 0o644)
+	end(err)
+	if err != nil {
 		return fmt.Errorf("write %s to %s: %w", val, path, err)
 	}
 	return nil

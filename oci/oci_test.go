@@ -69,7 +69,7 @@ func TestBuildSpecDefaults(t *testing.T) {
 	if !reflect.DeepEqual(s.Process.Env, want) {
 		t.Errorf("env %v, want %v", s.Process.Env, want)
 	}
-	if len(s.Process.Capabilities.Bounding) != 14 || !s.Process.NoNewPrivileges || s.Hostname != "web" {
+	if len(s.Process.Capabilities.Bounding) != 14 || s.Process.NoNewPrivileges || s.Hostname != "web" { // Docker: no_new_privs off by default
 		t.Errorf("defaults missing: %+v", s.Process)
 	}
 }

@@ -144,12 +144,15 @@ func contains(list []string, s string) bool {
 // evaluated against the final capability set.
 func (s Security) apply(spec *specs.Spec) error {
 	base := spec.Process.Capabilities.Bounding
+	// Docker leaves no_new_privs off unless --security-opt
+	// no-new-privileges asks for it (a setuid program in the image still
+	// works, within the bounding set); `minirun spec` writes runc's true.
+	spec.Process.NoNewPrivileges = false
 	if s.Privileged {
 		base = s.HostCapabilities
 		if base == nil {
 			base = security.CapabilityNames()
 		}
-		spec.Process.NoNewPrivileges = false
 	}
 	caps, err := Capabilities(base, s.CapAdd, s.CapDrop)
 	if err != nil {

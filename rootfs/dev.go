@@ -7,6 +7,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/minirun/minirun/trace"
 )
 
 // DefaultDevices are the device nodes every container gets (the OCI spec
@@ -89,7 +91,12 @@ func createDevice(rootfs string, d specs.LinuxDevice) error {
 		return fmt.Errorf("device %s: unknown type %q (want c, b, u or p)", d.Path, d.Type)
 	}
 	_ = os.Remove(target)
-	if err := unix.Mknod(target, mode, int(unix.Mkdev(uint32(d.Major), uint32(d.Minor)))); err != nil {
+	end := trace.StepWith("rootfs", "mknod(2)", func() string { return "create the device node " + d.Path }, func() string {
+		return fmt.Sprintf("mknod(%q, %#o, makedev(%d, %d))", target, mode, d.Major, d.Minor)
+	})
+	err = unix.Mknod(target, mode, int(unix.Mkdev(uint32(d.Major), uint32(d.Minor))))
+	end(err)
+	if err != nil {
 		return fmt.Errorf("mknod(%q, %o, %d:%d): %w", d.Path, mode, d.Major, d.Minor, err)
 	}
 	uid, gid := 0, 0

@@ -11,11 +11,16 @@ import (
 	securejoin "github.com/cyphar/filepath-securejoin"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/minirun/minirun/trace"
 )
 
 // mount is the one place minirun calls mount(2); errors name every argument.
 func mount(source, target, fstype string, flags uintptr, data string) error {
-	if err := unix.Mount(source, target, fstype, flags, data); err != nil {
+	end := traceMount(source, target, fstype, flags, data)
+	err := unix.Mount(source, target, fstype, flags, data)
+	end(err)
+	if err != nil {
 		return &os.PathError{Op: fmt.Sprintf("mount(%q, %q, %q, %#x, %q)", source, target, fstype, flags, data), Path: target, Err: err}
 	}
 	return nil
@@ -78,7 +83,7 @@ func mountPointOf(path string) (string, error) {
 		if len(fields) < 5 {
 			continue
 		}
-		mp := unescapeMountinfo(fields[4])
+		mp := UnescapeMountinfo(fields[4])
 		if (mp == "/" || path == mp || strings.HasPrefix(path, mp+"/")) && len(mp) > len(best) {
 			best = mp
 		}
@@ -92,8 +97,9 @@ func mountPointOf(path string) (string, error) {
 	return best, nil
 }
 
-// unescapeMountinfo undoes mountinfo's octal escapes (\040 is a space).
-func unescapeMountinfo(s string) string {
+// UnescapeMountinfo undoes the octal escapes of /proc/self/mountinfo (\040 is
+// a space, \011 a tab, \012 a newline, \134 a backslash).
+func UnescapeMountinfo(s string) string {
 	if !strings.Contains(s, "\\") {
 		return s
 	}
@@ -381,7 +387,11 @@ func MountOverlayOpts(lowers []string, upper, work, target, extra string) error 
 
 // Unmount detaches the mount at target; a path that is not mounted is fine.
 func Unmount(target string) error {
-	if err := unix.Unmount(target, unix.MNT_DETACH); err != nil && err != unix.EINVAL && err != unix.ENOENT {
+	end := trace.StepWith("rootfs", "umount(2)", func() string { return "detach " + shortPath(target) },
+		func() string { return fmt.Sprintf("umount2(%q, MNT_DETACH)", target) })
+	err := unix.Unmount(target, unix.MNT_DETACH)
+	end(err)
+	if err != nil && err != unix.EINVAL && err != unix.ENOENT {
 		return &os.PathError{Op: "umount2", Path: target, Err: err}
 	}
 	return nil

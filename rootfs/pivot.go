@@ -6,6 +6,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/minirun/minirun/trace"
 )
 
 // ErrInitramfs explains why pivot_root cannot work on this host.
@@ -18,7 +20,10 @@ func PivotRoot(rootfs string) error {
 	if err := unix.Chdir(rootfs); err != nil {
 		return fmt.Errorf("chdir %s: %w", rootfs, err)
 	}
-	if err := unix.PivotRoot(".", "."); err != nil {
+	end := trace.StepFn("rootfs", "make the container's filesystem the root", "pivot_root(2)", func() string { return `pivot_root(".", ".") in ` + rootfs })
+	err := unix.PivotRoot(".", ".")
+	end(err)
+	if err != nil {
 		if err == unix.EINVAL && onInitramfs() {
 			return ErrInitramfs
 		}
@@ -30,7 +35,10 @@ func PivotRoot(rootfs string) error {
 	if err := mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
 		return err
 	}
-	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+	end = trace.Step("rootfs", "detach the host's old root", "umount2(\".\", MNT_DETACH)", "umount(2)")
+	err = unix.Unmount(".", unix.MNT_DETACH)
+	end(err)
+	if err != nil {
 		return fmt.Errorf("umount2(old root, MNT_DETACH): %w", err)
 	}
 	return unix.Chdir("/")
@@ -47,7 +55,7 @@ func MoveRoot(rootfs string) error {
 	if err := mount(rootfs, "/", "", unix.MS_MOVE, ""); err != nil {
 		return err
 	}
-	if err := unix.Chroot("."); err != nil {
+	if err := traceChroot(); err != nil {
 		return fmt.Errorf("chroot(%q): %w", rootfs, err)
 	}
 	return unix.Chdir("/")
@@ -60,7 +68,7 @@ func Chroot(rootfs string) error {
 	if err := unix.Chdir(rootfs); err != nil {
 		return fmt.Errorf("chdir %s: %w", rootfs, err)
 	}
-	if err := unix.Chroot("."); err != nil {
+	if err := traceChroot(); err != nil {
 		return fmt.Errorf("chroot(%q): %w", rootfs, err)
 	}
 	return unix.Chdir("/")

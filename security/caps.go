@@ -2,6 +2,7 @@ package security
 
 import (
 	"fmt"
+	"math/bits"
 	"os"
 	"sort"
 	"strconv"
@@ -9,6 +10,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/minirun/minirun/trace"
 )
 
 // capNames maps every capability the kernel headers know to its number.
@@ -130,6 +133,15 @@ type Caps struct {
 // capability not in keep: prctl(PR_CAPBSET_DROP). Needs CAP_SETPCAP.
 func DropBounding(keep CapSet) error {
 	last := LastCap()
+	end := trace.StepFn("security", "drop capabilities from the bounding set", "capabilities(7)", func() string {
+		return fmt.Sprintf("prctl(PR_CAPBSET_DROP, cap) for each cap not in %#016x (%d of %d kept)", uint64(keep), bits.OnesCount64(uint64(keep)), last+1)
+	})
+	err := dropBounding(keep, last)
+	end(err)
+	return err
+}
+
+func dropBounding(keep CapSet, last int) error {
 	for c := 0; c <= last; c++ {
 		if keep.Has(c) {
 			continue
@@ -151,7 +163,12 @@ func KeepCaps(on bool) error {
 	if on {
 		v = 1
 	}
-	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, v, 0, 0, 0); err != nil {
+	end := trace.StepFn("security", "keep capabilities across the uid change", "prctl(2)", func() string {
+		return fmt.Sprintf("prctl(PR_SET_KEEPCAPS, %d)", v)
+	})
+	err := unix.Prctl(unix.PR_SET_KEEPCAPS, v, 0, 0, 0)
+	end(err)
+	if err != nil {
 		return fmt.Errorf("prctl(PR_SET_KEEPCAPS, %d): %w", v, err)
 	}
 	return nil
@@ -167,7 +184,13 @@ func ApplyCaps(c Caps) error {
 		data[i].Permitted = uint32(c.Permitted >> (32 * i))
 		data[i].Inheritable = uint32(c.Inheritable >> (32 * i))
 	}
-	if err := unix.Capset(&hdr, &data[0]); err != nil {
+	end := trace.StepFn("security", "set the capabilities", "capset(2), capabilities(7)", func() string {
+		return fmt.Sprintf("capset(v3, effective=%#016x, permitted=%#016x, inheritable=%#016x) (%d capabilities)",
+			uint64(c.Effective), uint64(c.Permitted), uint64(c.Inheritable), bits.OnesCount64(uint64(c.Permitted)))
+	})
+	err := unix.Capset(&hdr, &data[0])
+	end(err)
+	if err != nil {
 		return fmt.Errorf("capset(effective=%016x, permitted=%016x, inheritable=%016x): %w",
 			uint64(c.Effective), uint64(c.Permitted), uint64(c.Inheritable), err)
 	}
@@ -192,7 +215,10 @@ func ApplyCaps(c Caps) error {
 
 // SetNoNewPrivs sets prctl(PR_SET_NO_NEW_PRIVS, 1) on the calling thread.
 func SetNoNewPrivs() error {
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+	end := trace.Step("security", "forbid gaining privileges (setuid files)", "prctl(PR_SET_NO_NEW_PRIVS, 1)", "prctl(2)")
+	err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+	end(err)
+	if err != nil {
 		return fmt.Errorf("prctl(PR_SET_NO_NEW_PRIVS): %w", err)
 	}
 	return nil

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/minirun/minirun/trace"
 )
 
 var rlimitNames = map[string]int{
@@ -46,7 +48,12 @@ func SetRlimit(name string, soft, hard uint64) error {
 		return err
 	}
 	lim := unix.Rlimit{Cur: soft, Max: hard}
-	if err := unix.Prlimit(0, r, &lim, nil); err != nil {
+	end := trace.StepFn("security", "set a resource limit", "prlimit(2)", func() string {
+		return fmt.Sprintf("prlimit(0, %s, {soft=%d, hard=%d})", strings.ToUpper(name), soft, hard)
+	})
+	err = unix.Prlimit(0, r, &lim, nil)
+	end(err)
+	if err != nil {
 		hint := ""
 		if err == unix.EPERM {
 			hint = " (raising a hard limit needs CAP_SYS_RESOURCE)"

@@ -6,6 +6,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/minirun/minirun/trace"
 )
 
 // SwitchUser sets the supplementary groups, then the group, then the user
@@ -20,13 +22,22 @@ func SwitchUser(uid, gid uint32, additional []uint32) error {
 	if len(groups) > 0 {
 		gptr = uintptrOf(&groups[0])
 	}
-	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(groups)), gptr, 0); e != 0 && !(e == unix.EPERM && setgroupsDenied()) {
+	end := trace.StepFn("security", "set the supplementary groups", "setgroups(2)", func() string { return fmt.Sprintf("setgroups(%d, %v)", len(groups), groups) })
+	_, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(groups)), gptr, 0)
+	end(errnoErr(e))
+	if e != 0 && !(e == unix.EPERM && setgroupsDenied()) {
 		return fmt.Errorf("setgroups(%v): %w", groups, e)
 	}
-	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(gid), uintptr(gid), uintptr(gid)); e != 0 {
+	end = trace.StepFn("security", "become the container's group", "setresgid(2)", func() string { return fmt.Sprintf("setresgid(%d, %d, %d)", gid, gid, gid) })
+	_, _, e = unix.RawSyscall(unix.SYS_SETRESGID, uintptr(gid), uintptr(gid), uintptr(gid))
+	end(errnoErr(e))
+	if e != 0 {
 		return fmt.Errorf("setresgid(%d): %w", gid, e)
 	}
-	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(uid), uintptr(uid), uintptr(uid)); e != 0 {
+	end = trace.StepFn("security", "become the container's user", "setresuid(2)", func() string { return fmt.Sprintf("setresuid(%d, %d, %d)", uid, uid, uid) })
+	_, _, e = unix.RawSyscall(unix.SYS_SETRESUID, uintptr(uid), uintptr(uid), uintptr(uid))
+	end(errnoErr(e))
+	if e != 0 {
 		return fmt.Errorf("setresuid(%d): %w", uid, e)
 	}
 	return nil
@@ -39,4 +50,12 @@ func SwitchUser(uid, gid uint32, additional []uint32) error {
 func setgroupsDenied() bool {
 	b, err := os.ReadFile("/proc/self/setgroups")
 	return err == nil && string(bytes.TrimSpace(b)) == "deny"
+}
+
+// errnoErr is a raw system call's errno as an error (nil for 0).
+func errnoErr(e unix.Errno) error {
+	if e == 0 {
+		return nil
+	}
+	return e
 }

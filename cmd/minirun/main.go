@@ -15,6 +15,7 @@ import (
 	"github.com/minirun/minirun/container"
 	"github.com/minirun/minirun/engine"
 	"github.com/minirun/minirun/namespaces"
+	"github.com/minirun/minirun/trace"
 	// nsenter's C constructor gets `exec` into a container's namespaces
 	// before the Go runtime starts (see its doc.go).
 	_ "github.com/minirun/minirun/monitor"
@@ -57,6 +58,7 @@ func main() {
 	}
 	root := newRootCommand()
 	err := root.Execute()
+	trace.Flush() // the children's last steps
 	os.Exit(exitCode(err))
 }
 

@@ -30,6 +30,9 @@ See docs/ARCHITECTURE.md for how a container comes to be.`,
 			if err := g.resolve(); err != nil {
 				return err
 			}
+			if err := enableTrace(); err != nil {
+				return err
+			}
 			return openRuntimeLog(g)
 		},
 	}
@@ -42,6 +45,7 @@ See docs/ARCHITECTURE.md for how a container comes to be.`,
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json (runc compatibility)")
 	pf.BoolVar(&g.debug, "debug", false, "print debug information (env MINIRUN_LOG_LEVEL=debug, config log_level)")
 	pf.BoolVar(&g.systemdCgroup, "systemd-cgroup", false, "accepted for runc compatibility; minirun manages cgroupfs directly")
+	addTraceFlags(pf)
 	root.SetVersionTemplate(versionTemplate())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErr(c, err) })
 	root.AddCommand(
@@ -84,6 +88,7 @@ See docs/ARCHITECTURE.md for how a container comes to be.`,
 		newCompareCommand(g),
 		newVersionCommand(g),
 		newInfoCommand(g),
+		newDoctorCommand(g),
 	)
 	setupHelp(root)
 	setupCompletion(root, g)

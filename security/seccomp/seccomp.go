@@ -12,6 +12,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 	"golang.org/x/sys/unix"
+
+	"github.com/minirun/minirun/trace"
 )
 
 // syscallNr is one entry of a generated table (tables_<goarch>.go).
@@ -578,8 +580,16 @@ func (f *Filter) Install() error {
 		return errors.New("seccomp: empty filter")
 	}
 	fprog := unix.SockFprog{Len: uint16(len(f.Prog)), Filter: &f.Prog[0]}
+	end := trace.StepFn("seccomp", "load the system call filter", "seccomp(2)", func() string {
+		return fmt.Sprintf("seccomp(SECCOMP_SET_MODE_FILTER, %#x, {len=%d BPF instructions})", f.Flags, len(f.Prog))
+	})
 	_, _, errno := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, f.Flags, uintptr(unsafe.Pointer(&fprog)))
 	runtime.KeepAlive(f)
+	if errno != 0 {
+		end(errno)
+	} else {
+		end(nil)
+	}
 	if errno != 0 {
 		return fmt.Errorf("seccomp(SECCOMP_SET_MODE_FILTER): %w", errno)
 	}

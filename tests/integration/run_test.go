@@ -148,7 +148,7 @@ func TestCapabilitiesAndNoNewPrivs(t *testing.T) {
 	r := run(t, 0, "run", "--rm", "busybox", "cat", "/proc/self/status")
 	st := statusFields(r.stdout)
 	want := map[string]string{"CapInh": "0000000000000000", "CapPrm": "00000000a80425fb", "CapEff": "00000000a80425fb",
-		"CapBnd": "00000000a80425fb", "CapAmb": "0000000000000000", "NoNewPrivs": "1"}
+		"CapBnd": "00000000a80425fb", "CapAmb": "0000000000000000", "NoNewPrivs": "0", "Seccomp": "2"}
 	for k, v := range want {
 		if st[k] != v {
 			t.Errorf("%s = %q, want %q (Docker's default)", k, st[k], v)
