@@ -10,6 +10,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/minirun/minirun/trace"
 )
 
 // UserNamespace makes a new user namespace with the given ID maps and
@@ -62,7 +64,10 @@ func WriteMapsWithHelpers(pid int, uids, gids []specs.LinuxIDMapping) error {
 		for _, m := range h.maps {
 			args = append(args, strconv.FormatUint(uint64(m.ContainerID), 10), strconv.FormatUint(uint64(m.HostID), 10), strconv.FormatUint(uint64(m.Size), 10))
 		}
-		if out, err := exec.Command(h.tool, args...).CombinedOutput(); err != nil {
+		end := trace.Step("namespaces", "write the user namespace's ID map with the setuid helper", h.tool+" "+strings.Join(args, " "), h.tool+"(1)")
+		out, err := exec.Command(h.tool, args...).CombinedOutput()
+		end(err)
+		if err != nil {
 			return fmt.Errorf("%s %s: %v: %s", h.tool, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 		}
 	}

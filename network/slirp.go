@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/minirun/minirun/trace"
 )
 
 // slirp4netns: user-mode networking for an ordinary user's container.
@@ -125,6 +127,9 @@ func StartSlirp(pid int, cfg SlirpConfig) (s *Slirp, err error) {
 		args = append(args, "--api-socket="+cfg.APISocket)
 	}
 	cmd := exec.Command(path, append(args, strconv.Itoa(pid), SlirpTap)...)
+	end := trace.StepFn("network", "connect the container's network namespace to a user-mode TCP/IP stack", "slirp4netns(1)",
+		func() string { return strings.Join(cmd.Args, " ") })
+	defer func() { end(err) }()
 	cmd.ExtraFiles = extra
 	cmd.Stderr = log
 	// Its own process group: a Ctrl-C meant for the container's terminal
@@ -181,6 +186,10 @@ func (s *Slirp) AddHostFwd(proto, hostIP string, hostPort, guestPort uint16) err
 	}
 	req := map[string]any{"execute": "add_hostfwd", "arguments": map[string]any{
 		"proto": proto, "host_addr": hostIP, "host_port": hostPort, "guest_addr": SlirpAddress, "guest_port": guestPort}}
+	trace.NoteFn("network", "publish a port through slirp4netns's API", "slirp4netns(1)", func() string {
+		b, _ := json.Marshal(req)
+		return string(b)
+	})
 	conn, err := net.Dial("unix", s.api)
 	if err != nil {
 		return fmt.Errorf("slirp4netns API: %w", err)
