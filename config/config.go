@@ -29,6 +29,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -50,9 +51,33 @@ type Config struct {
 	Path string
 }
 
-// Defaults are the built-in values.
+// Defaults are the built-in values. For an ordinary user (rootless mode,
+// docs/ROOTLESS.md) the roots are the user's own: $XDG_RUNTIME_DIR/minirun
+// (else /tmp/minirun-<uid>) and $XDG_DATA_HOME/minirun (else
+// ~/.local/share/minirun, else /tmp/minirun-<uid>-data), as rootless
+// podman's.
 func Defaults() Config {
+	if os.Geteuid() != 0 {
+		return Config{DataRoot: rootlessDataRoot(), StateRoot: rootlessStateRoot(), LogLevel: "info"}
+	}
 	return Config{DataRoot: "/var/lib/minirun", StateRoot: "/run/minirun", LogLevel: "info"}
+}
+
+func rootlessStateRoot() string {
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "minirun")
+	}
+	return filepath.Join(os.TempDir(), "minirun-"+strconv.Itoa(os.Geteuid()))
+}
+
+func rootlessDataRoot() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "minirun")
+	}
+	if h := os.Getenv("HOME"); h != "" && filepath.IsAbs(h) && h != "/" {
+		return filepath.Join(h, ".local", "share", "minirun")
+	}
+	return filepath.Join(os.TempDir(), "minirun-"+strconv.Itoa(os.Geteuid())+"-data")
 }
 
 // A key of the file: its name, the environment variable that overrides

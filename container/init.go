@@ -28,6 +28,7 @@ func IsInit() bool { return len(os.Args) > 1 && os.Args[1] == "init" && os.Geten
 // thread (main locks it in an init function), and never returns: it ends
 // in execve(2) or in exit.
 func Init() {
+	reexecMapped()
 	os.Unsetenv(initEnv)
 	trace.StartChild("init")
 	sock := os.NewFile(3, "sync")
@@ -213,6 +214,9 @@ func setupRootfs(cfg *initConfig, userns bool) (*os.File, error) {
 	mountNS := hasNamespace(spec, specs.MountNamespace)
 	if mountNS {
 		if err := rootfs.PrepareRoot(root, prop); err != nil {
+			return nil, err
+		}
+		if err := mountRootlessOverlay(spec, root); err != nil {
 			return nil, err
 		}
 	}

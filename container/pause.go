@@ -75,6 +75,9 @@ func (c *Container) frozen() bool {
 func (c *Container) Pids() ([]int, error) {
 	m := c.cgroup()
 	if m == nil {
+		if pids := c.pidNamespaceMembers(); len(pids) > 0 {
+			return pids, nil // rootless, no cgroup: its PID namespace tells
+		}
 		return nil, fmt.Errorf("container %s has no cgroup", c.ID)
 	}
 	return m.Pids()

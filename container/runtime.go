@@ -165,6 +165,10 @@ func (c *Container) start(spec *specs.Spec, filter *seccomp.Filter, rootfs strin
 		childSock.Close()
 		return err
 	}
+	if rootless() && cloneFlags != 0 && cloneFlags&unix.CLONE_NEWUSER == 0 {
+		childSock.Close()
+		return fmt.Errorf("an ordinary user can create namespaces (%s) only together with a new user namespace: add {\"type\": \"user\"} to linux.namespaces with uidMappings and gidMappings of your own IDs (minirun spec --rootless writes such a config.json; docs/ROOTLESS.md)", namespaces.FlagNames(cloneFlags))
+	}
 	cmd := &exec.Cmd{
 		Path: "/proc/self/exe",
 		Args: []string{"minirun", "init"},
@@ -190,6 +194,19 @@ func (c *Container) start(spec *specs.Spec, filter *seccomp.Filter, rootfs strin
 		// capability it has in the namespace.
 		cmd.SysProcAttr.GidMappingsEnableSetgroups = true
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
+		if rootless() && needsMapHelpers(spec) {
+			// More than the user's own ID: newuidmap/newgidmap write the
+			// maps once init exists; init waits, then executes itself
+			// again as the namespace's root (reexecMapped).
+			cmd.SysProcAttr.UidMappings, cmd.SysProcAttr.GidMappings, cmd.SysProcAttr.Credential = nil, nil, nil
+			cmd.Env = append(cmd.Env, reexecEnv+"=1")
+		} else if rootless() {
+			// An ordinary user may write a one-line map of its own IDs only
+			// after denying setgroups(2) in the namespace (man 7
+			// user_namespaces, "The /proc/[pid]/setgroups file").
+			cmd.SysProcAttr.GidMappingsEnableSetgroups = false
+			cmd.SysProcAttr.Credential.NoSetGroups = true
+		}
 	}
 	if opts.DieWithParent {
 		cmd.SysProcAttr.Pdeathsig = unix.SIGKILL
@@ -254,6 +271,14 @@ func (c *Container) start(spec *specs.Spec, filter *seccomp.Filter, rootfs strin
 	c.state.Pid = cmd.Process.Pid
 	if start, _, err := procStartTime(c.state.Pid); err == nil {
 		c.state.InitStartTime = start
+	}
+	if cmd.SysProcAttr.Cloneflags&unix.CLONE_NEWUSER != 0 && rootless() && needsMapHelpers(spec) {
+		if err := namespaces.WriteMapsWithHelpers(c.state.Pid, spec.Linux.UIDMappings, spec.Linux.GIDMappings); err != nil {
+			return c.initFailed(err)
+		}
+		if _, err := parentSock.Write([]byte{mappedByte}); err != nil {
+			return c.initFailed(fmt.Errorf("tell init its maps are written: %w", err))
+		}
 	}
 
 	// Place init in its cgroup, with the limits already written, before it
@@ -389,6 +414,15 @@ func (c *Container) setupCgroup(spec *specs.Spec) error {
 	if err != nil {
 		return err
 	}
+	if rootless() && !CgroupDelegated() {
+		// The cgroup tree is root's: an ordinary user's container runs
+		// without a cgroup (the engine warned already if limits were asked).
+		if r := spec.Linux.Resources; r != nil && (r.Memory != nil || r.CPU != nil || r.Pids != nil || r.BlockIO != nil || len(r.HugepageLimits) > 0 || len(r.Unified) > 0) {
+			return errors.New("linux.resources asks for cgroup limits, but this ordinary user has no cgroup to write them to (rootless mode without cgroup v2 delegation): drop them, or see docs/ROOTLESS.md")
+		}
+		noticeOnce(filepath.Dir(c.dir), noCgroupNotice)
+		return nil
+	}
 	// Under the root's lock: a parent cgroup shared with other containers
 	// must not be removed by their teardown between its mkdir and ours.
 	c.withParents(func(list []string) []string {
@@ -495,6 +529,12 @@ func (c *Container) Stats() (*cgroups.Stats, error) {
 func (c *Container) SignalAll(sig unix.Signal) error {
 	m := c.cgroup()
 	if m == nil {
+		if pids := c.pidNamespaceMembers(); len(pids) > 0 {
+			for _, p := range pids {
+				_ = unix.Kill(p, sig)
+			}
+			return nil
+		}
 		return c.Signal(sig)
 	}
 	pids, err := m.Pids()

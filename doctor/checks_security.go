@@ -108,15 +108,15 @@ func checkNsenter(e *Env, r *Result) {
 }
 
 // RootlessNote tells a user running doctor without root what rootless mode
-// will and will not have, whatever the checks found.
-const RootlessNote = `You are not root. minirun's run still needs root today (sudo minirun run ...);
-what follows is about rootless mode, where an ordinary user runs containers
-inside a user namespace of its own (podman's today, minirun's to come):
+// has and has not, whatever the checks found.
+const RootlessNote = `You are not root: minirun runs your containers in rootless mode (docs/ROOTLESS.md),
+inside a user namespace of your own, as podman does:
   it has:      every namespace (inside the user namespace), overlayfs (kernel ≥ 5.11),
                seccomp, capabilities that are real inside and nothing outside,
-               root inside mapped to you, other users to your /etc/subuid range;
-  it has not:  veths and bridges on the host (networking goes through slirp4netns or
-               pasta, a user-mode TCP/IP stack: slower, no ping without
+               root inside mapped to you, other users to your /etc/subuid range
+               (with newuidmap/newgidmap);
+  it has not:  veths and bridges on the host (networking goes through slirp4netns,
+               a user-mode TCP/IP stack: slower, no ping without
                net.ipv4.ping_group_range), ports below 1024 (net.ipv4.ip_unprivileged_port_start),
                cgroup limits unless cgroup v2 delegates controllers to you, devices
                you cannot open yourself, and nothing of the host's firewall.

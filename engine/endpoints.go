@@ -331,6 +331,7 @@ func (e *Engine) attach(n *Network, ep endpointRec, pid int, defaultRoute bool) 
 // is removed). The record goes first, under the lock, and the peers'
 // hosts files are rewritten; the kernel work happens after.
 func (e *Engine) leaveNetworks(id string) error {
+	e.stopSlirp(id) // rootless: its network is slirp4netns
 	if _, err := os.Stat(filepath.Join(e.netDir(), "endpoints.json")); os.IsNotExist(err) {
 		return nil // no container was ever on a network
 	}

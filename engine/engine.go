@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	digest "github.com/opencontainers/go-digest"
@@ -16,6 +17,7 @@ import (
 	"github.com/minirun/minirun/cgroups"
 	"github.com/minirun/minirun/container"
 	"github.com/minirun/minirun/image"
+	"github.com/minirun/minirun/network"
 )
 
 // Engine ties a state root (runtime state and bundles, e.g. /run/minirun)
@@ -25,6 +27,11 @@ type Engine struct {
 	DataRoot  string
 	Runtime   *container.Runtime
 	images    *image.Store
+	slirpMu   sync.Mutex
+	slirps    map[string]*network.Slirp // rootless: the slirp4netns of containers this process runs
+	// slirpDetached: the slirp4netns this process starts must outlive it
+	// (minirun-launch of a detached container).
+	slirpDetached bool
 }
 
 // New opens an engine; nothing is created until it is used.
@@ -35,6 +42,11 @@ func New(stateRoot, dataRoot string) *Engine {
 // Images opens the image store on first use.
 func (e *Engine) Images() (*image.Store, error) {
 	if e.images == nil {
+		if Rootless() {
+			if err := e.prepareRootless(); err != nil {
+				return nil, err
+			}
+		}
 		s, err := image.Open(e.DataRoot)
 		if err != nil {
 			return nil, fmt.Errorf("open the image store in %s: %w", e.DataRoot, err)

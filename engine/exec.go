@@ -85,9 +85,9 @@ func (e *Engine) Exec(ref string, o ExecOptions) (int, error) {
 	if err := container.CanExec(); err != nil {
 		return 0, err
 	}
-	if os.Geteuid() != 0 {
-		return 0, errors.New("minirun exec needs root (setns(2) into a container's namespaces needs CAP_SYS_ADMIN): run it with sudo")
-	}
+	// An ordinary user (rootless mode) may setns(2) into its own
+	// containers: it owns their user namespace, so it has every
+	// capability over the namespaces that one owns.
 	// A container of `minirun run` (name, ID or prefix), else one of the
 	// OCI verbs (`create`/`run --bundle`), by its exact ID, as kill does.
 	id := ref

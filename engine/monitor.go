@@ -63,6 +63,13 @@ type runState struct {
 	BackoffMs    int64     `json:"backoffMs,omitempty"` // the next restart's delay
 	Restarting   bool      `json:"restarting"`
 	Error        string    `json:"error,omitempty"`
+	// Ports are the ports slirp4netns forwards (rootless mode), host
+	// ports picked; with a bridge network the firewall's rules tell.
+	Ports []PortSpec `json:"ports,omitempty"`
+	// SlirpPid and SlirpStart are the container's slirp4netns (rootless
+	// mode): teardown kills that PID if it is still that process.
+	SlirpPid   int    `json:"slirpPid,omitempty"`
+	SlirpStart uint64 `json:"slirpStart,omitempty"`
 }
 
 const (
@@ -308,6 +315,7 @@ func LaunchMain(args []string) int {
 		return launchFirstFails
 	}
 	e := New(args[0], args[1])
+	e.slirpDetached = true // slirp4netns stays after we exit, with the container
 	id := args[2]
 	p, err := e.loadPrepared(id)
 	if err != nil {
@@ -423,6 +431,18 @@ func (e *Engine) launch(p *prepared, opts container.CreateOpts) (*container.Cont
 	if err != nil {
 		return nil, err
 	}
+	if p.slirp {
+		ports, err := e.startSlirp(p.id, c.Pid(), p.meta.Ports)
+		if err != nil {
+			return c, err
+		}
+		if len(ports) > 0 {
+			// What ps and inspect show: the host ports as published.
+			if err := e.writeRunPorts(p.id, ports); err != nil {
+				return c, err
+			}
+		}
+	}
 	if p.net != nil {
 		// The network namespace exists now (init waits for Start):
 		// veth, address, routes, ports and hosts files go in before the
@@ -472,7 +492,8 @@ func (e *Engine) loadPrepared(id string) (*prepared, error) {
 		return nil, err
 	}
 	mode := p.meta.Network
-	if mode != "none" && mode != "host" && !strings.HasPrefix(mode, "container:") {
+	p.slirp = mode == SlirpNetwork
+	if mode != "none" && mode != "host" && mode != SlirpNetwork && !strings.HasPrefix(mode, "container:") {
 		n, err := e.network(firstNonEmpty(mode, DefaultNetwork))
 		if err != nil {
 			return nil, err
@@ -494,6 +515,9 @@ func (e *Engine) remount(p *prepared) error {
 		if img, err = store.Get(p.meta.ImageID); err != nil {
 			return fmt.Errorf("container %s: its image %s: %w", ShortID(p.id), p.meta.Image, err)
 		}
+	}
+	if Rootless() {
+		return nil // init mounts the overlay config.json names (rootlessOverlay)
 	}
 	return e.mountRoot(img, p.meta.Rootfs, p)
 }

@@ -78,6 +78,9 @@ func (e *Engine) NetworkUsers() (map[string]int, error) {
 // Connect is `network connect`: a running container gets one more
 // interface (eth1, eth2, ...) on the network, and names on it.
 func (e *Engine) Connect(netRef, ctrRef string, aliases []string, ip string) error {
+	if Rootless() {
+		return &UsageError{errRootlessBridge}
+	}
 	m, err := e.Find(ctrRef)
 	if err != nil {
 		return err

@@ -19,12 +19,16 @@ type netMode struct {
 	peerBundle string   // that container's bundle (its hosts and resolv.conf)
 	hostname   string   // the default hostname this mode implies
 	bridge     *netPlan // a bridge network: the container gets eth0 on it
+	slirp      bool     // rootless: slirp4netns gives the namespace tap0
 }
 
 // networkMode resolves --network: none, host, container:NAME|ID, or the
 // name of a bridge network ("" is the default network, "bridge").
 func (e *Engine) networkMode(o *RunOptions) (netMode, error) {
 	mode := o.Network
+	if Rootless() {
+		return rootlessNetworkMode(o)
+	}
 	switch {
 	case mode == "none":
 		return netMode{}, nil

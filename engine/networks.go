@@ -119,6 +119,9 @@ type NetworkCreateOptions struct {
 // CreateNetwork is `minirun network create`: it records the network and
 // brings up its bridge and firewall rules.
 func (e *Engine) CreateNetwork(name string, o NetworkCreateOptions) (*Network, error) {
+	if Rootless() {
+		return nil, &UsageError{errRootlessBridge}
+	}
 	if err := validNetworkName(name); err != nil {
 		return nil, &UsageError{err}
 	}

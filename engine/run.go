@@ -19,6 +19,7 @@ import (
 
 	"github.com/minirun/minirun/container"
 	"github.com/minirun/minirun/image"
+	"github.com/minirun/minirun/network"
 	"github.com/minirun/minirun/oci"
 	"github.com/minirun/minirun/rootfs"
 )
@@ -181,7 +182,9 @@ func validName(n string) bool {
 type prepared struct {
 	id, bundle, dataDir string
 	rootfsMounted       string
-	userns              *UserNS // --userns=auto's block of host IDs (nil: none)
+	overlay             *container.Overlay // rootless: the overlay init mounts
+	slirp               bool               // rootless: slirp4netns connects the network namespace
+	userns              *UserNS            // --userns=auto's block of host IDs (nil: none)
 	spec                *specs.Spec
 	meta                Meta
 	net                 *netPlan // bridge networks to join once the namespace exists
@@ -190,11 +193,16 @@ type prepared struct {
 // Run is `minirun run`: it returns the container's exit code, or an error
 // (then nothing of the container is left).
 func (e *Engine) Run(o RunOptions) (int, error) {
+	if Rootless() && o.UserNS != "" && o.UserNS != "host" {
+		return 0, &UsageError{fmt.Errorf("--userns=%s is not available in rootless mode: the container always gets a user namespace of yours (0 -> you, and your /etc/subuid range with newuidmap); --userns is root's", o.UserNS)}
+	}
 	if err := o.check(); err != nil {
 		return 0, &UsageError{err}
 	}
-	if os.Geteuid() != 0 {
-		return 0, errors.New("minirun run needs root (namespaces, mounts and pivot_root need CAP_SYS_ADMIN): run it with sudo")
+	if Rootless() {
+		if err := e.prepareRootless(); err != nil {
+			return 0, err
+		}
 	}
 	p, err := e.prepare(o)
 	if err != nil {
@@ -314,7 +322,14 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 		}
 	}
 	root := o.Rootfs
-	if err := e.mountRoot(img, o.Rootfs, p); err != nil {
+	if img != nil && Rootless() {
+		// An ordinary user cannot mount on the host: init mounts the
+		// overlay inside the container's namespaces.
+		if err := rootlessOverlay(img, p); err != nil {
+			return p, err
+		}
+		root = imageView(img)
+	} else if err := e.mountRoot(img, o.Rootfs, p); err != nil {
 		return p, err
 	}
 	if p.rootfsMounted != "" {
@@ -331,10 +346,15 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 	if err != nil {
 		return p, &UsageError{err}
 	}
+	if net.slirp && len(o.DNS.Servers) == 0 {
+		o.DNS.Servers = []string{network.SlirpDNS} // slirp4netns forwards it to the host's resolver
+	}
 	mounts, err := writeEtcFiles(p.bundle, o.Hostname, net, o.DNS, extraHosts)
 	if err != nil {
 		return p, err
 	}
+	p.slirp = net.slirp
+	var slirpPorts []PortSpec
 	if net.bridge != nil {
 		plan := net.bridge
 		plan.name, plan.hostname, plan.hostsPath, plan.extraHosts = o.Name, o.Hostname, filepath.Join(p.bundle, "hosts"), extraHosts
@@ -342,6 +362,13 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 			return p, &UsageError{err}
 		}
 		p.net = plan
+	} else if (len(o.ports) > 0 || o.PublishAll) && net.slirp {
+		// Rootless: slirp4netns forwards them (startSlirp).
+		if slirpPorts, err = o.publishedPorts(imgCfg); err != nil {
+			return p, &UsageError{err}
+		}
+	} else if (len(o.ports) > 0 || o.PublishAll) && Rootless() {
+		return p, &UsageError{errors.New("-p/-P are not available in rootless mode without slirp4netns: publishing a port needs a bridge network and nftables rules in the host's network namespace (root), or slirp4netns's forwards")}
 	} else if len(o.ports) > 0 || o.PublishAll {
 		return p, &UsageError{fmt.Errorf("-p/-P need a bridge network; --network %s has none (with --network host the container's ports are the host's already)", o.Network)}
 	}
@@ -387,6 +414,14 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 		return p, &UsageError{err}
 	}
 	net.apply(p.spec)
+	if p.overlay != nil {
+		p.spec.Root.Path = filepath.Join(p.bundle, "rootfs") // init mounts the overlay there
+	}
+	if Rootless() {
+		if err := e.applyRootless(p, o.Stderr); err != nil {
+			return p, err
+		}
+	}
 	// Compact: with Docker's seccomp profile indenting makes the file
 	// about twice as big, for the runtime to write and read back.
 	b, _ := json.Marshal(p.spec)
@@ -403,6 +438,8 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 	p.meta.Mounts = mountPoints
 	if p.net != nil {
 		p.meta.Ports = p.net.ports
+	} else if p.slirp {
+		p.meta.Ports = slirpPorts
 	}
 	mb, _ := json.Marshal(&p.meta)
 	if err := os.WriteFile(filepath.Join(p.dataDir, "meta.json"), mb, 0o600); err != nil {
@@ -473,7 +510,7 @@ func (e *Engine) cleanup(p *prepared, remove bool) error {
 			errs = append(errs, err)
 		}
 	}
-	if p.rootfsMounted != "" {
+	if p.rootfsMounted != "" && !Rootless() {
 		if err := rootfs.Unmount(p.rootfsMounted); err != nil {
 			// Removing the bundle now would delete through the mount
 			// (a --rootfs directory idmapped there is the user's own).
@@ -483,7 +520,7 @@ func (e *Engine) cleanup(p *prepared, remove bool) error {
 	if remove {
 		e.releaseName(p.meta.Name, p.id)
 		for _, d := range []string{p.bundle, p.dataDir} {
-			if err := os.RemoveAll(d); err != nil {
+			if err := removeAll(d); err != nil {
 				errs = append(errs, err)
 			}
 		}

@@ -112,6 +112,9 @@ func (e *Engine) List(all bool) ([]Summary, error) {
 // network, as Docker's PORTS column shows them.
 func (e *Engine) publishedPorts() map[string]string {
 	out := map[string]string{}
+	if Rootless() {
+		return e.slirpPorts()
+	}
 	t := &endpointTable{}
 	if readEndpoints(e, t) != nil {
 		return out

@@ -48,6 +48,10 @@ const (
 	whiteoutOpaque = ".wh..wh..opq" // directory replaces, not merges with, lower ones
 	// overlayfs marks an opaque directory with this xattr (overlayfs.rst).
 	opaqueXattr = "trusted.overlay.opaque"
+	// Without root the trusted.* namespace is closed (it needs
+	// CAP_SYS_ADMIN on the host), and an overlay mounted in a user
+	// namespace with "userxattr" reads this one instead (rootless mode).
+	userOpaqueXattr = "user.overlay.opaque"
 	// Xattrs in this namespace steer overlayfs itself (opaque, redirect,
 	// metacopy ...). A layer must not set them directly.
 	overlayXattrPrefix = "trusted.overlay."
@@ -149,6 +153,12 @@ func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
 		return err
 	}
 	if err := create(target, hdr, r); err != nil {
+		if errors.Is(err, unix.EPERM) && !u.privileged && (hdr.Typeflag == tar.TypeChar || hdr.Typeflag == tar.TypeBlock) {
+			// An ordinary user cannot make device nodes (CAP_MKNOD), and a
+			// rootless container could not open one anyway: leave it out,
+			// as rootless podman does.
+			return nil
+		}
 		return err
 	}
 	return u.setMetadata(target, hdr)
@@ -293,8 +303,12 @@ func (u *unpacker) opaque(name string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := unix.Lsetxattr(dir, opaqueXattr, []byte("y"), 0); err != nil {
-		return fmt.Errorf("opaque whiteout: setxattr %s: %w", opaqueXattr, err)
+	attr := opaqueXattr
+	if !u.privileged {
+		attr = userOpaqueXattr
+	}
+	if err := unix.Lsetxattr(dir, attr, []byte("y"), 0); err != nil {
+		return fmt.Errorf("opaque whiteout: setxattr %s: %w", attr, err)
 	}
 	return nil
 }
@@ -335,7 +349,7 @@ func (u *unpacker) setXattrs(target string, hdr *tar.Header) error {
 		if !ok {
 			continue
 		}
-		if strings.HasPrefix(attr, overlayXattrPrefix) {
+		if strings.HasPrefix(attr, overlayXattrPrefix) || strings.HasPrefix(attr, "user.overlay.") {
 			continue // overlayfs control attributes come only from whiteouts
 		}
 		err := unix.Lsetxattr(target, attr, []byte(value), 0)

@@ -39,4 +39,18 @@
 // reap them, and when it exits every other process of the namespace is
 // killed. Reaper, in reaper.go, is a tiny PID 1 that forwards signals and
 // reaps zombies (what `docker run --init` gives you).
+//
+// The user namespace is the one an ordinary user may create (rootless
+// mode, userns.go). Its ID maps say which host IDs the namespace's IDs
+// are: "0 4000 1" in /proc/<pid>/uid_map makes uid 0 inside uid 4000
+// outside. The first process of a new user namespace has every capability
+// in it, over the namespaces it owns (the mount, network, UTS ... ones
+// created with it) and over nothing else: the host checks the host uid,
+// 4000. Who may write the maps: a process may map only its own uid and
+// gid (one line each) without privileges, and for the gid map only after
+// writing "deny" to /proc/<pid>/setgroups, so that nobody can drop a
+// group that denies them access (man 7 user_namespaces, "Defining user and
+// group ID mappings"). More IDs (the ranges /etc/subuid and /etc/subgid
+// delegate to a user) are written by the setuid helpers newuidmap(1) and
+// newgidmap(1), which check those files.
 package namespaces

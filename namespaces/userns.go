@@ -3,9 +3,15 @@ package namespaces
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"strconv"
+	"strings"
 	"syscall"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/minirun/minirun/trace"
 )
 
 // UserNamespace makes a new user namespace with the given ID maps and
@@ -42,4 +48,28 @@ func UserNamespace(uidMaps, gidMaps []syscall.SysProcIDMap) (*os.File, error) {
 		return nil, fmt.Errorf("open the new user namespace: %w", err)
 	}
 	return f, nil
+}
+
+// WriteMapsWithHelpers writes pid's uid and gid maps with newuidmap(1)
+// and newgidmap(1): setuid-root programs that let an ordinary user map the
+// ranges /etc/subuid and /etc/subgid delegate to it (and its own ID),
+// which the kernel lets no unprivileged process write itself (rootless
+// mode with subordinate IDs, docs/ROOTLESS.md).
+func WriteMapsWithHelpers(pid int, uids, gids []specs.LinuxIDMapping) error {
+	for _, h := range []struct {
+		tool string
+		maps []specs.LinuxIDMapping
+	}{{"newuidmap", uids}, {"newgidmap", gids}} {
+		args := []string{strconv.Itoa(pid)}
+		for _, m := range h.maps {
+			args = append(args, strconv.FormatUint(uint64(m.ContainerID), 10), strconv.FormatUint(uint64(m.HostID), 10), strconv.FormatUint(uint64(m.Size), 10))
+		}
+		end := trace.Step("namespaces", "write the user namespace's ID map with the setuid helper", h.tool+" "+strings.Join(args, " "), h.tool+"(1)")
+		out, err := exec.Command(h.tool, args...).CombinedOutput()
+		end(err)
+		if err != nil {
+			return fmt.Errorf("%s %s: %v: %s", h.tool, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+		}
+	}
+	return nil
 }

@@ -30,4 +30,13 @@
 // rules are the only record of what is published: Published reads them
 // back from the kernel.
 // See man 8 nft and https://wiki.nftables.org.
+//
+// An ordinary user (rootless mode) can do none of that: a bridge, a veth
+// into the host's namespace and nftables rules need CAP_NET_ADMIN in the
+// host's network namespace. slirp.go runs slirp4netns instead (man 1
+// slirp4netns): it joins the container's user and network namespaces,
+// creates a TAP device there, tap0 (10.0.2.100/24, gateway 10.0.2.2, DNS
+// 10.0.2.3), and carries the container's packets out through ordinary
+// sockets of the user's, with libslirp, the user-mode TCP/IP stack of
+// QEMU: slower than a veth, but no privilege at all.
 package network

@@ -353,6 +353,15 @@ func v1Hierarchies() ([]hierarchy, error) {
 // bottom layer first (as images list them) and handed to the kernel top
 // first, as lowerdir wants them.
 func MountOverlay(lowers []string, upper, work, target string) error {
+	return MountOverlayOpts(lowers, upper, work, target, "")
+}
+
+// MountOverlayOpts is MountOverlay with more mount options, e.g.
+// "userxattr": an overlay mounted in a user namespace (rootless) keeps its
+// whiteout and opaque markers in user.overlay.* xattrs, since trusted.*
+// needs CAP_SYS_ADMIN on the host (Documentation/filesystems/overlayfs.rst,
+// "Non-standard behavior"/userxattr).
+func MountOverlayOpts(lowers []string, upper, work, target, extra string) error {
 	if len(lowers) == 0 {
 		return errors.New("overlay needs at least one lower layer")
 	}
@@ -367,6 +376,9 @@ func MountOverlay(lowers []string, upper, work, target string) error {
 	// index=off and xino=off keep the mount cheap and let the same layer
 	// directories serve many containers at once.
 	data += ",index=off"
+	if extra != "" {
+		data += "," + extra
+	}
 	if len(data) > unix.Getpagesize()-1 {
 		return fmt.Errorf("overlay options are %d bytes, more than one page: too many layers", len(data))
 	}

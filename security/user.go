@@ -1,7 +1,9 @@
 package security
 
 import (
+	"bytes"
 	"fmt"
+	"os"
 
 	"golang.org/x/sys/unix"
 
@@ -23,7 +25,7 @@ func SwitchUser(uid, gid uint32, additional []uint32) error {
 	end := trace.StepFn("security", "set the supplementary groups", "setgroups(2)", func() string { return fmt.Sprintf("setgroups(%d, %v)", len(groups), groups) })
 	_, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(groups)), gptr, 0)
 	end(errnoErr(e))
-	if e != 0 {
+	if e != 0 && !(e == unix.EPERM && setgroupsDenied()) {
 		return fmt.Errorf("setgroups(%v): %w", groups, e)
 	}
 	end = trace.StepFn("security", "become the container's group", "setresgid(2)", func() string { return fmt.Sprintf("setresgid(%d, %d, %d)", gid, gid, gid) })
@@ -39,6 +41,15 @@ func SwitchUser(uid, gid uint32, additional []uint32) error {
 		return fmt.Errorf("setresuid(%d): %w", uid, e)
 	}
 	return nil
+}
+
+// setgroupsDenied tells whether this user namespace forbids setgroups(2):
+// an unprivileged user who wrote its own gid map had to write "deny" to
+// /proc/PID/setgroups first (rootless mode; man 7 user_namespaces). The
+// process then keeps the groups it has, as runc does.
+func setgroupsDenied() bool {
+	b, err := os.ReadFile("/proc/self/setgroups")
+	return err == nil && string(bytes.TrimSpace(b)) == "deny"
 }
 
 // errnoErr is a raw system call's errno as an error (nil for 0).

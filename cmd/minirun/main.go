@@ -39,6 +39,9 @@ func main() {
 	case container.IsExecInit():
 		// `exec`: nsenter.c has put this process in the container.
 		container.ExecInit() // never returns
+	case container.IsRemoveHelper():
+		// Rootless mode: removes files of a container's subordinate IDs.
+		os.Exit(container.RemoveHelperMain())
 	case filepath.Base(os.Args[0]) == "minirun-init":
 		// `run --init`: this binary, bind-mounted as /sbin/minirun-init, is PID 1.
 		args := os.Args[1:]

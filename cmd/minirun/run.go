@@ -49,6 +49,9 @@ the input) for Docker's behaviour.`,
 			if cmd.Flags().Changed("entrypoint") {
 				o.Entrypoint = &entrypoint
 			}
+			if !cmd.Flags().Changed("network") {
+				o.Network = "" // the engine's default: bridge, or slirp4netns in rootless mode
+			}
 			o.Stdin, o.Stdout, o.Stderr = os.Stdin, os.Stdout, os.Stderr
 			// A person at a terminal who types `minirun run busybox sh`
 			// wants the shell: with neither -i nor -t given (not even as

@@ -7,11 +7,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/minirun/minirun/engine"
 	"github.com/minirun/minirun/oci"
 )
 
 func newSpecCommand(g *globals) *cobra.Command {
 	var bundle string
+	var rootless bool
 	c := &cobra.Command{
 		Use:   "spec [--bundle DIR]",
 		Short: "OCI: write a starter config.json (Docker's defaults, running sh on a terminal)",
@@ -24,6 +26,11 @@ func newSpecCommand(g *globals) *cobra.Command {
 			s.Process.Terminal = true
 			s.Process.Env = append(s.Process.Env, "TERM=xterm")
 			s.Hostname = "minirun"
+			if rootless {
+				if err := engine.RootlessSpec(s); err != nil {
+					return err
+				}
+			}
 			path := filepath.Join(bundleOrCwd(bundle), "config.json")
 			f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 			if err != nil {
@@ -35,6 +42,7 @@ func newSpecCommand(g *globals) *cobra.Command {
 			return enc.Encode(s)
 		},
 	}
+	c.Flags().BoolVar(&rootless, "rootless", false, "for an ordinary user: a user namespace mapping root inside to you (docs/ROOTLESS.md)")
 	c.Flags().StringVarP(&bundle, "bundle", "b", "", "directory to write config.json into (default: the current directory)")
 	return c
 }
