@@ -9,6 +9,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/minirun/minirun/security"
+	"github.com/minirun/minirun/security/seccomp"
 )
 
 // Security is what --cap-add, --cap-drop and --security-opt ask for.
@@ -184,6 +185,9 @@ func (s Security) apply(spec *specs.Spec) error {
 	default:
 		if spec.Linux.Seccomp, err = profiles.LoadProfile(s.Seccomp, spec); err != nil {
 			return fmt.Errorf("--security-opt seccomp: %w", err)
+		}
+		if bad := seccomp.UnknownNames(spec.Linux.Seccomp); len(bad) > 0 {
+			return fmt.Errorf("--security-opt seccomp: the profile names system calls no Linux architecture has: %s (check the spelling; `ausyscall --dump` lists this machine's)", strings.Join(bad, ", "))
 		}
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sort"
 	"unsafe"
 
@@ -623,4 +624,21 @@ func Features() *features.Seccomp {
 	sort.Strings(f.KnownFlags)
 	f.SupportedFlags = f.KnownFlags
 	return f
+}
+
+// UnknownNames lists the system call names of s that no Linux
+// architecture has (a typo, such as "opne"), in the order they appear.
+// Compile skips names this architecture lacks, as libseccomp and runc do
+// (profiles list the calls of several architectures); a name no kernel
+// has is worth an error where a person wrote the profile.
+func UnknownNames(s *specs.LinuxSeccomp) []string {
+	var out []string
+	for _, sc := range s.Syscalls {
+		for _, n := range sc.Names {
+			if _, ok := slices.BinarySearch(allNames, n); !ok && !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -347,4 +348,28 @@ func TestNetworkModes(t *testing.T) {
 			t.Errorf("%v: exit %d %q", bad, r.code, r.stderr)
 		}
 	}
+}
+
+// Bad security input is refused before anything is made: a seccomp profile
+// naming a system call no kernel has, bad JSON, an unknown capability.
+func TestSecurityBadInputLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	typo := filepath.Join(dir, "typo.json")
+	os.WriteFile(typo, []byte(`{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read","opne"],"action":"SCMP_ACT_ALLOW"}]}`), 0o644)
+	broken := filepath.Join(dir, "broken.json")
+	os.WriteFile(broken, []byte(`{"defaultAction":`), 0o644)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--security-opt", "seccomp=" + typo}, "opne"},
+		{[]string{"--security-opt", "seccomp=" + broken}, "seccomp"},
+		{[]string{"--cap-add", "CAP_NOPE"}, "CAP_NOPE"},
+	} {
+		args := append(append([]string{"run", "--rm", "--name", "badsec"}, c.args...), "busybox", "true")
+		if r := minirun(t, "", args...); r.code != 125 || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q (want 125 naming %q)", c.args, r.code, r.stderr, c.want)
+		}
+	}
+	assertClean(t)
 }
