@@ -191,3 +191,19 @@ finish() {
 	printf '\n%s: %d passed, %d failed\n' "$LAB" "$PASSED" "$FAILED"
 	((FAILED == 0))
 }
+
+# http_get HOST PORT [PATH]: the body of an HTTP GET, with curl if there is
+# one, else with bash's /dev/tcp (no other tool needed; the static busybox's
+# wget crashes on some hosts outside a container).
+http_get() {
+	if command -v curl >/dev/null; then
+		curl -sS -m 5 "http://$1:$2${3:-/}"
+	else
+		local body
+		exec 9<>"/dev/tcp/$1/$2" || return 1
+		printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "${3:-/}" "$1" >&9
+		body=$(timeout 5 cat <&9) || { exec 9<&-; return 1; }
+		exec 9<&-
+		printf '%s\n' "${body#*$'\r\n\r\n'}"
+	fi
+}
