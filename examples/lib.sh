@@ -117,13 +117,13 @@ _run_cleanups() {
 # The container cgroups' parent (MINIRUN_CGROUP_PARENT) is removed at exit if
 # it is empty and this script made it.
 _cg_dirs() {
-	local m p
-	case $MINIRUN_CGROUP_PARENT in /*) return 0 ;; esac # absolute: not ours
+	local m p name=${1:-$MINIRUN_CGROUP_PARENT}
+	case $name in /*) return 0 ;; esac # absolute: not ours
 	# every cgroup hierarchy mounted (v1 controllers, v2) x every path of
 	# this process in /proc/self/cgroup (on a hybrid host they differ)
 	for m in $(awk '{for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i+1) ~ /^cgroup2?$/) print $5; break }}' /proc/self/mountinfo); do
 		for p in $(cut -d: -f3- /proc/self/cgroup | sort -u); do
-			[[ -d $m$p ]] && printf '%s\n' "$m${p%/}/$MINIRUN_CGROUP_PARENT"
+			[[ -d $m$p ]] && printf '%s\n' "$m${p%/}/$name"
 		done
 	done | sort -u
 	return 0
@@ -136,6 +136,17 @@ _rm_cgroup_parent() {
 	done < <(_cg_dirs)
 	return 0
 }
+# rm_cgroups NAME: removes the cgroup NAME (relative, unique to this run)
+# and everything below it, in every hierarchy, below each of this process's
+# cgroups: where runc and minirun create a relative cgroupsPath.
+rm_cgroups() {
+	local d
+	while read -r d; do
+		[[ -d $d ]] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
+	done < <(_cg_dirs "$1")
+	return 0
+}
+
 IPF_BEFORE=$(cat /proc/sys/net/ipv4/ip_forward)
 trap _run_cleanups EXIT
 trap 'exit 130' INT
