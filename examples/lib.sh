@@ -218,3 +218,13 @@ http_get() {
 		printf '%s\n' "${body#*$'\r\n\r\n'}"
 	fi
 }
+
+# wait_http HOST PORT: waits (up to 5 s) until an HTTP server answers there.
+wait_http() {
+	local i
+	for ((i = 0; i < 25; i++)); do
+		http_get "$1" "$2" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	return 1
+}

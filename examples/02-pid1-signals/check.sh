@@ -28,14 +28,22 @@ check_match "its handler ran" "$(minirun logs "$C2")" 'got SIGTERM'
 
 minirun run -d --name "$C3" --network none busybox sleep 300 >/dev/null
 minirun exec "$C3" sh -c 'sleep 0.1 &'
-sleep 0.5
-check_match "an orphan under a non-reaping PID 1 stays a zombie" "$(minirun exec "$C3" ps -o ppid,stat,comm)" '^ *1 +Z +sleep'
+for _ in $(seq 30); do
+	out=$(minirun exec "$C3" ps -o ppid,stat,comm)
+	grep -Eq '^ *1 +Z +sleep' <<<"$out" && break
+	sleep 0.2
+done
+check_match "an orphan under a non-reaping PID 1 stays a zombie" "$out" '^ *1 +Z +sleep'
 minirun rm -f "$C3" >/dev/null
 
 minirun run -d --init --name "$C3" --network none busybox sleep 300 >/dev/null
 minirun exec "$C3" sh -c 'sleep 0.1 &'
 sleep 0.5
-out=$(minirun exec "$C3" ps -o pid,stat,comm)
+for _ in $(seq 30); do
+	out=$(minirun exec "$C3" ps -o pid,stat,comm)
+	grep -q ' Z ' <<<"$out" || break
+	sleep 0.2
+done
 check_no_match "--init reaps the orphan: no zombie" "$out" ' Z '
 check_match "--init: sleep is not PID 1" "$out" '^ +1 +[A-Z]+ +[a-z-]*init'
 t0=$(ms)

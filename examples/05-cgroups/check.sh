@@ -31,7 +31,8 @@ if [[ -n $DIR ]]; then
 	rc=0
 	bash -c "echo \$\$ > $DIR/cgroup.procs; head -c 100M /dev/zero | tail" 2>/dev/null || rc=$?
 	check_eq "by hand: 100 MiB in a 32 MiB cgroup is OOM-killed (exit 137)" "$rc" 137
-	check_eq "by hand: one OOM kill counted in the cgroup" "$(oom_kills "$DIR")" 1
+	n=$(oom_kills "$DIR")
+check "by hand: the OOM kill is counted in the cgroup (oom_kill $n)" test "$n" -ge 1
 	check "by hand: the empty cgroup can be removed" rmdir "$DIR"
 fi
 
@@ -47,7 +48,8 @@ check_eq "no OOM kill yet" "$(oom_kills "$CG_DIR")" 0
 rc=0
 minirun exec "$NAME" sh -c 'head -c 100m /dev/zero | tail' 2>/dev/null || rc=$?
 check_eq "exec of 100 MiB: OOM-killed (exit 137)" "$rc" 137
-check_eq "the kill is counted in the container's cgroup" "$(oom_kills "$CG_DIR")" 1
+n=$(oom_kills "$CG_DIR")
+check "the kill is counted in the container's cgroup (oom_kill $n)" test "$n" -ge 1
 check_eq "the container's PID 1 survived" "$(minirun inspect "$NAME" | jq -r '.[0].State.Status')" running
 minirun rm -f "$NAME" >/dev/null
 check "minirun rm removed the container's cgroup" test ! -e "$CG_DIR"

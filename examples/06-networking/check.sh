@@ -23,8 +23,9 @@ nft add rule ip "$T" output ip daddr "$GW" tcp dport "$PORT" dnat to "$IP:80"
 mkdir -p "$TMP/www" && echo "hello $$" >"$TMP/www/index.html"
 cleanup "ip netns pids $NS | xargs -r kill"
 ip netns exec "$NS" busybox httpd -p 80 -h "$TMP/www"
-sleep 0.3
-check_eq "DNAT $GW:$PORT -> $IP:80 reaches the server in the namespace" "$(http_get "$GW" "$PORT" 2>&1)" "hello $$"
+wait_http "$GW" "$PORT" || true
+out=$(http_get "$GW" "$PORT" 2>&1 || true)
+check_eq "DNAT $GW:$PORT -> $IP:80 reaches the server in the namespace" "$out" "hello $$"
 ip netns pids "$NS" | xargs -r kill
 nft delete table ip "$T"
 ip netns del "$NS"
@@ -40,11 +41,8 @@ minirun run -d --name "$WEB" --network "$NET" -p "127.0.0.1:$PORT:80" busybox \
 bridge=$(minirun network inspect "$NET" | jq -r '.[0].Bridge')
 check_match "minirun's bridge has the gateway address $GW" "$(ip -o -4 addr show "$bridge")" " $GW/24 "
 check_match "the container's veth is on the bridge" "$(ip -o link show master "$bridge")" "master $bridge"
-out=''
-for _ in 1 2 3 4 5 6 7 8 9 10; do
-	out=$(http_get 127.0.0.1 "$PORT" 2>&1) && break
-	sleep 0.3
-done
+wait_http 127.0.0.1 "$PORT" || true
+out=$(http_get 127.0.0.1 "$PORT" 2>&1 || true)
 check_eq "-p 127.0.0.1:$PORT:80 reaches the container" "$out" "hello from minirun"
 # Names come from /etc/hosts, which minirun keeps current in every container
 # of the network. (No wget -T: Debian's busybox 1.35 wget crashes with it.)

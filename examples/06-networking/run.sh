@@ -63,7 +63,7 @@ step "a web server in the namespace, reached through the DNAT rule"
 mkdir -p "$TMP/www" && echo "hello from $NS" >"$TMP/www/index.html"
 show_sh "ip netns exec $NS busybox httpd -p 80 -h $TMP/www"
 cleanup "ip netns pids $NS | xargs -r kill"
-sleep 0.3
+wait_http "$GW" "$PORT" || true
 show http_get "$GW" "$PORT"
 say "The host connected to $GW:$PORT; nftables rewrote it to $IP:80 (conntrack" \
 	"remembers, and rewrites the replies back)."
@@ -79,7 +79,7 @@ free_subnet
 show minirun network create "$NET" --subnet "$SUB"
 show minirun run -d --name "$WEB" --network "$NET" -p "127.0.0.1:$PORT:80" busybox \
 	sh -c 'mkdir /www && echo hello from minirun > /www/index.html && exec httpd -f -p 80 -h /www'
-sleep 0.5
+wait_http 127.0.0.1 "$PORT" || true
 show http_get 127.0.0.1 "$PORT"
 say "Containers of a network find each other by name: minirun keeps their" \
 	"/etc/hosts current (Docker uses a DNS server at 127.0.0.11 instead)."
