@@ -138,12 +138,23 @@ _rm_cgroup_parent() {
 }
 # rm_cgroups NAME: removes the cgroup NAME (relative, unique to this run)
 # and everything below it, in every hierarchy, below each of this process's
-# cgroups: where runc and minirun create a relative cgroupsPath.
+# cgroups: where runc and minirun create a relative cgroupsPath. Processes
+# still in them (a container whose runtime or shim was killed: started by
+# this lab, since the name is its own) are killed first, by PID.
 rm_cgroups() {
-	local d
-	while read -r d; do
+	local d pids i
+	local -a dirs
+	mapfile -t dirs < <(_cg_dirs "$1")
+	for ((i = 0; i < 10; i++)); do
+		pids=$(for d in "${dirs[@]}"; do [[ -d $d ]] && find "$d" -name cgroup.procs -exec cat {} +; done 2>/dev/null | sort -u)
+		[[ -n $pids ]] || break
+		# shellcheck disable=SC2086 # one PID a word
+		kill -9 $pids 2>/dev/null
+		sleep 0.2
+	done
+	for d in "${dirs[@]}"; do
 		[[ -d $d ]] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
-	done < <(_cg_dirs "$1")
+	done
 	return 0
 }
 

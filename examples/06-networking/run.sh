@@ -67,8 +67,9 @@ wait_http "$GW" "$PORT" || true
 show http_get "$GW" "$PORT"
 say "The host connected to $GW:$PORT; nftables rewrote it to $IP:80 (conntrack" \
 	"remembers, and rewrites the replies back)."
-show_sh "nft delete table ip $T; ip netns del $NS; ip link del $BR"
-say "Deleting the namespace destroyed $VC, and with it its peer $VH."
+show_sh "ip netns pids $NS | xargs -r kill; nft delete table ip $T; ip netns del $NS; ip link del $BR"
+say "First the server (a process keeps its namespace alive even after 'ip netns del')." \
+	"Deleting the namespace destroyed $VC, and with it its peer $VH."
 
 step "the same with minirun"
 say "A minirun network is a bridge, an address range (IPAM) and rules in" \

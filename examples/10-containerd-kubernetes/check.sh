@@ -10,12 +10,13 @@ need_busybox
 need_containerd
 tmpdir
 D=$TMP/containerd ID=lab10c-$$
+# after containerd is stopped: the containers' cgroups (and what is left in them)
+cleanup "rm_cgroups lab10c-$$"
 ctd_config
 start_containerd
 check "containerd answers on the lab's socket" "${CTR[@]}" version
 minirun save -o "$TMP/busybox.tar" busybox
 check "ctr images import of minirun's save archive" "${CTR[@]}" images import "$TMP/busybox.tar"
-cleanup "rm_cgroups lab10c-$$"
 run=("${CTR[@]}" run --runc-binary "$MINIRUN" --runc-root "$D/minirun-state" --fifo-dir "$D/fifo")
 out=$("${run[@]}" --rm --cgroup "lab10c-$$/a" docker.io/library/busybox:latest "$ID-a" sh -c 'echo pid $$; grep -E "^CapEff:" /proc/self/status' 2>&1 || true)
 check_match "ctr run --runc-binary minirun: the command runs as PID 1" "$out" '^pid 1$'

@@ -20,6 +20,8 @@ say "containerd manages images (content store, snapshots) and containers; it" \
 	"create, start, state, kill, delete - the verbs of lab 09." \
 	"This containerd has its configuration, root, state and socket in $D," \
 	"so it does not touch the host's (if any)."
+# after containerd is stopped: the containers' cgroups (and what is left in them)
+cleanup "rm_cgroups lab10-$$"
 ctd_config
 show_sh "grep -A4 'runtimes.minirun\\]' $D/config.toml"
 start_containerd
@@ -36,7 +38,6 @@ step "ctr run with minirun as the runtime binary"
 say "--runc-binary tells the shim which binary to exec instead of runc;" \
 	"--runc-root is that binary's --root (its state directory). --cgroup is" \
 	"the OCI cgroupsPath: relative, so below your own cgroup."
-cleanup "rm_cgroups lab10-$$"
 show "${CTR[@]}" run --rm --runc-binary "$MINIRUN" --runc-root "$D/minirun-state" --fifo-dir "$D/fifo" \
 	--cgroup "lab10-$$/a" docker.io/library/busybox:latest "$ID-a" \
 	sh -c 'echo "hello from $(hostname), PID $$"; grep -E "^(CapEff|Seccomp):" /proc/self/status'
