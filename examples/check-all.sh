@@ -55,7 +55,6 @@ private_setup() {
 	PRIV=$(mktemp -d /tmp/minirun-labs.XXXXXX)
 	export MINIRUN_ROOT=$PRIV/state MINIRUN_DATA_ROOT=$PRIV/data
 	export MINIRUN_DEFAULT_BRIDGE=mrlab$$ MINIRUN_NFT_TABLE=minirun_labs_$$
-	export MINIRUN_CGROUP_PARENT=${MINIRUN_CGROUP_PARENT:-minirun-labs}
 	for _ in $(seq 50); do
 		a=$((200 + RANDOM % 50)) b=$((RANDOM % 250))
 		if ! ip -4 route show | grep -q "^10\.$a\.$b\."; then

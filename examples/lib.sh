@@ -17,12 +17,26 @@
 # MINIRUN_NFT_TABLE, MINIRUN_DEFAULT_SUBNET (the default network). One is
 # given a default: MINIRUN_CGROUP_PARENT=minirun-labs, a cgroup *relative* to
 # the one you run the lab from, so that the labs' containers land below your
-# own cgroup (and your shell's cgroup limits apply to them too).
+# own cgroup (and your shell's cgroup limits apply to them too); see below
+# for the exception.
 
 LAB=$(basename "${here:?set here before sourcing lib.sh}")
 EXAMPLES=$(cd "$here/.." && pwd)
 REPO=$(cd "$EXAMPLES/.." && pwd)
-export MINIRUN_CGROUP_PARENT=${MINIRUN_CGROUP_PARENT:-minirun-labs}
+# On a pure cgroup-v2 host whose shell sits in a cgroup that does not delegate
+# the memory controller to its children (a systemd session scope: it has
+# processes, and v2's "no internal processes" rule forbids enabling
+# controllers there), a parent below it could not take limits: minirun's
+# default parent, /minirun, is kept then.
+if [[ -z ${MINIRUN_CGROUP_PARENT:-} ]]; then
+	_own2=$(sed -n 's/^0:://p' /proc/self/cgroup)
+	if [[ $(stat -f -c %T /sys/fs/cgroup) == cgroup2fs && $_own2 != / ]] &&
+		! grep -qw memory "/sys/fs/cgroup$_own2/cgroup.subtree_control" 2>/dev/null; then
+		export MINIRUN_CGROUP_PARENT=/minirun
+	else
+		export MINIRUN_CGROUP_PARENT=minirun-labs
+	fi
+fi
 
 # ---------------------------------------------------------------- messages
 if [[ -t 1 ]]; then

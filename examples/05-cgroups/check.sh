@@ -40,7 +40,10 @@ cleanup "\"$MINIRUN\" rm -f $NAME"
 minirun run -d --name "$NAME" -m 32m --network none busybox sleep 300 >/dev/null
 pid=$(container_pid "$NAME")
 memcg_of "$pid"
-check_match "the container's cgroup is below your own" "$CG_DIR" "^$OWN/"
+case $MINIRUN_CGROUP_PARENT in
+/*) check_match "the container's cgroup is below $MINIRUN_CGROUP_PARENT" "$CG_DIR" "$MINIRUN_CGROUP_PARENT/" ;;
+*) check_match "the container's cgroup is below your own" "$CG_DIR" "^$OWN/$MINIRUN_CGROUP_PARENT/" ;;
+esac
 if ((CG_VER == 2)); then lim=$(cat "$CG_DIR/memory.max"); else lim=$(cat "$CG_DIR/memory.limit_in_bytes"); fi
 check_eq "-m 32m: the limit in the container's cgroup" "$lim" 33554432
 check_eq "the container sees its cgroup as / (cgroup namespace)" "$(minirun exec "$NAME" cat /proc/self/cgroup | cut -d: -f3 | sort -u)" /

@@ -64,8 +64,8 @@ fi
 
 step "minirun -m: the same limit, in the container's own cgroup"
 say "minirun run -m 32m writes memory.max (v2) or memory.limit_in_bytes (v1) in" \
-	"a cgroup it creates for the container (below MINIRUN_CGROUP_PARENT," \
-	"here '$MINIRUN_CGROUP_PARENT', relative to your own cgroup)."
+	"a cgroup it creates for the container, below MINIRUN_CGROUP_PARENT:" \
+	"here '$MINIRUN_CGROUP_PARENT' (a relative path is relative to your own cgroup)."
 cleanup "\"$MINIRUN\" rm -f $NAME"
 show minirun run -d --name "$NAME" -m 32m --network none busybox sleep 300
 PID=$(container_pid "$NAME")
