@@ -113,7 +113,7 @@ for dir in "$here"/[0-9][0-9]-*/; do
 	run_step "$lab" run.sh
 	rc=$?
 	if ((rc == 77)); then
-		result=SKIP reason=$(grep -m1 '^SKIP\|SKIP ' "$LOGS/$lab.run.sh.log" | sed 's/\x1b\[[0-9;]*m//g')
+		result=SKIP reason=$(grep -m1 'SKIP' "$LOGS/$lab.run.sh.log" | sed 's/\x1b\[[0-9;]*m//g; s/^SKIP [^:]*: //')
 	elif ((rc != 0)); then
 		result=FAIL reason="run.sh exited $rc"
 		echo "   run.sh failed ($rc); the end of its output:"
@@ -123,7 +123,7 @@ for dir in "$here"/[0-9][0-9]-*/; do
 		rc=$?
 		sed 's/^/   /' "$LOGS/$lab.check.sh.log"
 		if ((rc == 77)); then
-			result=SKIP reason=$(grep -m1 'SKIP' "$LOGS/$lab.check.sh.log" | sed 's/\x1b\[[0-9;]*m//g')
+			result=SKIP reason=$(grep -m1 'SKIP' "$LOGS/$lab.check.sh.log" | sed 's/\x1b\[[0-9;]*m//g; s/^SKIP [^:]*: //')
 		elif ((rc != 0)); then
 			result=FAIL reason="check.sh: $(grep -c 'FAIL' "$LOGS/$lab.check.sh.log") check(s) failed"
 		else
