@@ -66,5 +66,5 @@ show_sh "cd $B && jq '.process.args = [\"sh\", \"-c\", \"hostname; echo pid \$\$
 show minirun run --bundle "$B" "$ID"
 if command -v runc >/dev/null; then show runc --root "$RUNC_ROOT" run --bundle "$B" "$RID"; fi
 say "Same config.json, same answers: what the container gets is in config.json," \
-	"the runtime only carries it out. Try crun too (crun --root DIR run ...)."
+	"the runtime only carries it out."
 say "Done. Now run ./check.sh to check your work."
