@@ -94,6 +94,7 @@ export MINIRUN
 
 # minirun ARGS...: the binary under test, so that the labs read as you type them.
 minirun() { "$MINIRUN" "$@"; }
+export -f minirun # for show_sh's bash -c
 
 ((EUID == 0)) || die "the labs need root (namespaces, mounts, cgroups): sudo ./${0##*/}"
 

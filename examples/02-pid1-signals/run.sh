@@ -18,16 +18,16 @@ sleep 1
 show minirun ps
 say "Still Up. 'minirun stop' sends the stop signal, waits (-t seconds)," \
 	"then sends SIGKILL, which PID 1 cannot ignore: exit code 128+9 = 137."
-show_sh "time \"\$MINIRUN\" stop -t 2 $C1"
-show_sh "\"\$MINIRUN\" inspect $C1 | jq '.[0].State.ExitCode'"
+show_sh "time minirun stop -t 2 $C1"
+show_sh "minirun inspect $C1 | jq '.[0].State.ExitCode'"
 
 step "a PID 1 with a handler stops at once"
 show minirun run -d --name "$C2" --network none busybox \
 	sh -c 'trap "echo got SIGTERM; exit 0" TERM; while :; do sleep 0.2; done'
 sleep 0.5
-show_sh "time \"\$MINIRUN\" stop -t 10 $C2"
+show_sh "time minirun stop -t 10 $C2"
 show minirun logs "$C2"
-show_sh "\"\$MINIRUN\" inspect $C2 | jq '.[0].State.ExitCode'"
+show_sh "minirun inspect $C2 | jq '.[0].State.ExitCode'"
 
 step "orphans are re-parented to PID 1, which must reap them"
 say "A process whose parent exits is adopted by its namespace's init." \
@@ -47,7 +47,7 @@ show minirun run -d --init --name "$C3" --network none busybox sleep 300
 show minirun exec "$C3" sh -c 'sleep 0.1 &'
 sleep 0.5
 show minirun exec "$C3" ps -o pid,ppid,stat,comm
-show_sh "time \"\$MINIRUN\" stop -t 10 $C3"
-show_sh "\"\$MINIRUN\" inspect $C3 | jq '.[0].State.ExitCode'"
+show_sh "time minirun stop -t 10 $C3"
+show_sh "minirun inspect $C3 | jq '.[0].State.ExitCode'"
 say "143 = 128+15: sleep died of the SIGTERM that init forwarded, at once."
 say "Done. Now run ./check.sh to check your work."

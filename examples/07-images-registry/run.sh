@@ -14,7 +14,7 @@ cd "$TMP"
 
 step "the local store"
 show minirun images
-show_sh "\"\$MINIRUN\" image inspect busybox | jq '.[0] | {Id, RepoTags, Config: .Config.Cmd, RootFS}'"
+show_sh "minirun image inspect busybox | jq '.[0] | {Id, RepoTags, Config: .Config.Cmd, RootFS}'"
 say "Id is the digest (sha256) of the image's config; RootFS.Layers lists the" \
 	"layers' diff IDs, the digests of their *uncompressed* tars."
 

@@ -33,17 +33,17 @@ say "create sets up namespaces, mounts, cgroup, then its init process waits (on"
 cleanup "rm_cgroups lab09-$$"
 cleanup "\"$MINIRUN\" delete --force $ID"
 show minirun create --bundle "$B" "$ID"
-show_sh "\"\$MINIRUN\" state $ID | jq '{id, status, pid, bundle}'"
+show_sh "minirun state $ID | jq '{id, status, pid, bundle}'"
 PID=$(minirun state "$ID" | jq -r .pid)
 show_sh "cat /proc/$PID/cmdline | tr '\\0' ' '; echo; readlink /proc/$PID/ns/pid /proc/self/ns/pid"
 say "PID $PID is already in its own namespaces, but still minirun's init, not sleep."
 
 step "start: execve the user's process"
 show minirun start "$ID"
-show_sh "\"\$MINIRUN\" state $ID | jq -r .status; cat /proc/$PID/cmdline | tr '\\0' ' '; echo"
+show_sh "minirun state $ID | jq -r .status; cat /proc/$PID/cmdline | tr '\\0' ' '; echo"
 show minirun kill "$ID" KILL
 sleep 0.3
-show_sh "\"\$MINIRUN\" state $ID | jq -r .status"
+show_sh "minirun state $ID | jq -r .status"
 show minirun delete "$ID"
 show minirun list
 
