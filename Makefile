@@ -148,3 +148,21 @@ bench-all: build
 # minirun run against docker run, podman run and ctr run (bench/engines.sh).
 bench-engines:
 	bench/engines.sh
+
+# Fuzzing (go test -fuzz): every fuzz target, one after another, for
+# FUZZTIME each (CI: `make fuzz FUZZTIME=10s`). The seed corpora live in
+# the packages' testdata/fuzz/FuzzXxx/ and also run in plain `go test`.
+# As root, the layer fuzzers unpack inside a chroot sandbox (image/fuzz_test.go).
+.PHONY: fuzz
+FUZZTIME ?= 10s
+FUZZ_TARGETS = \
+	engine:FuzzParsePublish engine:FuzzParseExposed engine:FuzzParseVolumeFlag \
+	engine:FuzzParseMountFlag engine:FuzzParseTmpfsFlag \
+	image:FuzzNormalizeRef image:FuzzUnpackEntries image:FuzzUnpackTar \
+	container:FuzzLoadSpec security/seccomp:FuzzCompile
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "== $$fn ./$$pkg ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -parallel 2 ./$$pkg; \
+	done
