@@ -170,7 +170,9 @@ func (c *Container) Exec(p *specs.Process, o ExecOpts) (*Process, error) {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, o.ConsoleSocket)
 		cfg.ConsoleFd = 4
 	}
+	sealed := sealExe(cmd)
 	err = cmd.Start()
+	sealed()
 	childSock.Close()
 	if err != nil {
 		return nil, fmt.Errorf("exec: start %s: %w", cmd.Path, err)

@@ -13,7 +13,9 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -347,6 +349,77 @@ echo done`)
 	}
 	if b, _ := os.ReadFile("/proc/sys/kernel/hostname"); string(b) != string(hostname) {
 		t.Errorf("host hostname changed: %q", b)
+	}
+	assertClean(t)
+}
+
+// CVE-2019-5736, the classic way in: the container's program (or what an
+// admin's `exec` runs, e.g. a /bin/sh replaced by a symlink) is
+// /proc/self/exe, so the minirun process that execs it runs minirun again,
+// inside the container and dumpable. An attacker in the container keeps an
+// O_PATH descriptor of its /proc/<pid>/exe and, once no minirun runs any
+// more (the OCI verbs exit after start, so nothing keeps the binary busy
+// with ETXTBSY), reopens it for writing to replace the host's runtime.
+//
+// minirun runs init and exec helpers from a detached read-only mount of
+// its binary (container/exeseal.go): the attacker (testdata/sysprobe
+// exe-attack, which only opens, never writes) must reach the binary (the
+// test sees the attack happen) but never get it writable. The same attack
+// with MINIRUN_NO_EXE_SEAL=1 is logged as the control.
+func TestEscapeCVE20195736ProcSelfExe(t *testing.T) {
+	probe := buildSysprobe(t)
+	before := fileSum(t, bin)
+	var st syscall.Stat_t
+	if err := syscall.Stat(bin, &st); err != nil {
+		t.Fatal(err)
+	}
+	attack := func(t *testing.T, env ...string) string {
+		rootfs := rootfsCopy(t)
+		b, err := os.ReadFile(probe)
+		if err != nil || os.WriteFile(filepath.Join(rootfs, "sysprobe"), b, 0o755) != nil {
+			t.Fatalf("copy sysprobe into the rootfs: %v", err)
+		}
+		id := fmt.Sprintf("esc5736x-%d", os.Getpid())
+		bd := bundle(t, []string{"sh", "-c", fmt.Sprintf("/sysprobe exe-attack %d %d 4 > /tmp/attack.log 2>&1; sleep 60", st.Dev, st.Ino)},
+			func(s *specs.Spec) { s.Root.Path = rootfs })
+		if r := minirunFiles(t, "create", "--bundle", bd, id); r.code != 0 {
+			t.Fatalf("create: %d %s", r.code, r.stderr)
+		}
+		defer minirun(t, "", "delete", "--force", id)
+		run(t, 0, "start", id)
+		// The victim: minirun exec'ing /proc/self/exe in the container,
+		// alive for a second (import reads its stdin), then gone.
+		victim := exec.Command(bin, "exec", "-i", id, "/proc/self/exe", "import", "-", "x:y")
+		victim.Env = append(minirunEnv(), env...)
+		in, _ := victim.StdinPipe()
+		if err := victim.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		in.Close()
+		_ = victim.Wait()
+		// The attacker goes on for a few seconds with no minirun running.
+		log := filepath.Join(rootfs, "tmp", "attack.log")
+		var out []byte
+		for i := 0; i < 100; i++ {
+			if out, _ = os.ReadFile(log); strings.Contains(string(out), "end") {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		return string(out)
+	}
+	out := attack(t)
+	t.Logf("sealed: %q", out)
+	if !strings.Contains(out, "REACHED") {
+		t.Errorf("the attacker never reached the exec'd minirun's /proc/<pid>/exe: the test did not test: %q", out)
+	}
+	if strings.Contains(out, "WRITABLE") {
+		t.Errorf("the container could open the host's minirun binary for writing: %q", out)
+	}
+	t.Logf("control, MINIRUN_NO_EXE_SEAL=1: %q", attack(t, "MINIRUN_NO_EXE_SEAL=1"))
+	if fileSum(t, bin) != before {
+		t.Fatal("the host's minirun binary changed")
 	}
 	assertClean(t)
 }

@@ -6,6 +6,13 @@
 //	sysprobe ptrace PID    PTRACE_SEIZE and PTRACE_ATTACH of PID
 //	sysprobe ptrace-child  the same on a child of its own ("sysprobe sleep")
 //	sysprobe sleep         sleeps for a minute
+//	sysprobe exe-attack DEV INO SECONDS
+//	                       CVE-2019-5736: for SECONDS, keeps an O_PATH
+//	                       descriptor of every /proc/<pid>/exe that is the
+//	                       file DEV:INO (the host's minirun) and tries to
+//	                       reopen each for writing (never writes): prints
+//	                       REACHED <pid>, WRITABLE <pid>, or REFUSED <errno>
+//	                       once per errno
 //
 // Static (CGO_ENABLED=0), so it runs in any rootfs.
 package main
@@ -85,8 +92,54 @@ func main() {
 		child.Wait()
 	case "sleep":
 		time.Sleep(time.Minute)
+	case "exe-attack":
+		dev, _ := strconv.ParseUint(os.Args[2], 10, 64)
+		ino, _ := strconv.ParseUint(os.Args[3], 10, 64)
+		secs, _ := strconv.Atoi(os.Args[4])
+		exeAttack(dev, ino, time.Duration(secs)*time.Second)
 	}
 }
 
 // keyring passes a special keyring ID (a negative int32) as a register.
 func keyring(id int32) uintptr { return uintptr(uint32(id)) }
+
+func exeAttack(dev, ino uint64, d time.Duration) {
+	kept := map[string]int{}
+	said := map[string]bool{}
+	say := func(s string) {
+		if !said[s] {
+			said[s] = true
+			fmt.Println(s)
+		}
+	}
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		ents, _ := os.ReadDir("/proc")
+		for _, e := range ents {
+			if _, err := strconv.Atoi(e.Name()); err != nil || kept[e.Name()] != 0 {
+				continue
+			}
+			fd, err := unix.Open("/proc/"+e.Name()+"/exe", unix.O_PATH|unix.O_CLOEXEC, 0)
+			if err != nil {
+				continue
+			}
+			var st unix.Stat_t
+			if unix.Fstat(fd, &st) != nil || st.Dev != dev || st.Ino != ino {
+				unix.Close(fd)
+				continue
+			}
+			say("REACHED " + e.Name())
+			kept[e.Name()] = fd
+		}
+		for pid, fd := range kept {
+			w, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), unix.O_WRONLY|unix.O_APPEND|unix.O_CLOEXEC, 0)
+			if err == nil {
+				unix.Close(w)
+				say("WRITABLE " + pid)
+			} else {
+				say("REFUSED " + unix.ErrnoName(err.(unix.Errno)))
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	fmt.Println("end")
+}
