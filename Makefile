@@ -166,3 +166,9 @@ fuzz:
 		echo "== $$fn ./$$pkg ($(FUZZTIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -parallel 2 ./$$pkg; \
 	done
+
+# Start-up cost of Docker's seccomp profile and of the CVE-2019-5736 exe seal,
+# minirun against runc and crun (bench/security.sh, bench/README.md).
+.PHONY: bench-security
+bench-security: build
+	MINIRUN=$(CURDIR)/bin/minirun bench/security.sh
