@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 func fileSum(t *testing.T, path string) [32]byte {
@@ -420,6 +422,87 @@ func TestEscapeCVE20195736ProcSelfExe(t *testing.T) {
 	t.Logf("control, MINIRUN_NO_EXE_SEAL=1: %q", attack(t, "MINIRUN_NO_EXE_SEAL=1"))
 	if fileSum(t, bin) != before {
 		t.Fatal("the host's minirun binary changed")
+	}
+	assertClean(t)
+}
+
+// CVE-2021-30465, raced: mount destinations are resolved inside the root
+// (securejoin) and then used by path, so a directory on the way that a
+// container can change (a shared volume) may be swapped for a symlink
+// between the check and the use. Here a host-side racer exchanges, as
+// fast as it can (renameat2 RENAME_EXCHANGE, as the original PoC did from
+// a second container), a directory of the volume with a symlink to a host
+// directory, while containers start over and over with tmpfs and file bind
+// mounts below that directory. If a start ever follows the swapped symlink
+// it creates its mount point (mkdir, or an empty file for a file bind) in
+// the host directory, and mounts there: the host directory must never get
+// an entry or a mount, whatever the runs' outcome (a run may fail: the
+// swap can make a destination a symlink, which is refused).
+func TestEscapeCVE202130465Race(t *testing.T) {
+	hostDir := hostSecretDirs(t)[0]
+	vol := t.TempDir()
+	if err := os.Mkdir(filepath.Join(vol, "d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(hostDir, filepath.Join(vol, "l")); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "src")
+	os.WriteFile(src, []byte("bind source\n"), 0o644)
+
+	stop := make(chan struct{})
+	swaps := make(chan int)
+	go func() {
+		runtime.LockOSThread()
+		n := 0
+		d, l := filepath.Join(vol, "d"), filepath.Join(vol, "l")
+		for {
+			select {
+			case <-stop:
+				swaps <- n
+				return
+			default:
+			}
+			for i := 0; i < 100; i++ {
+				if unix.Renameat2(unix.AT_FDCWD, d, unix.AT_FDCWD, l, unix.RENAME_EXCHANGE) == nil {
+					n++
+				}
+			}
+		}
+	}()
+	args := []string{"run", "--rm", "--network", "none", "-v", vol + ":/vol"}
+	for i := 0; i < 6; i++ {
+		args = append(args, "--tmpfs", fmt.Sprintf("/vol/d/m%d", i), "-v", fmt.Sprintf("%s:/vol/d/f%d:ro", src, i))
+	}
+	args = append(args, "busybox", "true")
+	runs, failed := 0, 0
+	var firstErr string
+	for end := time.Now().Add(12 * time.Second); time.Now().Before(end); {
+		runs++
+		r := minirun(t, "", args...)
+		if r.code != 0 {
+			failed++
+			if firstErr == "" {
+				firstErr = r.stderr
+			}
+		}
+		if e := entries(hostDir); len(e) != 1 {
+			break
+		}
+	}
+	close(stop)
+	n := <-swaps
+	t.Logf("%d runs (%d refused, first: %q), %d swaps", runs, failed, firstErr, n)
+	if e := entries(hostDir); !reflect.DeepEqual(e, []string{"host-secret"}) {
+		t.Errorf("a container start created mount points in the host's directory %s through the swapped symlink: %v", hostDir, e)
+	}
+	if m := mountsUnder(hostDir); len(m) > 0 {
+		t.Errorf("a mount landed on the host: %v", m)
+	}
+	if runs-failed == 0 {
+		// Every start met the racer and refused (safe); the assertions
+		// above still covered every attempt at making the mount points.
+		t.Logf("no run got through the race this time: all refused")
 	}
 	assertClean(t)
 }
