@@ -137,13 +137,13 @@ func MkdirInRoot(rootfs, path string, mode os.FileMode) (string, error) {
 }
 
 // mountTarget creates the mount point of dest inside rootfs (a directory,
-// or an empty file when a file is bind-mounted) and returns an O_PATH
-// handle of it and its real path. Both are resolved and created without a
-// path ever being walked twice (filepath-securejoin's pathrs-lite:
+// or an empty file when a file is bind-mounted; symlinks of the image are
+// followed as if rootfs were "/") and returns it as handles. It is
+// resolved and created without a path ever being walked twice (filepath-securejoin's pathrs-lite:
 // openat2(RESOLVE_IN_ROOT) or a checked walk of handles), so a process of
 // the container that swaps a directory on the way for a symlink (through a
 // volume it shares: CVE-2021-30465) cannot make minirun create or mount
-// anything outside the root. The caller mounts onto procFd(handle).
+// anything outside the root. The caller mounts onto procFd(mp.h).
 func mountTarget(rootfs, dest string, file bool) (*mountPoint, error) {
 	root, err := os.OpenFile(rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -173,12 +173,22 @@ func mountTarget(rootfs, dest string, file bool) (*mountPoint, error) {
 		if h, err = mkdirAll(dest); err != nil {
 			return nil, err
 		}
-	} else {
-		parent, err := mkdirAll(filepath.Dir(dest))
+	} else if h, err = pathrs.OpenatInRoot(root, dest); err != nil {
+		// Missing: create it where dest leads inside the root (an image's
+		// /etc/resolv.conf may be a symlink to a file not there yet).
+		p, jerr := securejoin.SecureJoin(rootfs, dest)
+		if jerr != nil {
+			return nil, jerr
+		}
+		rel, rerr := filepath.Rel(rootfs, p)
+		if rerr != nil {
+			return nil, rerr
+		}
+		parent, err := mkdirAll("/" + filepath.Dir(rel))
 		if err != nil {
 			return nil, err
 		}
-		h, err = fileTarget(parent, filepath.Base(dest))
+		h, err = fileTarget(parent, filepath.Base(rel))
 		parent.Close()
 		if err != nil {
 			return nil, err
