@@ -88,6 +88,7 @@ test: test-deps vet
 	$(GO) test -count=1 -timeout 10m $$($(GO) list ./... | grep -v /tests/)
 	$(GO) test -count=1 -timeout 20m ./tests/...
 	$(MAKE) test-install
+	$(MAKE) fuzz FUZZTIME=5s
 	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) labs; else echo "labs: skipped, the workshop labs need root"; fi
 	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) vmtest; else echo "vmtest: skipped, the cgroup-v2 VM needs root"; fi
 
@@ -181,3 +182,27 @@ test-install:
 .PHONY: labs
 labs: build
 	MINIRUN=$(CURDIR)/bin/minirun examples/check-all.sh --private
+
+# Fuzzing (go test -fuzz): every fuzz target, one after another, for
+# FUZZTIME each (CI: `make fuzz FUZZTIME=10s`). The seed corpora live in
+# the packages' testdata/fuzz/FuzzXxx/ and also run in plain `go test`.
+# As root, the layer fuzzers unpack inside a chroot sandbox (image/fuzz_test.go).
+.PHONY: fuzz
+FUZZTIME ?= 10s
+FUZZ_TARGETS = \
+	engine:FuzzParsePublish engine:FuzzParseExposed engine:FuzzParseVolumeFlag \
+	engine:FuzzParseMountFlag engine:FuzzParseTmpfsFlag \
+	image:FuzzNormalizeRef image:FuzzUnpackEntries image:FuzzUnpackTar \
+	container:FuzzLoadSpec security/seccomp:FuzzCompile
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "== $$fn ./$$pkg ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -parallel 2 ./$$pkg; \
+	done
+
+# Start-up cost of Docker's seccomp profile and of the CVE-2019-5736 exe seal,
+# minirun against runc and crun (bench/security.sh, bench/README.md).
+.PHONY: bench-security
+bench-security: build
+	MINIRUN=$(CURDIR)/bin/minirun bench/security.sh

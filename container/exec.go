@@ -178,9 +178,11 @@ func (c *Container) Exec(p *specs.Process, o ExecOpts) (*Process, error) {
 		return nil, err
 	}
 	defer tw.Close()
+	sealed := sealExe(cmd)
 	end := trace.Step("container", "start exec-init (nsenter.c runs first)", `execve("/proc/self/exe", ["minirun", "exec-init"])`, "execve(2)")
 	err = cmd.Start()
 	end(err)
+	sealed()
 	childSock.Close()
 	if tw != nil {
 		tw.Close()

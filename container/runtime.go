@@ -361,6 +361,7 @@ func (c *Container) start(spec *specs.Spec, filter *seccomp.Filter, rootfs strin
 // thread, so this must run on it: minirun's main() keeps the main
 // goroutine there. (man 7 time_namespaces)
 func startInit(cmd *exec.Cmd, spec *specs.Spec) error {
+	defer sealExe(cmd)()
 	newTime := false
 	for _, ns := range spec.Linux.Namespaces {
 		newTime = newTime || (ns.Type == specs.TimeNamespace && ns.Path == "")

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -141,24 +142,193 @@ func MkdirInRoot(rootfs, path string, mode os.FileMode) (string, error) {
 	return p, nil
 }
 
-// createTarget makes the mount point: a directory, or an empty file when a
-// file is bind-mounted.
-func createTarget(target string, file bool) error {
-	if file {
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			return err
-		}
-		f, err := os.OpenFile(target, os.O_CREATE|os.O_RDONLY|unix.O_NOFOLLOW, 0o644)
-		if err != nil {
-			if fi, serr := os.Lstat(target); serr == nil && fi.Mode().IsRegular() {
-				return nil
-			}
-			return err
-		}
-		return f.Close()
+// mountTarget creates the mount point of dest inside rootfs (a directory,
+// or an empty file when a file is bind-mounted; symlinks of the image are
+// followed as if rootfs were "/") and returns it as handles. It is
+// resolved and created without a path ever being walked twice (filepath-securejoin's pathrs-lite:
+// openat2(RESOLVE_IN_ROOT) or a checked walk of handles), so a process of
+// the container that swaps a directory on the way for a symlink (through a
+// volume it shares: CVE-2021-30465) cannot make minirun create or mount
+// anything outside the root. The caller mounts onto procFd(mp.h).
+func mountTarget(rootfs, dest string, file bool) (*mountPoint, error) {
+	root, err := os.OpenFile(rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
 	}
-	return os.MkdirAll(target, 0o755)
+	defer root.Close()
+	var h *os.File
+	mkdirAll := func(dir string) (*os.File, error) {
+		h, err := pathrs.MkdirAllHandle(root, dir, 0o755)
+		if err == nil {
+			return h, nil
+		}
+		// A symlink of the image that leads nowhere yet (/data -> /srv/x):
+		// pathrs-lite does not create through it; resolve it inside the
+		// root as securejoin does, then create that path, again in-root.
+		p, jerr := securejoin.SecureJoin(rootfs, dir)
+		if jerr != nil {
+			return nil, err
+		}
+		rel, rerr := filepath.Rel(rootfs, p)
+		if rerr != nil {
+			return nil, err
+		}
+		return pathrs.MkdirAllHandle(root, "/"+rel, 0o755)
+	}
+	if !file {
+		if h, err = mkdirAll(dest); err != nil {
+			return nil, err
+		}
+	} else if h, err = pathrs.OpenatInRoot(root, dest); err != nil {
+		// Missing: create it where dest leads inside the root (an image's
+		// /etc/resolv.conf may be a symlink to a file not there yet).
+		p, jerr := securejoin.SecureJoin(rootfs, dest)
+		if jerr != nil {
+			return nil, jerr
+		}
+		rel, rerr := filepath.Rel(rootfs, p)
+		if rerr != nil {
+			return nil, rerr
+		}
+		parent, err := mkdirAll("/" + filepath.Dir(rel))
+		if err != nil {
+			return nil, err
+		}
+		h, err = fileTarget(parent, filepath.Base(rel))
+		parent.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	mp, err := newMountPoint(rootfs, root, h)
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
+	return mp, nil
 }
+
+// mountPoint is a mount point inside the root: a handle of it (h), and of
+// its parent directory with its name there, to find the mount made on it.
+type mountPoint struct {
+	h, parent *os.File
+	base      string
+	mntID     uint64
+}
+
+func newMountPoint(rootfs string, root, h *os.File) (*mountPoint, error) {
+	real, err := os.Readlink(procFd(h))
+	if err != nil {
+		return nil, err
+	}
+	rootReal, err := filepath.EvalSymlinks(rootfs)
+	if err != nil {
+		return nil, err
+	}
+	rel, err := filepath.Rel(rootReal, real)
+	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, "../") {
+		return nil, fmt.Errorf("resolves to %s, outside the root", real)
+	}
+	parent, err := pathrs.OpenatInRoot(root, filepath.Dir(rel))
+	if err != nil {
+		return nil, err
+	}
+	mp := &mountPoint{h: h, parent: parent, base: filepath.Base(rel)}
+	var want, got unix.Stat_t
+	fd, err := unix.Openat(int(parent.Fd()), mp.base, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err == nil {
+		err = unix.Fstat(fd, &got)
+		unix.Close(fd)
+	}
+	if err == nil {
+		err = unix.Fstat(int(h.Fd()), &want)
+	}
+	if err == nil && (got.Dev != want.Dev || got.Ino != want.Ino) {
+		err = fmt.Errorf("%s changed under minirun: refusing (CVE-2021-30465)", real)
+	}
+	if err == nil {
+		mp.mntID, err = mountID(int(h.Fd()))
+	}
+	if err != nil {
+		parent.Close()
+		return nil, err
+	}
+	return mp, nil
+}
+
+func (mp *mountPoint) Close() {
+	mp.h.Close()
+	mp.parent.Close()
+}
+
+// top opens the root of the mount just made on the mount point: its name
+// looked up in the parent's handle (a lookup that, unlike one through
+// /proc/self/fd, enters the mount on top), refusing anything that is not a
+// new mount there (a symlink or directory swapped in meanwhile).
+func (mp *mountPoint) top() (*os.File, error) {
+	fd, err := unix.Openat(int(mp.parent.Fd()), mp.base, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	id, err := mountID(fd)
+	if err == nil && id == mp.mntID {
+		err = fmt.Errorf("%s: no new mount there: refusing (CVE-2021-30465)", mp.base)
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), mp.base), nil
+}
+
+// onTop runs fn on the mount just made, named by /proc/self/fd/N.
+func (mp *mountPoint) onTop(fn func(procfd string) error) error {
+	t, err := mp.top()
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	return fn(procFd(t))
+}
+
+func mountID(fd int) (uint64, error) {
+	var stx unix.Statx_t
+	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, unix.STATX_MNT_ID, &stx); err != nil {
+		return 0, err
+	}
+	return stx.Mnt_id, nil
+}
+
+// fileTarget opens (creating it empty if missing) the file name in the
+// directory dir, never following a symlink there.
+func fileTarget(dir *os.File, name string) (*os.File, error) {
+	open := func() (int, error) {
+		return unix.Openat(int(dir.Fd()), name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	}
+	fd, err := open()
+	if errors.Is(err, unix.ENOENT) {
+		c, cerr := unix.Openat(int(dir.Fd()), name, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_RDONLY|unix.O_CLOEXEC, 0o644)
+		if cerr == nil {
+			unix.Close(c)
+		} else if !errors.Is(cerr, unix.EEXIST) {
+			return nil, cerr
+		}
+		fd, err = open()
+	}
+	if err != nil {
+		return nil, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		unix.Close(fd)
+		return nil, fmt.Errorf("%s is a symlink: refusing to mount over it", name)
+	}
+	return os.NewFile(uintptr(fd), name), nil
+}
+
+// procFd is the magic link of an open file. Mounting onto procFd(h) mounts
+// on exactly h; its lookup does not enter a mount made there (mountPoint.top).
+func procFd(f *os.File) string { return fmt.Sprintf("/proc/self/fd/%d", f.Fd()) }
 
 // Mount performs one mount of the OCI spec, with its destination resolved
 // inside rootfs.
@@ -166,51 +336,60 @@ func Mount(rootfs string, m specs.Mount) error {
 	if !filepath.IsAbs(m.Destination) {
 		return fmt.Errorf("mount destination %q is not an absolute path", m.Destination)
 	}
-	target, err := InRoot(rootfs, m.Destination)
-	if err != nil {
-		return err
-	}
 	o := ParseOptions(m.Options)
 	if m.Type == "bind" {
 		o.Flags |= unix.MS_BIND
 		o.Bind = true
 	}
 	if o.Bind {
-		return bindMount(m, target, o)
+		return bindMount(rootfs, m, o)
 	}
+	mp, err := mountTarget(rootfs, m.Destination, false)
+	if err != nil {
+		return fmt.Errorf("create mount point %s: %w", m.Destination, err)
+	}
+	defer mp.Close()
 	if m.Type == "cgroup" || m.Type == "cgroup2" {
-		if err := createTarget(target, false); err != nil {
-			return fmt.Errorf("create mount point %s: %w", m.Destination, err)
+		// mountCgroup mounts below target too: it works on the path, which
+		// is the image's /sys/fs/cgroup, not a place a volume shares.
+		target, err := InRoot(rootfs, m.Destination)
+		if err != nil {
+			return err
 		}
 		return mountCgroup(target, o)
 	}
-	if err := createTarget(target, false); err != nil {
-		return fmt.Errorf("create mount point %s: %w", m.Destination, err)
-	}
-	if err := mount(m.Source, target, m.Type, o.Flags, o.Data); err != nil {
-		return err
+	if err := mount(m.Source, procFd(mp.h), m.Type, o.Flags, o.Data); err != nil {
+		return fmt.Errorf("mount %s: %w", m.Destination, err)
 	}
 	if o.Propagation != 0 {
-		return SetPropagation(target, o.Propagation)
+		return mp.onTop(func(p string) error { return SetPropagation(p, o.Propagation) })
 	}
 	return nil
 }
 
-func bindMount(m specs.Mount, target string, o Options) error {
+func bindMount(rootfs string, m specs.Mount, o Options) error {
 	fi, err := os.Stat(m.Source)
 	if err != nil {
 		return fmt.Errorf("bind mount source %q: %w", m.Source, err)
 	}
-	if err := createTarget(target, !fi.IsDir()); err != nil {
+	mp, err := mountTarget(rootfs, m.Destination, !fi.IsDir())
+	if err != nil {
 		return fmt.Errorf("create mount point %s: %w", m.Destination, err)
 	}
-	if err := mount(m.Source, target, "", o.Flags&(unix.MS_BIND|unix.MS_REC), ""); err != nil {
-		return err
+	defer mp.Close()
+	if done, err := bindDetached(m.Source, mp.h, o); done {
+		if err != nil {
+			return fmt.Errorf("bind mount %s on %s: %w", m.Source, m.Destination, err)
+		}
+		return nil
+	}
+	if err := mount(m.Source, procFd(mp.h), "", o.Flags&(unix.MS_BIND|unix.MS_REC), ""); err != nil {
+		return fmt.Errorf("bind mount %s on %s: %w", m.Source, m.Destination, err)
 	}
 	// A bind mount ignores most flags on the first call: ro, nosuid, nodev
 	// and noexec need a second, remounting call (man 8 mount, "bind mount").
 	if extra := o.Flags &^ (unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT); extra != 0 {
-		if err := remountBind(target, extra); err != nil {
+		if err := mp.onTop(func(p string) error { return remountBind(p, extra) }); err != nil {
 			return err
 		}
 	}
@@ -219,13 +398,19 @@ func bindMount(m specs.Mount, target string, o Options) error {
 	// mount_setattr(2) (Linux 5.12) sets the attribute on the whole tree,
 	// as Docker's "recursive read-only" does.
 	if o.Flags&unix.MS_RDONLY != 0 && o.Flags&unix.MS_REC != 0 {
-		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
-		if err := unix.MountSetattr(-1, target, unix.AT_RECURSIVE, attr); err != nil && err != unix.ENOSYS {
-			return &os.PathError{Op: "mount_setattr(AT_RECURSIVE, MOUNT_ATTR_RDONLY)", Path: target, Err: err}
+		err := mp.onTop(func(p string) error {
+			attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+			if err := unix.MountSetattr(-1, p, unix.AT_RECURSIVE, attr); err != nil && err != unix.ENOSYS {
+				return &os.PathError{Op: "mount_setattr(AT_RECURSIVE, MOUNT_ATTR_RDONLY)", Path: m.Destination, Err: err}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	if o.Propagation != 0 {
-		return SetPropagation(target, o.Propagation)
+		return mp.onTop(func(p string) error { return SetPropagation(p, o.Propagation) })
 	}
 	return nil
 }
@@ -395,4 +580,83 @@ func Unmount(target string) error {
 		return &os.PathError{Op: "umount2", Path: target, Err: err}
 	}
 	return nil
+}
+
+// createTarget makes a mount point by path: a directory, or an empty file
+// when a file is bind-mounted. For /dev (devices, the console), which minirun
+// itself fills before the container runs; spec mounts use mountTarget.
+func createTarget(target string, file bool) error {
+	if file {
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return err
+		}
+		f, err := os.OpenFile(target, os.O_CREATE|os.O_RDONLY|unix.O_NOFOLLOW, 0o644)
+		if err != nil {
+			if fi, serr := os.Lstat(target); serr == nil && fi.Mode().IsRegular() {
+				return nil
+			}
+			return err
+		}
+		return f.Close()
+	}
+	return os.MkdirAll(target, 0o755)
+}
+
+// bindAttrs are the mount flags mount_setattr(2) can set, as MOUNT_ATTR_*.
+var bindAttrs = map[uintptr]uint64{
+	unix.MS_RDONLY: unix.MOUNT_ATTR_RDONLY, unix.MS_NOSUID: unix.MOUNT_ATTR_NOSUID, unix.MS_NODEV: unix.MOUNT_ATTR_NODEV,
+	unix.MS_NOEXEC: unix.MOUNT_ATTR_NOEXEC, unix.MS_NODIRATIME: unix.MOUNT_ATTR_NODIRATIME,
+	unix.MS_NOATIME: unix.MOUNT_ATTR_NOATIME, unix.MS_STRICTATIME: unix.MOUNT_ATTR_STRICTATIME, unix.MS_RELATIME: unix.MOUNT_ATTR_RELATIME,
+}
+
+// bindDetached makes a bind mount with the new mount API, so that nothing
+// is looked up by path after the mount point's handle h: open_tree(2)
+// clones the source (its whole tree with rbind), mount_setattr(2) sets
+// ro, nosuid, nodev, noexec and atime on the detached clone (recursively
+// with rbind, Docker's "recursive read-only") and the propagation,
+// move_mount(2) attaches it
+// on h. done is false (nothing was done) where that API is missing or
+// refused, or for flags it cannot set: the caller then mounts by
+// /proc/self/fd and remounts.
+func bindDetached(source string, h *os.File, o Options) (done bool, err error) {
+	var set uint64
+	for flag, attr := range bindAttrs {
+		if o.Flags&flag != 0 {
+			set |= attr
+		}
+	}
+	var known uintptr = unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT
+	for flag := range bindAttrs {
+		known |= flag
+	}
+	if o.Flags&^known != 0 {
+		return false, nil
+	}
+	treeFlags := unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC
+	var rec uint = 0
+	if o.Flags&unix.MS_REC != 0 {
+		treeFlags |= unix.AT_RECURSIVE
+		rec = unix.AT_RECURSIVE
+	}
+	tree, err := unix.OpenTree(unix.AT_FDCWD, source, uint(treeFlags))
+	if err != nil {
+		return false, nil
+	}
+	defer unix.Close(tree)
+	if o.Propagation&unix.MS_REC != 0 {
+		rec = unix.AT_RECURSIVE
+	}
+	if set != 0 || o.Propagation != 0 {
+		attr := &unix.MountAttr{Attr_set: set, Propagation: uint64(o.Propagation &^ unix.MS_REC)}
+		if set&(unix.MOUNT_ATTR_NOATIME|unix.MOUNT_ATTR_STRICTATIME|unix.MOUNT_ATTR_RELATIME) != 0 {
+			attr.Attr_clr = unix.MOUNT_ATTR__ATIME
+		}
+		if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH|rec, attr); err != nil {
+			return false, nil
+		}
+	}
+	if err := unix.MoveMount(tree, "", int(h.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return true, &os.PathError{Op: "move_mount", Path: source, Err: err}
+	}
+	return true, nil
 }

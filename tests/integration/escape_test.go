@@ -11,11 +11,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 func fileSum(t *testing.T, path string) [32]byte {
@@ -347,6 +351,158 @@ echo done`)
 	}
 	if b, _ := os.ReadFile("/proc/sys/kernel/hostname"); string(b) != string(hostname) {
 		t.Errorf("host hostname changed: %q", b)
+	}
+	assertClean(t)
+}
+
+// CVE-2019-5736, the classic way in: the container's program (or what an
+// admin's `exec` runs, e.g. a /bin/sh replaced by a symlink) is
+// /proc/self/exe, so the minirun process that execs it runs minirun again,
+// inside the container and dumpable. An attacker in the container keeps an
+// O_PATH descriptor of its /proc/<pid>/exe and, once no minirun runs any
+// more (the OCI verbs exit after start, so nothing keeps the binary busy
+// with ETXTBSY), reopens it for writing to replace the host's runtime.
+//
+// minirun runs init and exec helpers from a detached read-only mount of
+// its binary (container/exeseal.go): the attacker (testdata/sysprobe
+// exe-attack, which only opens, never writes) must reach the binary (the
+// test sees the attack happen) but never get it writable. The same attack
+// with MINIRUN_NO_EXE_SEAL=1 is logged as the control.
+func TestEscapeCVE20195736ProcSelfExe(t *testing.T) {
+	probe := buildSysprobe(t)
+	before := fileSum(t, bin)
+	var st syscall.Stat_t
+	if err := syscall.Stat(bin, &st); err != nil {
+		t.Fatal(err)
+	}
+	attack := func(t *testing.T, env ...string) string {
+		rootfs := rootfsCopy(t)
+		b, err := os.ReadFile(probe)
+		if err != nil || os.WriteFile(filepath.Join(rootfs, "sysprobe"), b, 0o755) != nil {
+			t.Fatalf("copy sysprobe into the rootfs: %v", err)
+		}
+		id := fmt.Sprintf("esc5736x-%d", os.Getpid())
+		bd := bundle(t, []string{"sh", "-c", fmt.Sprintf("/sysprobe exe-attack %d %d 4 > /tmp/attack.log 2>&1; sleep 60", st.Dev, st.Ino)},
+			func(s *specs.Spec) { s.Root.Path = rootfs })
+		if r := minirunFiles(t, "create", "--bundle", bd, id); r.code != 0 {
+			t.Fatalf("create: %d %s", r.code, r.stderr)
+		}
+		defer minirun(t, "", "delete", "--force", id)
+		run(t, 0, "start", id)
+		// The victim: minirun exec'ing /proc/self/exe in the container,
+		// alive for a second (import reads its stdin), then gone.
+		victim := exec.Command(bin, "exec", "-i", id, "/proc/self/exe", "import", "-", "x:y")
+		victim.Env = append(minirunEnv(), env...)
+		in, _ := victim.StdinPipe()
+		if err := victim.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		in.Close()
+		_ = victim.Wait()
+		// The attacker goes on for a few seconds with no minirun running.
+		log := filepath.Join(rootfs, "tmp", "attack.log")
+		var out []byte
+		for i := 0; i < 100; i++ {
+			if out, _ = os.ReadFile(log); strings.Contains(string(out), "end") {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		return string(out)
+	}
+	out := attack(t)
+	t.Logf("sealed: %q", out)
+	if !strings.Contains(out, "REACHED") {
+		t.Errorf("the attacker never reached the exec'd minirun's /proc/<pid>/exe: the test did not test: %q", out)
+	}
+	if strings.Contains(out, "WRITABLE") {
+		t.Errorf("the container could open the host's minirun binary for writing: %q", out)
+	}
+	t.Logf("control, MINIRUN_NO_EXE_SEAL=1: %q", attack(t, "MINIRUN_NO_EXE_SEAL=1"))
+	if fileSum(t, bin) != before {
+		t.Fatal("the host's minirun binary changed")
+	}
+	assertClean(t)
+}
+
+// CVE-2021-30465, raced: mount destinations are resolved inside the root
+// (securejoin) and then used by path, so a directory on the way that a
+// container can change (a shared volume) may be swapped for a symlink
+// between the check and the use. Here a host-side racer exchanges, as
+// fast as it can (renameat2 RENAME_EXCHANGE, as the original PoC did from
+// a second container), a directory of the volume with a symlink to a host
+// directory, while containers start over and over with tmpfs and file bind
+// mounts below that directory. If a start ever follows the swapped symlink
+// it creates its mount point (mkdir, or an empty file for a file bind) in
+// the host directory, and mounts there: the host directory must never get
+// an entry or a mount, whatever the runs' outcome (a run may fail: the
+// swap can make a destination a symlink, which is refused).
+func TestEscapeCVE202130465Race(t *testing.T) {
+	hostDir := hostSecretDirs(t)[0]
+	vol := t.TempDir()
+	if err := os.Mkdir(filepath.Join(vol, "d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(hostDir, filepath.Join(vol, "l")); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "src")
+	os.WriteFile(src, []byte("bind source\n"), 0o644)
+
+	stop := make(chan struct{})
+	swaps := make(chan int)
+	go func() {
+		runtime.LockOSThread()
+		n := 0
+		d, l := filepath.Join(vol, "d"), filepath.Join(vol, "l")
+		for {
+			select {
+			case <-stop:
+				swaps <- n
+				return
+			default:
+			}
+			for i := 0; i < 100; i++ {
+				if unix.Renameat2(unix.AT_FDCWD, d, unix.AT_FDCWD, l, unix.RENAME_EXCHANGE) == nil {
+					n++
+				}
+			}
+		}
+	}()
+	args := []string{"run", "--rm", "--network", "none", "-v", vol + ":/vol"}
+	for i := 0; i < 6; i++ {
+		args = append(args, "--tmpfs", fmt.Sprintf("/vol/d/m%d", i), "-v", fmt.Sprintf("%s:/vol/d/f%d:ro", src, i))
+	}
+	args = append(args, "busybox", "true")
+	runs, failed := 0, 0
+	var firstErr string
+	for end := time.Now().Add(12 * time.Second); time.Now().Before(end); {
+		runs++
+		r := minirun(t, "", args...)
+		if r.code != 0 {
+			failed++
+			if firstErr == "" {
+				firstErr = r.stderr
+			}
+		}
+		if e := entries(hostDir); len(e) != 1 {
+			break
+		}
+	}
+	close(stop)
+	n := <-swaps
+	t.Logf("%d runs (%d refused, first: %q), %d swaps", runs, failed, firstErr, n)
+	if e := entries(hostDir); !reflect.DeepEqual(e, []string{"host-secret"}) {
+		t.Errorf("a container start created mount points in the host's directory %s through the swapped symlink: %v", hostDir, e)
+	}
+	if m := mountsUnder(hostDir); len(m) > 0 {
+		t.Errorf("a mount landed on the host: %v", m)
+	}
+	if runs-failed == 0 {
+		// Every start met the racer and refused (safe); the assertions
+		// above still covered every attempt at making the mount points.
+		t.Logf("no run got through the race this time: all refused")
 	}
 	assertClean(t)
 }
