@@ -18,7 +18,13 @@ import (
 
 // mount is the one place minirun calls mount(2); errors name every argument.
 func mount(source, target, fstype string, flags uintptr, data string) error {
-	end := traceMount(source, target, fstype, flags, data)
+	return mountAs(source, target, "", fstype, flags, data)
+}
+
+// mountAs is mount onto a handle (target /proc/self/fd/N); shown is the
+// path in the container it stands for, for the trace.
+func mountAs(source, target, shown, fstype string, flags uintptr, data string) error {
+	end := traceMountAs(source, target, shown, fstype, flags, data)
 	err := unix.Mount(source, target, fstype, flags, data)
 	end(err)
 	if err != nil {
@@ -358,7 +364,7 @@ func Mount(rootfs string, m specs.Mount) error {
 		}
 		return mountCgroup(target, o)
 	}
-	if err := mount(m.Source, procFd(mp.h), m.Type, o.Flags, o.Data); err != nil {
+	if err := mountAs(m.Source, procFd(mp.h), m.Destination, m.Type, o.Flags, o.Data); err != nil {
 		return fmt.Errorf("mount %s: %w", m.Destination, err)
 	}
 	if o.Propagation != 0 {
@@ -383,7 +389,7 @@ func bindMount(rootfs string, m specs.Mount, o Options) error {
 		}
 		return nil
 	}
-	if err := mount(m.Source, procFd(mp.h), "", o.Flags&(unix.MS_BIND|unix.MS_REC), ""); err != nil {
+	if err := mountAs(m.Source, procFd(mp.h), m.Destination, "", o.Flags&(unix.MS_BIND|unix.MS_REC), ""); err != nil {
 		return fmt.Errorf("bind mount %s on %s: %w", m.Source, m.Destination, err)
 	}
 	// A bind mount ignores most flags on the first call: ro, nosuid, nodev

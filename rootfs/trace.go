@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"cmp"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -13,8 +14,18 @@ import (
 // traceMount starts the trace step of one mount(2): the plain words say
 // what kind of mount it is, the call carries every argument.
 func traceMount(source, target, fstype string, flags uintptr, data string) trace.End {
-	return trace.StepWith("rootfs", "mount(2)", func() string { return mountWords(source, target, fstype, flags) }, func() string {
-		return fmt.Sprintf("mount(%q, %q, %q, %s, %q)", source, target, fstype, MountFlagNames(flags), data)
+	return traceMountAs(source, target, "", fstype, flags, data)
+}
+
+// traceMountAs is traceMount for a mount onto a handle: target is
+// /proc/self/fd/N, shown the path in the container it stands for.
+func traceMountAs(source, target, shown, fstype string, flags uintptr, data string) trace.End {
+	return trace.StepWith("rootfs", "mount(2)", func() string { return mountWords(source, cmp.Or(shown, target), fstype, flags) }, func() string {
+		call := fmt.Sprintf("mount(%q, %q, %q, %s, %q)", source, target, fstype, MountFlagNames(flags), data)
+		if shown != "" {
+			call += " — " + strings.TrimPrefix(target, "/proc/self/fd/") + " is the handle of " + shown
+		}
+		return call
 	})
 }
 
