@@ -220,7 +220,9 @@ func probeNet() error {
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 			return fmt.Errorf("unshare(CLONE_NEWNET): %w", err)
 		}
-		h, err := netlink.NewHandle() // its socket lives in the new namespace
+		// NETLINK_ROUTE only: by default a handle also opens XFRM and
+		// netfilter sockets, whose modules a kernel may not have (qemu VM).
+		h, err := netlink.NewHandle(unix.NETLINK_ROUTE) // its socket lives in the new namespace
 		if err != nil {
 			return fmt.Errorf("netlink socket: %w", err)
 		}

@@ -308,6 +308,9 @@ func (u *unpacker) opaque(name string) error {
 		attr = userOpaqueXattr
 	}
 	if err := unix.Lsetxattr(dir, attr, []byte("y"), 0); err != nil {
+		if !u.privileged && errors.Is(err, unix.EOPNOTSUPP) {
+			return fmt.Errorf("opaque whiteout: setxattr %s: %w: rootless overlay marks opaque directories with user.* extended attributes, which this data root's filesystem does not store (tmpfs before Linux 6.6): put the data root on ext4, xfs or btrfs (MINIRUN_DATA_ROOT)", attr, err)
+		}
 		return fmt.Errorf("opaque whiteout: setxattr %s: %w", attr, err)
 	}
 	return nil
