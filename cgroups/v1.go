@@ -358,11 +358,15 @@ func (m *v1) freeze(state string) error {
 	if err := writeFile(m.cfg.Mode, d, "freezer.state", state); err != nil {
 		return err
 	}
-	// v1 freezes in the background (FREEZING until every task is caught,
-	// which a task in uninterruptible sleep can delay), and a write of
-	// FROZEN while FREEZING nudges it again, as runc does.
+	// v1 freezes in the background: FREEZING until every task is caught.
+	// A task that waits uninterruptibly for another one can never be:
+	// a multi-threaded process in execve(2) (the container's init, Go,
+	// right after start) waits in de_thread for its other threads to
+	// die, and those, frozen first, cannot. So, as runc does, a write of
+	// FROZEN nudges it, and every ~100 ms a short thaw lets such a wait
+	// finish before freezing again.
 	deadline := time.Now().Add(5 * time.Second)
-	for {
+	for i := 1; ; i++ {
 		b, err := os.ReadFile(filepath.Join(d, "freezer.state"))
 		if err == nil && strings.TrimSpace(string(b)) == state {
 			return nil
@@ -372,6 +376,10 @@ func (m *v1) freeze(state string) error {
 		}
 		time.Sleep(2 * time.Millisecond)
 		if state == "FROZEN" {
+			if i%50 == 0 {
+				_ = writeFile(m.cfg.Mode, d, "freezer.state", "THAWED")
+				time.Sleep(10 * time.Millisecond)
+			}
 			_ = writeFile(m.cfg.Mode, d, "freezer.state", state)
 		}
 	}
