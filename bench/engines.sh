@@ -48,9 +48,9 @@ while read -r name _ ns _; do
 	MS[$name]=$(awk -v n="$ns" 'BEGIN { printf "%.1f", n / 1e6 }')
 done < <(grep -E '^Benchmark[^[:space:]]+[[:space:]]+[0-9]+[[:space:]]+[0-9.]+ ns/op' "$OUT")
 
-row() { # row LABEL KEY [BASE_KEY]
+row() { # row LABEL KEY [x]: with x, a ratio column (minirun's run / this row)
 	local v=${MS[$2]:-n/a} r='' base=${3:-}
-	if [[ -n $base && $v != n/a && -n ${MS[$base]:-} ]]; then r=$(ratio "${MS[Run/no-limits]:-nan}" "$v"); fi
+	if [[ -n $base && $v != n/a ]]; then r=$(ratio "${MS[Run/no-limits]:-nan}" "$v"); fi
 	printf '| %s | %s | %s |\n' "$1" "$v" "${r:-}"
 }
 report() {
