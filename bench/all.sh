@@ -34,14 +34,17 @@ for s in "${SCRIPTS[@]}"; do
 done
 
 machine_info
+WRITTEN="Written by \`sudo make bench-all\` (bench/all.sh) on $DATE, minirun $COMMIT."
+if [[ ${REPORT_ONLY:-0} == 1 ]]; then
+	WRITTEN="Assembled on $DATE from bench/results/ (\`REPORT_ONLY=1 bench/all.sh\`); each section says when and on which commit it was measured."
+fi
 {
 	cat <<EOF
 # Performance
 
-Written by \`sudo make bench-all\` (bench/all.sh) on $DATE, minirun $COMMIT.
+$WRITTEN
 Machine: $MACHINE; cgroups $CGMODE; runc: $(version runc); crun: $(version crun).
-Every figure below was measured in this one run; ratios compare runtimes
-measured in the same run, interleaved. Re-run the command to reproduce it on
+Ratios compare runtimes measured in the same script run, interleaved. Re-run the command to reproduce it on
 your machine; each script's own options are in bench/README.md.
 
 ## Method
