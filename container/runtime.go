@@ -251,7 +251,20 @@ func (c *Container) start(spec *specs.Spec, filter *seccomp.Filter, rootfs strin
 		return err
 	}
 	defer tw.Close()
+	cgFile, err := c.cgroupBeforeClone(spec)
+	if err != nil {
+		childSock.Close()
+		return c.initFailed(err)
+	}
+	if cgFile != nil {
+		defer cgFile.Close()
+		cmd.SysProcAttr.UseCgroupFD = true
+		cmd.SysProcAttr.CgroupFD = int(cgFile.Fd())
+	}
 	end := trace.StepFn("container", "start init in new namespaces", "clone(2), namespaces(7)", func() string {
+		if cgFile != nil {
+			return fmt.Sprintf("clone3(%s|CLONE_INTO_CGROUP, cgroup=%s) + execve(\"/proc/self/exe\", [\"minirun\", \"init\"])", namespaces.FlagNames(cloneFlags), c.state.Cgroup.Path)
+		}
 		return fmt.Sprintf("clone(%s|SIGCHLD) + execve(\"/proc/self/exe\", [\"minirun\", \"init\"])", namespaces.FlagNames(cloneFlags))
 	})
 	if p := pidNamespacePath(spec); p != "" {
@@ -265,7 +278,11 @@ func (c *Container) start(spec *specs.Spec, filter *seccomp.Filter, rootfs strin
 		tw.Close() // init has its copy: the pipe ends when init execs or exits
 	}
 	if err != nil {
-		return fmt.Errorf("start container init (clone %s): %w", namespaces.FlagNames(cloneFlags), err)
+		err = fmt.Errorf("start container init (clone %s): %w", namespaces.FlagNames(cloneFlags), err)
+		if cgFile != nil {
+			return c.initFailed(err) // the cgroup made before the clone
+		}
+		return err
 	}
 	c.cmd = cmd
 	c.state.Pid = cmd.Process.Pid
@@ -285,8 +302,10 @@ func (c *Container) start(spec *specs.Spec, filter *seccomp.Filter, rootfs strin
 	// reads its configuration: init unshares its cgroup namespace only
 	// then, so the namespace's root is the container's cgroup, and no
 	// instruction of the user's program runs outside the limits.
-	if err := c.setupCgroup(spec); err != nil {
-		return c.initFailed(err)
+	if cgFile == nil {
+		if err := c.setupCgroup(spec); err != nil {
+			return c.initFailed(err)
+		}
 	}
 	// process.oomScoreAdj now, as runc does, so that a value this host
 	// refuses (lowering it needs CAP_SYS_RESOURCE) fails `create` with the
@@ -407,22 +426,32 @@ const DefaultCgroupParent = "/minirun"
 // init into it. The cgroup's location is saved at once, so that Delete
 // finds it even if a later step fails.
 func (c *Container) setupCgroup(spec *specs.Spec) error {
+	mgr, err := c.createCgroup(spec)
+	if err != nil || mgr == nil {
+		return err
+	}
+	return mgr.Apply(c.state.Pid)
+}
+
+// createCgroup creates the container's cgroup and writes its limits; nil
+// without an error for a rootless container that gets no cgroup.
+func (c *Container) createCgroup(spec *specs.Spec) (cgroups.Manager, error) {
 	path := spec.Linux.CgroupsPath
 	if path == "" {
 		path = DefaultCgroupParent + "/" + c.ID
 	}
 	mgr, err := cgroups.New(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if rootless() && !CgroupDelegated() {
 		// The cgroup tree is root's: an ordinary user's container runs
 		// without a cgroup (the engine warned already if limits were asked).
 		if r := spec.Linux.Resources; r != nil && (r.Memory != nil || r.CPU != nil || r.Pids != nil || r.BlockIO != nil || len(r.HugepageLimits) > 0 || len(r.Unified) > 0) {
-			return errors.New("linux.resources asks for cgroup limits, but this ordinary user has no cgroup to write them to (rootless mode without cgroup v2 delegation): drop them, or see docs/ROOTLESS.md")
+			return nil, errors.New("linux.resources asks for cgroup limits, but this ordinary user has no cgroup to write them to (rootless mode without cgroup v2 delegation): drop them, or see docs/ROOTLESS.md")
 		}
 		noticeOnce(filepath.Dir(c.dir), noCgroupNotice)
-		return nil
+		return nil, nil
 	}
 	// Under the root's lock: a parent cgroup shared with other containers
 	// must not be removed by their teardown between its mkdir and ours.
@@ -438,10 +467,33 @@ func (c *Container) setupCgroup(spec *specs.Spec) error {
 	if err == nil {
 		err = mgr.Set(withImplicitDevices(spec))
 	}
-	if err == nil {
-		err = mgr.Apply(c.state.Pid)
+	return mgr, err
+}
+
+// cgroupBeforeClone is, on cgroup v2, the container's cgroup made and
+// limited before init exists, and opened for CLONE_INTO_CGROUP: init is
+// born in it (clone3), with no cgroup.procs write and its RCU grace period
+// (cgroups.CloneInto). Nil on v1, for rootless containers, and for inits
+// started another way (joining a PID namespace, a new time namespace):
+// those are moved in after the clone.
+func (c *Container) cgroupBeforeClone(spec *specs.Spec) (*os.File, error) {
+	if rootless() || pidNamespacePath(spec) != "" || cgroups.DetectMode() != cgroups.Unified {
+		return nil, nil
 	}
-	return err
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == specs.TimeNamespace && ns.Path == "" {
+			return nil, nil
+		}
+	}
+	mgr, err := c.createCgroup(spec)
+	if err != nil || mgr == nil {
+		return nil, err
+	}
+	f, ok, err := cgroups.CloneInto(mgr)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return f, nil
 }
 
 // withImplicitDevices returns the spec's resources with allow rules
