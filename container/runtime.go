@@ -251,7 +251,7 @@ func (c *Container) start(spec *specs.Spec, filter *seccomp.Filter, rootfs strin
 		return err
 	}
 	defer tw.Close()
-	cgFile, err := c.cgroupBeforeClone(spec)
+	cgFile, cgMgr, err := c.cgroupBeforeClone(spec)
 	if err != nil {
 		childSock.Close()
 		return c.initFailed(err)
@@ -303,7 +303,7 @@ func (c *Container) start(spec *specs.Spec, filter *seccomp.Filter, rootfs strin
 	// then, so the namespace's root is the container's cgroup, and no
 	// instruction of the user's program runs outside the limits.
 	if cgFile == nil {
-		if err := c.setupCgroup(spec); err != nil {
+		if err := c.setupCgroup(spec, cgMgr); err != nil {
 			return c.initFailed(err)
 		}
 	}
@@ -425,25 +425,28 @@ const DefaultCgroupParent = "/minirun"
 // setupCgroup creates the container's cgroup, writes its limits and moves
 // init into it. The cgroup's location is saved at once, so that Delete
 // finds it even if a later step fails.
-func (c *Container) setupCgroup(spec *specs.Spec) error {
-	mgr, err := c.createCgroup(spec)
+func (c *Container) setupCgroup(spec *specs.Spec, mgr cgroups.Manager) error {
+	mgr, err := c.createCgroup(spec, mgr)
 	if err != nil || mgr == nil {
 		return err
 	}
 	return mgr.Apply(c.state.Pid)
 }
 
-// createCgroup creates the container's cgroup and writes its limits; nil
-// without an error for a rootless container that gets no cgroup.
-func (c *Container) createCgroup(spec *specs.Spec) (cgroups.Manager, error) {
+// newCgroup is the manager of the cgroup linux.cgroupsPath names
+// (/minirun/<id> without one), not yet created.
+func (c *Container) newCgroup(spec *specs.Spec) (cgroups.Manager, error) {
 	path := spec.Linux.CgroupsPath
 	if path == "" {
 		path = DefaultCgroupParent + "/" + c.ID
 	}
-	mgr, err := cgroups.New(path)
-	if err != nil {
-		return nil, err
-	}
+	return cgroups.New(path)
+}
+
+// createCgroup creates the container's cgroup and writes its limits; nil
+// without an error for a rootless container that gets no cgroup.
+func (c *Container) createCgroup(spec *specs.Spec, mgr cgroups.Manager) (cgroups.Manager, error) {
+	var err error
 	if rootless() && !CgroupDelegated() {
 		// The cgroup tree is root's: an ordinary user's container runs
 		// without a cgroup (the engine warned already if limits were asked).
@@ -475,25 +478,26 @@ func (c *Container) createCgroup(spec *specs.Spec) (cgroups.Manager, error) {
 // born in it (clone3), with no cgroup.procs write and its RCU grace period
 // (cgroups.CloneInto). Nil on v1, for rootless containers, and for inits
 // started another way (joining a PID namespace, a new time namespace):
-// those are moved in after the clone.
-func (c *Container) cgroupBeforeClone(spec *specs.Spec) (*os.File, error) {
-	if rootless() || pidNamespacePath(spec) != "" || cgroups.DetectMode() != cgroups.Unified {
-		return nil, nil
+// those are moved in after the clone, by setupCgroup with the manager
+// returned here.
+func (c *Container) cgroupBeforeClone(spec *specs.Spec) (*os.File, cgroups.Manager, error) {
+	mgr, err := c.newCgroup(spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	if rootless() || pidNamespacePath(spec) != "" || mgr.Config().Mode != cgroups.Unified {
+		return nil, mgr, nil
 	}
 	for _, ns := range spec.Linux.Namespaces {
 		if ns.Type == specs.TimeNamespace && ns.Path == "" {
-			return nil, nil
+			return nil, mgr, nil
 		}
 	}
-	mgr, err := c.createCgroup(spec)
-	if err != nil || mgr == nil {
-		return nil, err
+	if _, err := c.createCgroup(spec, mgr); err != nil {
+		return nil, nil, err
 	}
-	f, ok, err := cgroups.CloneInto(mgr)
-	if err != nil || !ok {
-		return nil, err
-	}
-	return f, nil
+	f, _, err := cgroups.CloneInto(mgr)
+	return f, mgr, err
 }
 
 // withImplicitDevices returns the spec's resources with allow rules

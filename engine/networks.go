@@ -35,9 +35,9 @@ type Network struct {
 // "bridge", on the bridge minirun0.
 const DefaultNetwork = "bridge"
 
-// defaultBridge is the default network's bridge (MINIRUN_DEFAULT_BRIDGE
+// DefaultBridge is the default network's bridge (MINIRUN_DEFAULT_BRIDGE
 // overrides it, so that tests never touch a user's minirun0).
-func defaultBridge() string {
+func DefaultBridge() string {
 	if b := os.Getenv("MINIRUN_DEFAULT_BRIDGE"); b != "" {
 		return b
 	}
@@ -175,7 +175,7 @@ func (e *Engine) createDefaultNetwork() (*Network, error) {
 	if n, err := e.readNetwork(DefaultNetwork); err == nil {
 		return n, nil // another process made it meanwhile
 	}
-	n := &Network{Name: DefaultNetwork, ID: newID(), Driver: "bridge", Bridge: defaultBridge(), Created: time.Now().UTC()}
+	n := &Network{Name: DefaultNetwork, ID: newID(), Driver: "bridge", Bridge: DefaultBridge(), Created: time.Now().UTC()}
 	want := defaultSubnets
 	if s := os.Getenv("MINIRUN_DEFAULT_SUBNET"); s != "" {
 		want = []string{s}

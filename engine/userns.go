@@ -29,9 +29,9 @@ const SubIDUser = "containers"
 // size=N: 65536, the IDs 0-65535 that images use (nobody is 65534).
 const DefaultUserNSSize = 65536
 
-// subIDFiles are /etc/subuid and /etc/subgid, or MINIRUN_SUBUID_FILE and
+// SubIDFiles are /etc/subuid and /etc/subgid, or MINIRUN_SUBUID_FILE and
 // MINIRUN_SUBGID_FILE when set (tests point them at files of their own).
-func subIDFiles() (uidFile, gidFile string) {
+func SubIDFiles() (uidFile, gidFile string) {
 	return firstNonEmpty(os.Getenv("MINIRUN_SUBUID_FILE"), "/etc/subuid"),
 		firstNonEmpty(os.Getenv("MINIRUN_SUBGID_FILE"), "/etc/subgid")
 }
@@ -122,7 +122,7 @@ func (o *RunOptions) checkUserNS() error {
 	if u, err := user.Lookup(owner); err == nil {
 		uid = u.Uid
 	}
-	uidFile, gidFile := subIDFiles()
+	uidFile, gidFile := SubIDFiles()
 	for _, f := range []struct {
 		path, ids, flag string
 		out             *[]idmap.Range

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -47,12 +46,13 @@ Exit status: 0 when no check fails (warnings do not count), 1 when one fails,
 				return usageErr(cmd, errorf("unsupported --format %q: want text or json", format))
 			}
 			h := doctor.RealHost()
+			uidFile, gidFile := engine.SubIDFiles()
 			rs := doctor.Run(h, doctor.Options{
 				DataRoot:   g.dataRoot,
-				Bridge:     cmp.Or(os.Getenv("MINIRUN_DEFAULT_BRIDGE"), "minirun0"),
+				Bridge:     engine.DefaultBridge(),
 				SubIDUser:  engine.SubIDUser,
-				SubUIDFile: cmp.Or(os.Getenv("MINIRUN_SUBUID_FILE"), "/etc/subuid"),
-				SubGIDFile: cmp.Or(os.Getenv("MINIRUN_SUBGID_FILE"), "/etc/subgid"),
+				SubUIDFile: uidFile,
+				SubGIDFile: gidFile,
 			})
 			if format == "json" {
 				if err := printDoctorJSON(os.Stdout, rs, h.UID != 0); err != nil {
