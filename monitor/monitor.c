@@ -45,6 +45,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -248,10 +249,11 @@ static pid_t spawn(char *const argv[], const int fds[6])
 			_exit(125);
 	if (trace >= 0 && dup2(trace, 6) == 6) {
 		setenv("_MINIRUN_TRACE_FD", "6", 1);
-		close_range(7U, ~0U, 0U);
+		/* close_range(2), by number: musl 1.2.3 has no wrapper */
+		syscall(SYS_close_range, 7U, ~0U, 0U);
 	} else {
 		unsetenv("_MINIRUN_TRACE_FD");
-		close_range(6U, ~0U, 0U);
+		syscall(SYS_close_range, 6U, ~0U, 0U);
 	}
 	sigset_t none;
 	sigemptyset(&none);
@@ -380,10 +382,42 @@ static int run_once(char *state, char *data, char *id, int tty, int open_stdin, 
 	return code;
 }
 
-static int is_monitor(const char *argv0)
+/*
+ * own_argv reads this process's arguments from /proc/self/cmdline (proc(5)):
+ * a constructor gets argc and argv from glibc, but not from musl, which the
+ * Makefile prefers (and the C standard promises neither). Returns argc, or
+ * -1; *out is NULL-terminated and never freed (the monitor runs until exit).
+ */
+static int own_argv(char ***out)
 {
-	const char *base = strrchr(argv0, '/');
-	return strcmp(base ? base + 1 : argv0, "minirun-monitor") == 0;
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+	for (ssize_t n; buf != NULL; len += (size_t)n) {
+		if (len == cap && (buf = realloc(buf, cap *= 2)) == NULL)
+			break;
+		n = read(fd, buf + len, cap - len);
+		if (n <= 0) {
+			if (n < 0)
+				len = 0;
+			break;
+		}
+	}
+	close(fd);
+	if (buf == NULL || len == 0)
+		return -1;
+	int argc = 0;
+	for (size_t i = 0; i < len; i++)
+		argc += buf[i] == '\0';
+	char **argv = calloc((size_t)argc + 1, sizeof *argv);
+	if (argv == NULL)
+		return -1;
+	for (int i = 0; i < argc; i++, buf += strlen(buf) + 1)
+		argv[i] = buf;
+	*out = argv;
+	return argc;
 }
 
 /*
@@ -391,11 +425,14 @@ static int is_monitor(const char *argv0)
  * ID LOG_PATH MAX_SIZE MAX_FILES MODE, where MODE has "t" for a pty and "i"
  * for an open stdin; fd 3 is the pipe to `run -d`.
  */
-__attribute__((constructor)) static void monitor(int argc, char **argv, char **envp)
+__attribute__((constructor)) static void monitor(void)
 {
-	(void)envp;
-	if (argc < 1 || argv == NULL || !is_monitor(argv[0]))
+	/* The cheap test first, for every minirun process: argv[0]'s last
+	 * component, which glibc and musl both keep (errno.h). */
+	if (strcmp(program_invocation_short_name, "minirun-monitor") != 0)
 		return;
+	char **argv;
+	int argc = own_argv(&argv);
 	if (argc != 8) {
 		dprintf(3, "err 125 minirun-monitor: want STATE_ROOT DATA_ROOT ID LOG MAX_SIZE MAX_FILES MODE");
 		_exit(125);
