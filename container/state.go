@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -44,11 +43,25 @@ type State struct {
 	Cgroup *cgroups.Config `json:"cgroup,omitempty"`
 }
 
-var idPattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+// validIDChars: an ID is [a-zA-Z0-9][a-zA-Z0-9_.-]*. A loop, not a
+// regexp compiled at package init: every minirun process, each container's
+// init included, would pay for it.
+func validIDChars(id string) bool {
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case i > 0 && (c == '_' || c == '.' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return id != ""
+}
 
 // ValidateID accepts IDs that are safe as a directory name.
 func ValidateID(id string) error {
-	if len(id) > 1024 || !idPattern.MatchString(id) {
+	if len(id) > 1024 || !validIDChars(id) {
 		return fmt.Errorf("invalid container ID %q: use letters, digits, '_', '.' and '-', starting with a letter or digit", id)
 	}
 	return nil

@@ -53,6 +53,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -580,8 +581,8 @@ var tmpfsFlags = map[string]bool{
 }
 
 var (
-	tmpfsSizeRE   = regexp.MustCompile(`^[0-9]+[kKmMgGtTpPeE%]?$`)
-	tmpfsNumberRE = regexp.MustCompile(`^[0-9]+[kKmMgG]?$`)
+	tmpfsSizeRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+[kKmMgGtTpPeE%]?$`) })
+	tmpfsNumberRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+[kKmMgG]?$`) })
 )
 
 // parseTmpfsFlag reads Docker's --tmpfs DESTINATION[:OPTIONS]: the
@@ -607,8 +608,8 @@ func parseTmpfsFlag(raw string) (mountRequest, error) {
 			}
 		case key == "shared" || key == "rshared" || key == "slave" || key == "rslave":
 			return r, errPropagation(key)
-		case key == "size" && tmpfsSizeRE.MatchString(val):
-		case (key == "nr_inodes" || key == "nr_blocks") && tmpfsNumberRE.MatchString(val):
+		case key == "size" && tmpfsSizeRE().MatchString(val):
+		case (key == "nr_inodes" || key == "nr_blocks") && tmpfsNumberRE().MatchString(val):
 		case key == "mode":
 			if m, err := strconv.ParseUint(val, 8, 32); err != nil || m > 0o7777 {
 				return r, fmt.Errorf("invalid tmpfs option %q: want an octal mode such as 1777", o)

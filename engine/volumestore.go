@@ -20,6 +20,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -47,7 +48,7 @@ type volumeRecord struct {
 	Mountpoint string            `json:"mountpoint"`
 }
 
-var volumeNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+var volumeNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`) })
 
 // validVolumeName is the local driver's rule (Docker's words): a volume
 // name is also a directory name, so it can hold no "/" and cannot be "..".
@@ -55,7 +56,7 @@ func validVolumeName(name string) error {
 	if len(name) == 1 {
 		return fmt.Errorf("volume name %q is too short, names should be at least two alphanumeric characters", name)
 	}
-	if !volumeNameRE.MatchString(name) || len(name) > 255 {
+	if !volumeNameRE().MatchString(name) || len(name) > 255 {
 		return fmt.Errorf("%q includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path", name)
 	}
 	return nil

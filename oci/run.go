@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -101,11 +102,11 @@ func MergeEnv(base, overrides []string) []string {
 	return out
 }
 
-var hostnameRE = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$`)
+var hostnameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$`) })
 
 // ValidateHostname accepts what sethostname(2) and DNS both take.
 func ValidateHostname(h string) error {
-	if !hostnameRE.MatchString(h) || strings.HasSuffix(h, "-") || strings.HasSuffix(h, ".") {
+	if !hostnameRE().MatchString(h) || strings.HasSuffix(h, "-") || strings.HasSuffix(h, ".") {
 		return fmt.Errorf("invalid hostname %q: use letters, digits, '-' and '.', at most 64 characters", h)
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -57,9 +58,9 @@ func Collect(cmd []string) Report {
 
 // hexID is a 64-hex container ID (or image/layer digest): different at
 // every run, meaningless in a comparison.
-var hexID = regexp.MustCompile(`[0-9a-f]{64}`)
+var hexID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[0-9a-f]{64}`) })
 
-func norm(s string) string { return hexID.ReplaceAllString(s, "<id>") }
+func norm(s string) string { return hexID().ReplaceAllString(s, "<id>") }
 
 func (r Report) set(k, v string) { r[k] = norm(v) }
 

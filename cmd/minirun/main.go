@@ -1,3 +1,14 @@
+// Every minirun process starts a Go runtime, the container's init too (a
+// re-exec of this binary): these settings spare each start work it does not
+// need. containermaxprocs/updatemaxprocs: no reading of cgroup CPU limits to
+// size GOMAXPROCS at start, and no goroutine re-reading them every second (a
+// runtime sets up cgroups; it is not one of their tenants). decoratemappings:
+// no prctl(PR_SET_VMA) naming each memory mapping. See docs/PERFORMANCE.md.
+
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
+//go:debug decoratemappings=0
+
 // Command minirun is a container runtime built directly from Linux
 // primitives: a Docker-like `run` and a runc-compatible OCI runtime in one
 // binary. One file per command; the work happens in the packages.
