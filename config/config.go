@@ -177,7 +177,10 @@ func Parse(path string, data []byte) (Config, error) {
 		if errors.As(err, &se) {
 			off = se.Offset
 		}
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		// The file ended early: encoding/json says so with io.EOF or
+		// io.ErrUnexpectedEOF, or (built with GOEXPERIMENT=jsonv2, as the
+		// Makefile does) with a syntax error at the end of the data.
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || se != nil && se.Offset >= int64(len(bytes.TrimRight(data, " \t\r\n"))) {
 			return fail(int64(len(data)), "", errors.New("unexpected end of the file: a } or \" is missing"))
 		}
 		return fail(off, "", fmt.Errorf("not valid JSON: %v", err))
