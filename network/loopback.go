@@ -3,18 +3,33 @@ package network
 import (
 	"fmt"
 
-	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
-// LoopbackUp brings "lo" up in the calling thread's network namespace
-// (RTM_NEWLINK with IFF_UP, as `ip link set lo up`).
+// LoopbackUp brings "lo" up in the calling thread's network namespace: read
+// its flags and set them again with IFF_UP, the two ioctls of netdevice(7)
+// on any socket (SIOCGIFFLAGS, SIOCSIFFLAGS), which is what `ifconfig lo up`
+// does and what `ip link set lo up` says in netlink (RTM_NEWLINK). In a
+// container's init the ioctls cost two system calls; netlink would cost a
+// socket, a lookup of "lo" and a request (and its package's set-up).
 func LoopbackUp() error {
-	lo, err := netlink.LinkByName("lo")
-	if err != nil {
-		return fmt.Errorf("find the loopback interface: %w", err)
-	}
-	if err := netStep("bring the loopback interface up", manLink, func() string { return "ip link set lo up (RTM_NEWLINK, IFF_UP)" },
-		func() error { return netlink.LinkSetUp(lo) }); err != nil {
+	if err := netStep("bring the loopback interface up", "netdevice(7)", func() string { return `ioctl(SIOCSIFFLAGS, "lo", flags|IFF_UP), as ip link set lo up` },
+		func() error {
+			fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				return err
+			}
+			defer unix.Close(fd)
+			ifr, err := unix.NewIfreq("lo")
+			if err != nil {
+				return err
+			}
+			if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+				return err
+			}
+			ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+			return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
+		}); err != nil {
 		return fmt.Errorf("ip link set lo up: %w", err)
 	}
 	return nil
