@@ -152,7 +152,7 @@ func TestRenderOne(t *testing.T) {
 }
 
 func TestSuggestFlag(t *testing.T) {
-	root := newRootCommand()
+	root := newRootCommand("")
 	run, _, err := root.Find([]string{"run"})
 	if err != nil {
 		t.Fatal(err)

@@ -36,7 +36,7 @@ func cleanRoot(t *testing.T) *cobra.Command {
 	}
 	t.Setenv("MINIRUN_CONFIG", empty)
 	t.Setenv("NO_COLOR", "1")
-	return newRootCommand()
+	return newRootCommand("")
 }
 
 // walk calls fn on c and every command below it that a user can see.

@@ -67,7 +67,7 @@ func main() {
 		// `run -d`: the monitor runs this when the container has exited.
 		os.Exit(engine.MonitorExitMain(os.Args[1:]))
 	}
-	root := newRootCommand()
+	root := newRootCommand(hotCommand(os.Args[1:]))
 	err := root.Execute()
 	trace.Flush() // the children's last steps
 	os.Exit(exitCode(err))
