@@ -258,6 +258,13 @@ type pullSource struct {
 // configured and the image is on docker.io, then the registry itself.
 func pullSources(named imageRef, opts PullOptions) ([]pullSource, error) {
 	domain := named.domain
+	if domain == "" {
+		// Docker's grammar lets "a_b.c/x" be a repository path with no
+		// registry (reference.go): a local name, but nothing to pull from.
+		first, _, _ := strings.Cut(named.path, "/")
+		return nil, fmt.Errorf("no registry to pull from: %q is neither a registry host name (letters, digits, \"-\" and \".\" only) "+
+			"nor a Docker Hub namespace (no \".\"): spell the registry's host name", first)
+	}
 	var sources []pullSource
 	if opts.Mirror != "" && domain == "docker.io" {
 		host, plainHTTP, err := parseMirror(opts.Mirror)
