@@ -117,3 +117,27 @@ func compareRef(t *testing.T, fn, s string, ref reference.Reference, theirErr er
 		t.Fatalf("%s(%q) with a digest: distribution says %v %v, we say %v %v", fn, s, theirDigested, err1, ourDigested, err2)
 	}
 }
+
+// BenchmarkParseDockerRef: ours and distribution/reference's, on the
+// references a user types.
+func BenchmarkParseDockerRef(b *testing.B) {
+	refs := []string{"busybox", "library/busybox:1.36", "localhost:5000/x/y:v1", "ghcr.io/a/b@sha256:" + strings.Repeat("ab", 32)}
+	b.Run("ours", func(b *testing.B) {
+		for b.Loop() {
+			for _, s := range refs {
+				if _, err := parseDockerRef(s); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("distribution", func(b *testing.B) {
+		for b.Loop() {
+			for _, s := range refs {
+				if _, err := reference.ParseDockerRef(s); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+}
