@@ -26,8 +26,9 @@ package image
 //	digest           := algorithm ":" [0-9a-fA-F]{32,}
 //	algorithm        := component [ [-_+.] component ]*, component := [A-Za-z][A-Za-z0-9]*
 //
-// The path is at most 255 characters long, and a digest must also be one
-// go-digest accepts (a known algorithm, sha256 with 64 lowercase hex digits...).
+// The path is at most 255 characters long (distribution counts the path
+// only, not the domain), and a digest must also be one go-digest accepts (a
+// known algorithm; for sha256, 64 lowercase hex digits).
 //
 // The grammar is ambiguous only where a name may or may not start with a
 // domain, and three observations make a left-to-right scan enough:
@@ -50,9 +51,14 @@ package image
 //
 // The "familiar" form, the one Docker prints, drops those two again.
 //
-// One oddity is kept for Docker's sake: "a_b.c/x" names no domain ("a_b.c"
-// has a "." so it is not a Docker Hub namespace, and an "_" so it is no
-// host name) but is a valid path as a whole: it parses with an empty domain.
+// Two oddities are kept, for Docker's sake:
+//   - "a_b.c/x" has no domain: normalisation takes "a_b.c" (it holds a ".")
+//     for a registry, so the name is not put on Docker Hub, but with its "_"
+//     it is no host name; as a whole, "a_b.c/x" is a valid path. A local
+//     name, then, that cannot be pulled (pull.go says so).
+//   - the familiar form of "docker.io/a.b/c" is "a.b/c", which reads back
+//     as the image "c" of the registry "a.b" (Docker Hub has no namespace
+//     with a "." in it).
 
 import (
 	"errors"
