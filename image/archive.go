@@ -50,7 +50,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/distribution/reference"
 	digest "github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -620,18 +619,18 @@ func (s *Store) sniffLayerType(d digest.Digest) (string, error) {
 // caller's name if given. Images that cannot be named are dropped from the
 // plan, with an error each.
 func nameImages(plans []*loadPlan, name string) ([]*loadPlan, []error, error) {
-	var repo reference.Named
+	var repo imageRef // repo.path == "" if no name was given
 	var full string
 	if name != "" {
-		n, err := reference.ParseNormalizedNamed(name)
+		n, err := parseNormalizedRef(name)
 		if err != nil {
 			return nil, nil, fmt.Errorf("name %q: %w", name, err)
 		}
-		if _, ok := n.(reference.Digested); ok {
+		if n.digest != "" {
 			return nil, nil, fmt.Errorf("name %q: give a repository or a tag, not a digest", name)
 		}
-		repo = reference.TrimNamed(n)
-		full = reference.TagNameOnly(n).String()
+		repo = n.repository()
+		full = n.tagNameOnly().String()
 		unnamed := 0
 		for _, p := range plans {
 			if p.unnamed {
@@ -650,13 +649,13 @@ func nameImages(plans []*loadPlan, name string) ([]*loadPlan, []error, error) {
 		}
 		ok := true
 		for _, tag := range p.bareTags {
-			if repo == nil {
+			if repo.path == "" {
 				skipped = append(skipped, fmt.Errorf("load: %s: skipped: its name %q is only a tag, with no repository: "+
 					"load it with a name (the repository to tag it in)", p.label, tag))
 				ok = false
 				break
 			}
-			t, err := reference.WithTag(repo, tag)
+			t, err := repo.withTag(tag)
 			if err != nil {
 				return nil, nil, fmt.Errorf("%s: tag %q: %w", p.label, tag, err)
 			}
@@ -826,11 +825,9 @@ func (s *Store) Save(w io.Writer, refs []string) error {
 		for _, n := range img.names {
 			d := img.desc
 			d.Annotations = map[string]string{annotationContainerdName: n}
-			if named, err := reference.ParseNormalizedNamed(n); err == nil {
-				if tagged, ok := named.(reference.Tagged); ok {
-					d.Annotations[ocispec.AnnotationRefName] = tagged.Tag()
-					entry.RepoTags = append(entry.RepoTags, reference.FamiliarString(named))
-				}
+			if named, err := parseNormalizedRef(n); err == nil && named.tag != "" {
+				d.Annotations[ocispec.AnnotationRefName] = named.tag
+				entry.RepoTags = append(entry.RepoTags, named.familiar())
 			}
 			index.Manifests = append(index.Manifests, d)
 		}

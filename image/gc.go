@@ -68,7 +68,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/distribution/reference"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -705,18 +704,18 @@ func (s *Store) Inspect(ref string) (*InspectInfo, error) {
 		if id, err := s.configDigest(d); err != nil || id != img.ID {
 			continue
 		}
-		named, err := reference.ParseNormalizedNamed(n)
+		named, err := parseNormalizedRef(n)
 		if err != nil {
 			continue
 		}
-		if _, ok := named.(reference.Digested); ok {
-			info.RepoDigests = appendNew(info.RepoDigests, seen, reference.FamiliarString(named))
+		if named.digest != "" {
+			info.RepoDigests = appendNew(info.RepoDigests, seen, named.familiar())
 			continue
 		}
-		info.RepoTags = appendNew(info.RepoTags, seen, reference.FamiliarString(named))
+		info.RepoTags = appendNew(info.RepoTags, seen, named.familiar())
 		if rd, err := digest.Parse(d.Annotations[AnnotationRepoDigest]); err == nil {
-			if c, err := reference.WithDigest(reference.TrimNamed(named), rd); err == nil {
-				info.RepoDigests = appendNew(info.RepoDigests, seen, reference.FamiliarString(c))
+			if c, err := named.repository().withDigest(rd); err == nil {
+				info.RepoDigests = appendNew(info.RepoDigests, seen, c.familiar())
 			}
 		}
 	}

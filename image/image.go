@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/distribution/reference"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -156,17 +155,13 @@ func findByRef(idx *ocispec.Index, name string) (ocispec.Descriptor, bool) {
 			return e, true
 		}
 	}
-	parsed, err := reference.ParseNormalizedNamed(name)
-	if err != nil {
-		return ocispec.Descriptor{}, false
-	}
-	canonical, ok := parsed.(reference.Canonical)
-	if !ok {
+	canonical, err := parseNormalizedRef(name)
+	if err != nil || canonical.digest == "" {
 		return ocispec.Descriptor{}, false
 	}
 	for _, e := range idx.Manifests {
-		tagged, err := reference.ParseNormalizedNamed(refName(e))
-		if err == nil && tagged.Name() == canonical.Name() && e.Digest == canonical.Digest() {
+		tagged, err := parseNormalizedRef(refName(e))
+		if err == nil && tagged.name() == canonical.name() && e.Digest == canonical.digest {
 			return e, true
 		}
 	}

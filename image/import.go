@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/distribution/reference"
 	digest "github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -164,10 +163,6 @@ func (s *Store) putJSON(v any, mediaType string) (ocispec.Descriptor, error) {
 
 // isDigested reports whether a normalised reference carries a digest.
 func isDigested(name string) bool {
-	named, err := reference.ParseNormalizedNamed(name)
-	if err != nil {
-		return false
-	}
-	_, ok := named.(reference.Digested)
-	return ok
+	named, err := parseNormalizedRef(name)
+	return err == nil && named.digest != ""
 }

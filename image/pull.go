@@ -56,7 +56,6 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/distribution/reference"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -141,7 +140,7 @@ func (s *Store) Pull(ctx context.Context, ref string, opts PullOptions) (*Image,
 	if err != nil {
 		return nil, fmt.Errorf("pull %s: %w", normalized, err)
 	}
-	named, err := reference.ParseNormalizedNamed(normalized)
+	named, err := parseNormalizedRef(normalized)
 	if err != nil {
 		return nil, fmt.Errorf("pull %s: %w", normalized, err)
 	}
@@ -160,7 +159,7 @@ func (s *Store) Pull(ctx context.Context, ref string, opts PullOptions) (*Image,
 	if err != nil {
 		return nil, fmt.Errorf("pull %s: %w", normalized, err)
 	}
-	prog.printf("%s: Pulling from %s", pullIdentifier(named), reference.Path(named))
+	prog.printf("%s: Pulling from %s", pullIdentifier(named), named.path)
 
 	var desc ocispec.Descriptor
 	var mirrorErr error
@@ -237,12 +236,12 @@ func (s *Store) taggedManifest(name string) (digest.Digest, error) {
 
 // pullIdentifier is the tag or digest of a reference, for the first
 // progress line ("latest: Pulling from library/busybox").
-func pullIdentifier(named reference.Named) string {
-	if d, ok := named.(reference.Digested); ok {
-		return d.Digest().String()
+func pullIdentifier(named imageRef) string {
+	if named.digest != "" {
+		return named.digest.String()
 	}
-	if t, ok := named.(reference.Tagged); ok {
-		return t.Tag()
+	if named.tag != "" {
+		return named.tag
 	}
 	return "latest"
 }
@@ -257,8 +256,15 @@ type pullSource struct {
 
 // pullSources lists where to pull named from: the mirror first if one is
 // configured and the image is on docker.io, then the registry itself.
-func pullSources(named reference.Named, opts PullOptions) ([]pullSource, error) {
-	domain := reference.Domain(named)
+func pullSources(named imageRef, opts PullOptions) ([]pullSource, error) {
+	domain := named.domain
+	if domain == "" {
+		// Docker's grammar lets "a_b.c/x" be a repository path with no
+		// registry (reference.go): a local name, but nothing to pull from.
+		first, _, _ := strings.Cut(named.path, "/")
+		return nil, fmt.Errorf("no registry to pull from: %q is neither a registry host name (letters, digits, \"-\" and \".\" only) "+
+			"nor a Docker Hub namespace (no \".\"): spell the registry's host name", first)
+	}
 	var sources []pullSource
 	if opts.Mirror != "" && domain == "docker.io" {
 		host, plainHTTP, err := parseMirror(opts.Mirror)
@@ -281,12 +287,12 @@ func pullSources(named reference.Named, opts PullOptions) ([]pullSource, error) 
 // ggcrRef turns a normalised reference into go-containerregistry's form,
 // at registry host. Plain HTTP is allowed if insecure is set or the host is
 // a loopback one.
-func ggcrRef(host string, named reference.Named, insecure bool) (name.Reference, error) {
-	s := host + "/" + reference.Path(named)
-	if d, ok := named.(reference.Digested); ok {
-		s += "@" + d.Digest().String()
-	} else if t, ok := named.(reference.Tagged); ok {
-		s += ":" + t.Tag()
+func ggcrRef(host string, named imageRef, insecure bool) (name.Reference, error) {
+	s := host + "/" + named.path
+	if named.digest != "" {
+		s += "@" + named.digest.String()
+	} else if named.tag != "" {
+		s += ":" + named.tag
 	}
 	var nameOpts []name.Option
 	if insecure || isLoopbackHost(host) {

@@ -718,6 +718,13 @@ func TestPullRefusals(t *testing.T) {
 	if !errors.Is(err, ErrPlatform) || !strings.Contains(err.Error(), other) {
 		t.Errorf("platform %s: %v", other, err)
 	}
+
+	// A name Docker parses with no registry (see reference.go): refused
+	// before any request, not sent to Docker Hub as "/a_b.c/x".
+	_, err = s.Pull(t.Context(), "a_b.c/x", PullOptions{Keychain: anonymous})
+	if err == nil || !strings.Contains(err.Error(), `no registry to pull from: "a_b.c"`) {
+		t.Errorf("a_b.c/x: %v", err)
+	}
 	if list, _ := s.List(); len(list) != 0 {
 		t.Errorf("List = %+v", list)
 	}

@@ -3,8 +3,6 @@ package image
 import (
 	"errors"
 	"fmt"
-
-	"github.com/distribution/reference"
 )
 
 // ErrNotFound is wrapped by every "no such image" error of this package.
@@ -26,9 +24,9 @@ func NormalizeRef(ref string) (string, error) {
 	if ref == "" {
 		return "", errors.New("invalid reference: empty string")
 	}
-	// ParseDockerRef is ParseNormalizedNamed + TagNameOnly, plus the
-	// "tag and digest -> digest only" rule above.
-	named, err := reference.ParseDockerRef(ref)
+	// parseDockerRef is parseNormalizedRef + tagNameOnly, plus the
+	// "tag and digest -> digest only" rule above (reference.go).
+	named, err := parseDockerRef(ref)
 	if err != nil {
 		return "", fmt.Errorf("invalid reference %q: %w", ref, err)
 	}
@@ -40,9 +38,9 @@ func NormalizeRef(ref string) (string, error) {
 // "docker.io/foo/bar:1" -> "foo/bar:1", "ghcr.io/a/b:v1" stays as it is.
 // A string that is not a valid reference is returned unchanged.
 func FamiliarRef(ref string) string {
-	named, err := reference.ParseNormalizedNamed(ref)
+	named, err := parseNormalizedRef(ref)
 	if err != nil {
 		return ref
 	}
-	return reference.FamiliarString(named)
+	return named.familiar()
 }
