@@ -46,6 +46,13 @@ type CreateOpts struct {
 	// created it exits: for a foreground `run`, whose container must not
 	// outlive it. The caller must keep that OS thread alive (LockOSThread).
 	DieWithParent bool
+	// AfterClone, if set, runs in a goroutine of its own as soon as init
+	// exists, with init's PID: its namespaces exist then, and the engine
+	// puts the container on its networks while init builds its root
+	// filesystem (and, on cgroup v1, while the kernel moves it into its
+	// cgroup), instead of after. Create waits for it, and fails with its
+	// error; the caller undoes what it did.
+	AfterClone func(pid int) error
 }
 
 // Container is one container of a Runtime.
@@ -297,6 +304,28 @@ func (c *Container) start(spec *specs.Spec, filter *seccomp.Filter, rootfs strin
 			return c.initFailed(fmt.Errorf("tell init its maps are written: %w", err))
 		}
 	}
+	afterClone := func() error { return nil }
+	if opts.AfterClone != nil {
+		// init's PID on record first: other minirun processes tell a live
+		// container from a dead one by it (the engine's network table
+		// drops the dead), and this one is alive from now on.
+		if err := c.save(); err != nil {
+			return c.initFailed(err)
+		}
+		done := make(chan error, 1)
+		go func(pid int) { done <- opts.AfterClone(pid) }(c.state.Pid)
+		var aerr error
+		waited := false
+		afterClone = func() error {
+			if !waited {
+				aerr, waited = <-done, true
+			}
+			return aerr
+		}
+		// A create that fails returns only once AfterClone is done, so that
+		// the caller's undo does not race it.
+		defer afterClone()
+	}
 
 	// Place init in its cgroup, with the limits already written, before it
 	// reads its configuration: init unshares its cgroup namespace only
@@ -360,6 +389,9 @@ func (c *Container) start(spec *specs.Spec, filter *seccomp.Filter, rootfs strin
 		return c.initFailed(msg.err())
 	}
 	trace.Note("container", "init is ready, waits at the exec FIFO", "read(sync socket) = \"ready\"", "fifo(7)")
+	if err := afterClone(); err != nil {
+		return c.initFailed(err)
+	}
 	c.state.Status = Created
 	if err := c.save(); err != nil {
 		return c.initFailed(err)

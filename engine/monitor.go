@@ -427,6 +427,12 @@ func MonitorExitMain(args []string) int {
 // launch creates the container and puts it on its networks; init waits
 // at the barrier until Start.
 func (e *Engine) launch(p *prepared, opts container.CreateOpts) (*container.Container, error) {
+	if p.net != nil {
+		// The network namespace exists as soon as init does: veth,
+		// address, routes, ports and hosts files go in while init builds
+		// its root filesystem, all before the user's program runs.
+		opts.AfterClone = func(pid int) error { return e.joinNetworks(p.id, pid, p.net) }
+	}
 	c, err := e.Runtime.Create(p.id, p.bundle, opts)
 	if err != nil {
 		return nil, err
@@ -441,14 +447,6 @@ func (e *Engine) launch(p *prepared, opts container.CreateOpts) (*container.Cont
 			if err := e.writeRunPorts(p.id, ports); err != nil {
 				return c, err
 			}
-		}
-	}
-	if p.net != nil {
-		// The network namespace exists now (init waits for Start):
-		// veth, address, routes, ports and hosts files go in before the
-		// user's program runs.
-		if err := e.joinNetworks(p.id, c.Pid(), p.net); err != nil {
-			return c, err
 		}
 	}
 	return c, nil

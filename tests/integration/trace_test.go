@@ -112,8 +112,6 @@ func TestTraceRunPrimitivesInOrder(t *testing.T) {
 		{"/dev/pts", "init", []string{`"devpts"`}},
 		{"pivot_root", "init", []string{`pivot_root(".", ".")`}},
 		{"old root detached", "init", []string{`umount2(".", MNT_DETACH)`}},
-		{"veth pair, one end born in the container", "runtime", []string{"ip link add ", "type veth peer name eth0", "netns /proc/"}},
-		{"container address", "runtime", []string{"addr add ", "dev eth0"}},
 		{"start: open the FIFO", "runtime", []string{"exec.fifo", "O_RDONLY"}},
 		{"bounding set", "init", []string{"PR_CAPBSET_DROP"}},
 		// Without no_new_privs (Docker's default) the filter goes in
@@ -127,6 +125,15 @@ func TestTraceRunPrimitivesInOrder(t *testing.T) {
 		{"teardown: state", "runtime", []string{"rmdir " + stateRoot}},
 		{"teardown: overlay", "runtime", []string{"umount2(", "/rootfs", "MNT_DETACH"}},
 	}...))
+	// The network goes in while init builds its root filesystem: after
+	// the clone, before the start, in any order with init's steps.
+	assertTraceOrder(t, recs, []traceStep{
+		{"clone of init", "runtime", []string{"CLONE_NEWNET"}},
+		{"veth pair, one end born in the container", "runtime", []string{"ip link add ", "type veth peer name eth0", "netns /proc/"}},
+		{"container address", "runtime", []string{"addr add ", "dev eth0"}},
+		{"start: open the FIFO", "runtime", []string{"exec.fifo", "O_RDONLY"}},
+		{"execve", "init", []string{`execve("/bin/true"`}},
+	})
 	for _, rec := range recs {
 		if rec.Side == "" || rec.Area == "" || rec.What == "" || rec.Call == "" || rec.TMs < 0 || rec.DurMs < 0 {
 			t.Errorf("incomplete record: %+v", rec)
