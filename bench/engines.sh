@@ -80,12 +80,18 @@ if ((FLEET)); then
 fi
 
 host_net >"$TMP/net.after"
-if diff -q "$TMP/net.before" "$TMP/net.after" >/dev/null; then
-	NOTES+=("The host's network was the same after the run as before (links, addresses, routes, \`nft list ruleset\`, \`iptables-save\`, \`iptables-legacy-save\`, ip_forward).")
+# What changed, in short: links, nftables tables, iptables rules, ip_forward
+# (addresses and routes follow the links). The engines' own names: docker0,
+# podman<n>, veth*, cni-*, the DOCKER, NETAVARK and CNI chains.
+WHAT="links, addresses, routes, \`nft list ruleset\`, \`iptables-save\`, \`iptables-legacy-save\`, ip_forward"
+CHANGED=$({ diff "$TMP/net.before" "$TMP/net.after" || true; } | awk '/^[<>] (link|nft table|ip_forward|iptables -A|legacy -A)/' | sed 's/ {$//; s/^</removed/; s/^>/added/' | tr '\n' ';')
+if [[ -z $CHANGED ]] && diff -q "$TMP/net.before" "$TMP/net.after" >/dev/null; then
+	NOTES+=("The host's network was the same after the run as before ($WHAT).")
+elif grep -qE 'docker|DOCKER|podman|NETAVARK|netavark|CNI|cni-|veth|ip_forward' <<<"$CHANGED"; then
+	warn "LEFT CHANGED: the host's network, as an engine would change it: $CHANGED"
+	NOTES+=("**The host's network changed during the run, as an engine would change it**: $CHANGED")
 else
-	CHANGED=$({ diff "$TMP/net.before" "$TMP/net.after" || true; } | awk '/^[<>]/ && n++ < 20' | tr '\n' ';')
-	warn "the host's network changed during the run (by this run, or by someone else on the machine): $CHANGED"
-	NOTES+=("The host's network changed during the run (by this run or by someone else on the machine; \`<\` before, \`>\` after): $CHANGED")
+	NOTES+=("The host's network changed during the run, but not by this run's engines (whose names are docker0, podman*, veth*, cni-*, DOCKER/NETAVARK/CNI chains): someone else's on this shared machine: ${CHANGED:-addresses or routes only}")
 fi
 
 # "BenchmarkDockerRun/runc-2   10   301234567 ns/op   1.2 s/up ..." → ms (and
@@ -109,6 +115,20 @@ row() {
 	if [[ -n ${3:-} && $v != n/a ]]; then r=$(ratio "${MS[$3]:-nan}" "$v"); fi
 	printf '| %s | %s | %s |\n' "$1" "$v" "$r"
 }
+# engine_rows SUFFIX NET FLAGS: the table of minirun's, docker's and podman's
+# `run --rm FLAGS busybox true`: BenchmarkMinirunRun/NET, then
+# BenchmarkDockerRunSUFFIX and BenchmarkPodmanRunSUFFIX with runc and
+# minirun, with the ratio minirun's / this.
+engine_rows() {
+	local s=$1 base=MinirunRun/$2 f=$3
+	say "| command | ms | minirun run ${f}/ this |"
+	say "|---|---:|---:|"
+	row "\`minirun run --rm ${f}busybox true\`" "$base"
+	row "\`docker run --rm ${f}busybox true\` (runc)" "DockerRun$s/runc" "$base"
+	row "\`docker run --runtime minirun ...\`" "DockerRun$s/minirun" "$base"
+	row "\`podman run --rm ${f}busybox true\` (runc)" "PodmanRun$s/runc" "$base"
+	row "\`podman --runtime minirun run ...\`" "PodmanRun$s/minirun" "$base"
+}
 # fleet_row LABEL KEY: a row of the N-container table.
 fleet_row() {
 	local k=$2
@@ -129,26 +149,14 @@ report() {
 	say "docker: dockerd's default bridge docker0 with its iptables rules, ip_forward and masquerading;"
 	say "podman: its default network \`podman\` (netavark); minirun: its default network on minirun0 (nftables)."
 	say ""
-	say "| command | ms | minirun run / this |"
-	say "|---|---:|---:|"
-	row "\`minirun run --rm busybox true\`" MinirunRun/bridge
-	row "\`docker run --rm busybox true\` (runc)" DockerRunBridge/runc MinirunRun/bridge
-	row "\`docker run --runtime minirun ...\`" DockerRunBridge/minirun MinirunRun/bridge
-	row "\`podman run --rm busybox true\` (runc)" PodmanRunBridge/runc MinirunRun/bridge
-	row "\`podman --runtime minirun run ...\`" PodmanRunBridge/minirun MinirunRun/bridge
+	engine_rows Bridge bridge ""
 	say ""
 	say "### \`run --rm --network none busybox true\`"
 	say ""
 	say "The same without a network (only \`lo\`); the last column is minirun's \`run --network none\` divided by that row."
 	say "ctr has no network of its own: its container gets a new network namespace with only \`lo\`."
 	say ""
-	say "| command | ms | minirun run --network none / this |"
-	say "|---|---:|---:|"
-	row "\`minirun run --rm --network none busybox true\`" MinirunRun/none
-	row "\`docker run --rm --network none busybox true\` (runc)" DockerRun/runc MinirunRun/none
-	row "\`docker run --runtime minirun ...\`" DockerRun/minirun MinirunRun/none
-	row "\`podman run --rm --network none busybox true\` (runc)" PodmanRun/runc MinirunRun/none
-	row "\`podman --runtime minirun run ...\`" PodmanRun/minirun MinirunRun/none
+	engine_rows "" none "--network none "
 	row "\`ctr run --rm busybox true\` (runc)" CtrRun/runc MinirunRun/none
 	row "\`ctr run --runc-binary minirun ...\`" CtrRun/minirun MinirunRun/none
 	if ((FLEET)); then
