@@ -370,32 +370,11 @@ func pdKillByArg(marker string) []string {
 }
 
 // pdMountNS is the inode of a process's mount namespace.
-func pdMountNS(pid int) (uint64, error) {
-	var st unix.Stat_t
-	if err := unix.Stat("/proc/"+strconv.Itoa(pid)+"/ns/mnt", &st); err != nil {
-		return 0, err
-	}
-	return st.Ino, nil
-}
+func pdMountNS(pid int) (uint64, error) { return pdNSIno(pid, "mnt") }
 
 // pdKillMountNS SIGKILLs every process in the mount namespace ns (one this
 // test made for dockerd: its processes are all ours).
-func pdKillMountNS(ns uint64) int {
-	n := 0
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		if got, err := pdMountNS(pid); err == nil && got == ns {
-			if unix.Kill(pid, unix.SIGKILL) == nil {
-				n++
-			}
-		}
-	}
-	return n
-}
+func pdKillMountNS(ns uint64) int { return len(pdKillNS("mnt", ns, 0)) }
 
 // --- a pseudo-terminal for -it ---
 

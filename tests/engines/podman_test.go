@@ -22,9 +22,18 @@ type podmanEnv struct {
 	*pdWorld
 	runtime string // --runtime: minirun, or runc for the benchmark
 	env     []string
+	netns   *pdNetns // with bridge: every podman command runs in it
 }
 
-func newPodman(tb testing.TB) *podmanEnv {
+func newPodman(tb testing.TB) *podmanEnv { return newPodmanOn(tb, false) }
+
+// newPodmanOn is newPodman; with bridge, podman keeps its default network
+// (the bridge "podman", netavark, aardvark-dns for networks with DNS), and
+// every podman command runs in the network and mount namespaces of a
+// holder process (pdNewNetns): the bridge, veths, firewall rules,
+// ip_forward, aardvark-dns and the network namespaces podman bind-mounts
+// under /run/netns are that namespace's and die with it.
+func newPodmanOn(tb testing.TB, bridge bool) *podmanEnv {
 	pdNeedRoot(tb, "podman", "podman", "conmon")
 	// What podman and its libraries write by default, outside --root and
 	// --runroot: none of it may appear. (/run/minirun, minirun's default
@@ -35,6 +44,12 @@ func newPodman(tb testing.TB) *podmanEnv {
 	w := pdNewWorld(tb, "podman")
 	p := &podmanEnv{pdWorld: w, runtime: w.minirun}
 	d := w.dir
+	netns, backend := `netns = "none"`, "cni"
+	if bridge {
+		pdHostNetUnchanged(tb)
+		p.netns = pdNewNetns(tb, true)
+		netns, backend = `netns = "bridge"`, "netavark"
+	}
 	for _, sub := range []string{"root", "runroot", "tmp", "cni", "home"} {
 		if err := os.MkdirAll(filepath.Join(d, sub), 0o755); err != nil {
 			tb.Fatal(err)
@@ -47,8 +62,8 @@ func newPodman(tb testing.TB) *podmanEnv {
 	unix.Getrlimit(unix.RLIMIT_NOFILE, &nofile)
 	unix.Getrlimit(unix.RLIMIT_NPROC, &nproc)
 	conf := fmt.Sprintf(`[containers]
-netns = "none"
-default_ulimits = ["nofile=%d:%d", "nproc=%d:%d"]
+%[6]s
+default_ulimits = ["nofile=%[1]d:%[2]d", "nproc=%[3]d:%[4]d"]
 
 [engine]
 lock_type = "file"
@@ -60,9 +75,9 @@ volume_path = "%[5]s/root/volumes"
 image_copy_tmp_dir = "%[5]s/tmp"
 
 [network]
-network_backend = "cni"
+network_backend = "%[7]s"
 network_config_dir = "%[5]s/cni"
-`, min(nofile.Max, 4096), min(nofile.Max, 4096), min(nproc.Max, 4096), min(nproc.Max, 4096), d)
+`, min(nofile.Max, 4096), min(nofile.Max, 4096), min(nproc.Max, 4096), min(nproc.Max, 4096), d, netns, backend)
 	storage := fmt.Sprintf("[storage]\ndriver = \"vfs\"\ngraphroot = \"%s/root\"\nrunroot = \"%s/runroot\"\n", d, d)
 	files := map[string]string{"containers.conf": conf, "storage.conf": storage, "registries.conf": ""}
 	for name, text := range files {
@@ -123,6 +138,9 @@ func (p *podmanEnv) cmd(args ...string) *exec.Cmd {
 	global := []string{"--root", d + "/root", "--runroot", d + "/runroot", "--storage-driver", "vfs",
 		"--cgroup-manager", "cgroupfs", "--events-backend", "file", "--tmpdir", d + "/tmp", "--runtime", p.runtime}
 	c := exec.Command("podman", append(global, args...)...)
+	if p.netns != nil {
+		c = exec.Command("nsenter", append(p.netns.enter(), c.Args...)...)
+	}
 	c.Env = p.env
 	return c
 }
@@ -131,6 +149,21 @@ func (p *podmanEnv) cmd(args ...string) *exec.Cmd {
 // its cgroup below the test's.
 func (p *podmanEnv) runArgs(args ...string) []string {
 	return append([]string{"run", "--network", "none", "--cgroup-parent", p.cgParent}, args...)
+}
+
+// benchRuntimes are the runtimes the benchmarks time podman with: name and
+// path of minirun, and of runc if it is installed.
+func (p *podmanEnv) benchRuntimes(tb testing.TB) [][2]string {
+	runtimes := [][2]string{{"minirun", p.minirun}}
+	if runc, err := exec.LookPath("runc"); err == nil {
+		runtimes = append(runtimes, [2]string{"runc", runc})
+		// podman gives the runtime no --root: runc's default state root
+		// (in the holder's /run with a network namespace).
+		if _, err := os.Stat("/run/runc"); err != nil && p.netns == nil {
+			tb.Cleanup(func() { os.Remove("/run/runc") })
+		}
+	}
+	return runtimes
 }
 
 func (p *podmanEnv) run(tb testing.TB, stdin string, args ...string) pdResult {
@@ -211,20 +244,34 @@ func TestPodman(t *testing.T) {
 //	go test -run '^$' -bench PodmanRun -benchtime 20x ./tests/engines/
 func BenchmarkPodmanRun(b *testing.B) {
 	p := newPodman(b)
-	runtimes := [][2]string{{"minirun", p.minirun}}
-	if runc, err := exec.LookPath("runc"); err == nil {
-		runtimes = append(runtimes, [2]string{"runc", runc})
-		// podman gives the runtime no --root: runc's default state root.
-		if _, err := os.Stat("/run/runc"); err != nil {
-			b.Cleanup(func() { os.Remove("/run/runc") })
-		}
-	}
-	for _, rt := range runtimes {
+	for _, rt := range p.benchRuntimes(b) {
 		b.Run(rt[0], func(b *testing.B) {
 			p.runtime = rt[1]
 			defer func() { p.runtime = p.minirun }()
 			for i := 0; i < b.N; i++ {
 				if r := p.run(b, "", p.runArgs("--rm", "localhost/busybox", "true")...); r.code != 0 {
+					b.Fatal(r)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPodmanRunBridge is BenchmarkPodmanRun on podman's default bridge
+// network ("podman", netavark), in a private network namespace: the work
+// `minirun run --rm busybox true` does.
+//
+//	go test -run '^$' -bench PodmanRunBridge -benchtime 20x ./tests/engines/
+func BenchmarkPodmanRunBridge(b *testing.B) {
+	p := newPodmanOn(b, true)
+	for _, rt := range p.benchRuntimes(b) {
+		b.Run(rt[0], func(b *testing.B) {
+			p.runtime = rt[1]
+			defer func() { p.runtime = p.minirun }()
+			pdMustBeBridged(b, p.cmd(append([]string{"run", "--cgroup-parent", p.cgParent, "--rm", "localhost/busybox"}, pdEth0Args...)...))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if r := p.run(b, "", "run", "--cgroup-parent", p.cgParent, "--rm", "localhost/busybox", "true"); r.code != 0 {
 					b.Fatal(r)
 				}
 			}
