@@ -115,7 +115,11 @@ func pdNSIno(pid int, kind string) (uint64, error) {
 // own namespace of that kind (the host's: everyone's processes).
 func pdKillNS(kind string, ino uint64, spare int) []string {
 	var killed []string
-	if own, err := pdNSIno(os.Getpid(), kind); ino == 0 || err != nil || own == ino {
+	// Never the namespace this test runs in, nor the host's (PID 1's):
+	// only one a test made, whose processes are all the test's.
+	own, err := pdNSIno(os.Getpid(), kind)
+	host, herr := pdNSIno(1, kind)
+	if ino == 0 || err != nil || herr != nil || own == ino || host == ino {
 		return nil
 	}
 	ents, _ := os.ReadDir("/proc")
