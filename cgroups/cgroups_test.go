@@ -200,3 +200,79 @@ func TestMemoryAndSwapBothWays(t *testing.T) {
 		}
 	}
 }
+
+// On v1 a process moves itself in through the tasks files SelfJoinFiles
+// opened (what cgroups/cgjoin's constructor does in init); on v2 there are
+// none (CloneInto instead).
+func TestSelfJoinFilesOnHost(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: creates cgroups below its own")
+	}
+	m, err := New(fmt.Sprintf("minirun-test-%d/self", os.Getpid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := m.Destroy(); err != nil {
+			t.Errorf("Destroy: %v", err)
+		}
+		assertGone(t, m.Config())
+	})
+	if err := m.Create(); err != nil {
+		t.Fatal(err)
+	}
+	files, paths, ok, err := SelfJoinFiles(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Config().Mode == Unified {
+		if ok || len(files) > 0 {
+			t.Fatalf("cgroup v2: SelfJoinFiles = %v, %v; want none", paths, ok)
+		}
+		return
+	}
+	if !ok || len(files) != len(m.Config().Dirs) {
+		t.Fatalf("SelfJoinFiles = %v, ok %v; want the tasks file of each of %d hierarchies", paths, ok, len(m.Config().Dirs))
+	}
+	var script strings.Builder
+	for i, p := range paths {
+		if !strings.HasSuffix(p, "/tasks") {
+			t.Errorf("%s: not a tasks file", p)
+		}
+		fmt.Fprintf(&script, "echo 0 >/proc/self/fd/%d && ", 3+i) // (dash: no >&N past 9)
+	}
+	script.WriteString("exec sleep 60")
+	// sh is one thread: "0" moves the writer, which then becomes sleep.
+	sleeper := exec.Command("sh", "-c", script.String())
+	sleeper.ExtraFiles = files
+	sleeper.Stderr = os.Stderr
+	// (The descriptors' numbers are 3 on, in the order of paths.)
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		f.Close()
+	}
+	defer func() { sleeper.Process.Kill(); sleeper.Wait() }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got, _ := m.Pids()
+		if len(got) == 1 && got[0] == sleeper.Process.Pid {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Pids = %v; want [%d] (the process did not move itself in)", got, sleeper.Process.Pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cg, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", sleeper.Process.Pid))
+	in := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(cg)), "\n") {
+		if strings.HasSuffix(line, fmt.Sprintf("/minirun-test-%d/self", os.Getpid())) {
+			in++
+		}
+	}
+	if in != len(m.Config().Dirs) {
+		t.Errorf("in the cgroup in %d hierarchies, want %d:\n%s", in, len(m.Config().Dirs), cg)
+	}
+}

@@ -7,7 +7,9 @@
 // starts in the same cgroup. On v2 a process can also be born in a cgroup
 // (clone3(2) with CLONE_INTO_CGROUP and the directory's descriptor: see
 // CloneInto), which spares the move's cost: the kernel waits for an RCU
-// grace period before a write to cgroup.procs. Limits are files too: writing 67108864 to
+// grace period before a write to cgroup.procs. On v1 a thread that writes
+// "0" to a tasks file moves itself without that wait (SelfJoinFiles and
+// cgroups/cgjoin). Limits are files too: writing 67108864 to
 // memory.max caps the group at 64 MiB, and the kernel's OOM killer acts
 // inside the group when it is reached.
 //

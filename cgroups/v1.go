@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -458,4 +459,30 @@ func (m *v1) Destroy() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// SelfJoinFiles opens, for writing, the tasks file of every hierarchy of a
+// v1 cgroup, for a process to move itself in by writing "0" to each before
+// it has a second thread (see cgroups/cgjoin): the one migration for which
+// the kernel skips cgroup_threadgroup_rwsem, and so the RCU grace period
+// that Apply's cgroup.procs write waits for. The files are opened here, by
+// root, because cgroup v1 checks the credentials of whoever opened the
+// file. ok is false on v2, where CloneInto does better.
+func SelfJoinFiles(m Manager) (files []*os.File, paths []string, ok bool, err error) {
+	v, isV1 := m.(*v1)
+	if !isV1 {
+		return nil, nil, false, nil
+	}
+	for _, name := range v.names() {
+		p := filepath.Join(v.cfg.Dirs[name], "tasks")
+		f, err := os.OpenFile(p, os.O_WRONLY|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			for _, f := range files {
+				f.Close()
+			}
+			return nil, nil, false, fmt.Errorf("open %s: %w", p, err)
+		}
+		files, paths = append(files, f), append(paths, p)
+	}
+	return files, paths, true, nil
 }

@@ -8,11 +8,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/minirun/minirun/cgroups"
+	"github.com/minirun/minirun/cgroups/cgjoin"
 	"github.com/minirun/minirun/namespaces"
 	"github.com/minirun/minirun/namespaces/nsenter"
 	"github.com/minirun/minirun/security"
@@ -101,6 +105,10 @@ type execConfig struct {
 	// Seccomp is the container's filter, compiled here: an exec'd process
 	// gets it too, as with runc.
 	Seccomp *seccomp.Filter `json:"seccomp,omitempty"`
+	// CgroupJoin: the tasks files the process wrote "0" to before its Go
+	// runtime started, moving itself into the container's cgroup (v1;
+	// see cgroups/cgjoin).
+	CgroupJoin []string `json:"cgroupJoin,omitempty"`
 }
 
 // execMsg is a message to Exec: from nsenter.c ("pid", "error") and from
@@ -171,6 +179,31 @@ func (c *Container) Exec(p *specs.Process, o ExecOpts) (*Process, error) {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, o.ConsoleSocket)
 		cfg.ConsoleFd = 4
 	}
+	// On cgroup v1 the process moves itself into the container's cgroup,
+	// one thread, before its Go runtime starts (cgroups/cgjoin): no
+	// cgroup.procs write and RCU grace period here.
+	m := c.cgroup()
+	if m != nil && cgjoin.Enabled {
+		files, paths, ok, err := cgroups.SelfJoinFiles(m)
+		if err != nil {
+			childSock.Close()
+			return nil, fmt.Errorf("exec: the container's cgroup: %w", err)
+		}
+		defer func() {
+			for _, f := range files {
+				f.Close()
+			}
+		}()
+		if ok {
+			fds := make([]string, len(files))
+			for i, f := range files {
+				fds[i] = strconv.Itoa(3 + len(cmd.ExtraFiles))
+				cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+			}
+			cmd.Env = append(cmd.Env, cgjoinEnv+"="+strings.Join(fds, ","))
+			cfg.CgroupJoin, m = paths, nil
+		}
+	}
 	// With --trace, the process writes its steps into one more pipe.
 	tw, err := trace.ToChild(cmd)
 	if err != nil {
@@ -206,8 +239,9 @@ func (c *Container) Exec(p *specs.Process, o ExecOpts) (*Process, error) {
 		return fail(fmt.Errorf("exec: send the request to nsenter: %w", err))
 	}
 	// The container's cgroup, before "go": the process nsenter clones
-	// inherits it, so nothing of p ever runs outside the limits.
-	if m := c.cgroup(); m != nil {
+	// inherits it, so nothing of p ever runs outside the limits (unless
+	// it moves itself in, above).
+	if m != nil {
 		if err := m.Apply(cmd.Process.Pid); err != nil {
 			return fail(fmt.Errorf("exec: join the container's cgroup: %w", err))
 		}

@@ -41,7 +41,11 @@ func ExecInit() {
 		os.Exit(1)
 	}
 	p := cfg.Process
-	path, err := execSetup(&cfg)
+	err = joinedCgroup(cfg.CgroupJoin)
+	path := ""
+	if err == nil {
+		path, err = execSetup(&cfg)
+	}
 	if err != nil {
 		_ = json.NewEncoder(sock).Encode(errorMsg(err))
 		os.Exit(1)

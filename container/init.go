@@ -12,6 +12,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/minirun/minirun/cgroups/cgjoin"
 	"github.com/minirun/minirun/namespaces"
 	"github.com/minirun/minirun/network"
 	"github.com/minirun/minirun/rootfs"
@@ -38,7 +39,11 @@ func Init() {
 		fmt.Fprintf(os.Stderr, "minirun init: read config: %v\n", err)
 		os.Exit(1)
 	}
-	path, err := setup(&cfg)
+	err := joinedCgroup(cfg.CgroupJoin)
+	path := ""
+	if err == nil {
+		path, err = setup(&cfg)
+	}
 	if err != nil {
 		_ = json.NewEncoder(sock).Encode(errorMsg(err))
 		os.Exit(1)
@@ -450,6 +455,23 @@ func closeExtraFds() error {
 		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
 			unix.CloseOnExec(fd)
 		}
+	}
+	return nil
+}
+
+// joinedCgroup reports what init's C constructor did before the Go runtime
+// started (cgroups/cgjoin): it moved this process, then one thread, into
+// its cgroup by writing "0" to each tasks file the runtime opened.
+func joinedCgroup(paths []string) error {
+	if len(paths) == 0 {
+		return nil
+	}
+	err := cgjoin.Err()
+	for _, p := range paths {
+		trace.Note("cgroups", "move itself into the cgroup, one thread before Go started", fmt.Sprintf("write(fd of %s, \"0\")", p), "cgroups(7)")
+	}
+	if err != nil {
+		return fmt.Errorf("move init into its cgroup (%s): %w", strings.Join(paths, ", "), err)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/minirun/minirun/cgroups"
+	"github.com/minirun/minirun/cgroups/cgjoin"
 	"github.com/minirun/minirun/namespaces"
 	"github.com/minirun/minirun/rootfs"
 	"github.com/minirun/minirun/security/seccomp"
@@ -258,16 +260,26 @@ func (c *Container) start(spec *specs.Spec, filter *seccomp.Filter, rootfs strin
 		return err
 	}
 	defer tw.Close()
-	cgFile, cgMgr, err := c.cgroupBeforeClone(spec)
+	cs, err := c.cgroupBeforeClone(spec)
 	if err != nil {
 		childSock.Close()
 		return c.initFailed(err)
 	}
-	if cgFile != nil {
-		defer cgFile.Close()
+	defer cs.close()
+	if cs.into != nil {
 		cmd.SysProcAttr.UseCgroupFD = true
-		cmd.SysProcAttr.CgroupFD = int(cgFile.Fd())
+		cmd.SysProcAttr.CgroupFD = int(cs.into.Fd())
 	}
+	if len(cs.join) > 0 {
+		fds := make([]string, len(cs.join))
+		for i, f := range cs.join {
+			fds[i] = strconv.Itoa(3 + len(cmd.ExtraFiles))
+			cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+		}
+		cmd.Env = append(cmd.Env, cgjoinEnv+"="+strings.Join(fds, ","))
+		cfg.CgroupJoin = cs.paths
+	}
+	cgFile := cs.into
 	end := trace.StepFn("container", "start init in new namespaces", "clone(2), namespaces(7)", func() string {
 		if cgFile != nil {
 			return fmt.Sprintf("clone3(%s|CLONE_INTO_CGROUP, cgroup=%s) + execve(\"/proc/self/exe\", [\"minirun\", \"init\"])", namespaces.FlagNames(cloneFlags), c.state.Cgroup.Path)
@@ -286,7 +298,7 @@ func (c *Container) start(spec *specs.Spec, filter *seccomp.Filter, rootfs strin
 	}
 	if err != nil {
 		err = fmt.Errorf("start container init (clone %s): %w", namespaces.FlagNames(cloneFlags), err)
-		if cgFile != nil {
+		if cs.moved() {
 			return c.initFailed(err) // the cgroup made before the clone
 		}
 		return err
@@ -331,8 +343,8 @@ func (c *Container) start(spec *specs.Spec, filter *seccomp.Filter, rootfs strin
 	// reads its configuration: init unshares its cgroup namespace only
 	// then, so the namespace's root is the container's cgroup, and no
 	// instruction of the user's program runs outside the limits.
-	if cgFile == nil {
-		if err := c.setupCgroup(spec, cgMgr); err != nil {
+	if !cs.moved() {
+		if err := c.setupCgroup(spec, cs.mgr); err != nil {
 			return c.initFailed(err)
 		}
 	}
@@ -505,31 +517,69 @@ func (c *Container) createCgroup(spec *specs.Spec, mgr cgroups.Manager) (cgroups
 	return mgr, err
 }
 
-// cgroupBeforeClone is, on cgroup v2, the container's cgroup made and
-// limited before init exists, and opened for CLONE_INTO_CGROUP: init is
-// born in it (clone3), with no cgroup.procs write and its RCU grace period
-// (cgroups.CloneInto). Nil on v1, for rootless containers, and for inits
-// started another way (joining a PID namespace, a new time namespace):
-// those are moved in after the clone, by setupCgroup with the manager
-// returned here.
-func (c *Container) cgroupBeforeClone(spec *specs.Spec) (*os.File, cgroups.Manager, error) {
+// cgroupStart is how init gets into its cgroup without the runtime
+// moving it there, which waits for an RCU grace period (see
+// cgroups.CloneInto and cgroups/cgjoin).
+type cgroupStart struct {
+	mgr cgroups.Manager
+	// into (cgroup v2): the cgroup's directory, for clone3's
+	// CLONE_INTO_CGROUP: init is born in it.
+	into *os.File
+	// join (cgroup v1): the tasks file of each hierarchy, opened here and
+	// written "0" by init's C constructor while it is one thread; paths
+	// are their names, for init's trace and errors.
+	join  []*os.File
+	paths []string
+}
+
+// moved tells whether init gets into its cgroup without Apply.
+func (cs *cgroupStart) moved() bool { return cs.into != nil || len(cs.join) > 0 }
+
+func (cs *cgroupStart) close() {
+	if cs.into != nil {
+		cs.into.Close()
+	}
+	for _, f := range cs.join {
+		f.Close()
+	}
+}
+
+// cgroupBeforeClone makes the container's cgroup and writes its limits
+// before init exists, and opens it for init to be born in (v2) or to move
+// itself into (v1). Neither for rootless containers (no cgroup, or one
+// init is moved into) and for inits started another way (joining a PID
+// namespace; on v2 a new time namespace): cs.mgr is then the cgroup, not
+// yet made, that setupCgroup makes and moves init into after the clone.
+func (c *Container) cgroupBeforeClone(spec *specs.Spec) (*cgroupStart, error) {
 	mgr, err := c.newCgroup(spec)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if rootless() || pidNamespacePath(spec) != "" || mgr.Config().Mode != cgroups.Unified {
-		return nil, mgr, nil
+	cs := &cgroupStart{mgr: mgr}
+	if rootless() || pidNamespacePath(spec) != "" {
+		return cs, nil
 	}
-	for _, ns := range spec.Linux.Namespaces {
-		if ns.Type == specs.TimeNamespace && ns.Path == "" {
-			return nil, mgr, nil
+	if mgr.Config().Mode == cgroups.Unified {
+		for _, ns := range spec.Linux.Namespaces {
+			if ns.Type == specs.TimeNamespace && ns.Path == "" {
+				return cs, nil
+			}
 		}
+	} else if !cgjoin.Enabled {
+		return cs, nil
 	}
 	if _, err := c.createCgroup(spec, mgr); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	f, _, err := cgroups.CloneInto(mgr)
-	return f, mgr, err
+	if mgr.Config().Mode == cgroups.Unified {
+		cs.into, _, err = cgroups.CloneInto(mgr)
+	} else {
+		cs.join, cs.paths, _, err = cgroups.SelfJoinFiles(mgr)
+	}
+	if err != nil {
+		return nil, c.initFailed(err)
+	}
+	return cs, nil
 }
 
 // withImplicitDevices returns the spec's resources with allow rules

@@ -32,7 +32,13 @@ type initConfig struct {
 	ID     string `json:"id"`
 	Bundle string `json:"bundle"`
 	Pid    int    `json:"pid"` // init's PID on the host
+	// CgroupJoin: the tasks files init's C constructor wrote "0" to,
+	// moving itself into its cgroup (cgroup v1; see cgroups/cgjoin).
+	CgroupJoin []string `json:"cgroupJoin,omitempty"`
 }
+
+// cgjoinEnv names init's descriptors of the tasks files (cgroups/cgjoin).
+const cgjoinEnv = "_MINIRUN_CGROUP_JOIN"
 
 // syncMsg is what init answers: "ready" or "error".
 type syncMsg struct {

@@ -347,10 +347,11 @@ __attribute__((constructor)) static void nsenter(void)
 
 	/*
 	 * 2. Wait for "go". Meanwhile the parent writes our PID into the
-	 * container's cgroup (cgroup.procs of each v1 hierarchy, or the one v2
-	 * cgroup): the child we clone below inherits it, so the container's
-	 * program never runs a single instruction outside the container's
-	 * limits. An EOF means the parent failed there and gave up.
+	 * container's cgroup (the one v2 cgroup; on v1 this process, or the
+	 * child below, moves itself in by the constructor of cgroups/cgjoin,
+	 * before Go starts): the child we clone below is in it before it runs,
+	 * so the container's program never runs a single instruction outside
+	 * the container's limits. An EOF means the parent failed and gave up.
 	 */
 	char go;
 	n = read_full(sync_fd, &go, 1);
