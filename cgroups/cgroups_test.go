@@ -51,20 +51,7 @@ func TestManagerOnHost(t *testing.T) {
 		t.Fatal("no cgroup filesystem at /sys/fs/cgroup")
 	}
 	t.Logf("host: %s", mode)
-	path := fmt.Sprintf("minirun-test-%d/c1", os.Getpid())
-	m, err := New(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := m.Destroy(); err != nil {
-			t.Errorf("Destroy: %v", err)
-		}
-		assertGone(t, m.Config())
-	})
-	if err := m.Create(); err != nil {
-		t.Fatal(err)
-	}
+	m := testCgroup(t, "c1")
 	limit := int64(64 << 20)
 	pids := int64(10)
 	quota, period := int64(50000), uint64(100000)
@@ -208,19 +195,7 @@ func TestSelfJoinFilesOnHost(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: creates cgroups below its own")
 	}
-	m, err := New(fmt.Sprintf("minirun-test-%d/self", os.Getpid()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := m.Destroy(); err != nil {
-			t.Errorf("Destroy: %v", err)
-		}
-		assertGone(t, m.Config())
-	})
-	if err := m.Create(); err != nil {
-		t.Fatal(err)
-	}
+	m := testCgroup(t, "self")
 	files, paths, ok, err := SelfJoinFiles(m)
 	if err != nil {
 		t.Fatal(err)
@@ -275,4 +250,24 @@ func TestSelfJoinFilesOnHost(t *testing.T) {
 	if in != len(m.Config().Dirs) {
 		t.Errorf("in the cgroup in %d hierarchies, want %d:\n%s", in, len(m.Config().Dirs), cg)
 	}
+}
+
+// testCgroup creates minirun-test-<pid>/name below this process's own
+// cgroup, destroyed (and checked gone) when the test ends.
+func testCgroup(t *testing.T, name string) Manager {
+	t.Helper()
+	m, err := New(fmt.Sprintf("minirun-test-%d/%s", os.Getpid(), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := m.Destroy(); err != nil {
+			t.Errorf("Destroy: %v", err)
+		}
+		assertGone(t, m.Config())
+	})
+	if err := m.Create(); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
