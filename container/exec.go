@@ -179,10 +179,23 @@ func (c *Container) Exec(p *specs.Process, o ExecOpts) (*Process, error) {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, o.ConsoleSocket)
 		cfg.ConsoleFd = 4
 	}
-	// On cgroup v1 the process moves itself into the container's cgroup,
-	// one thread, before its Go runtime starts (cgroups/cgjoin): no
-	// cgroup.procs write and RCU grace period here.
+	// No cgroup.procs write and its RCU grace period: on cgroup v2 the
+	// process is born in the container's cgroup (CLONE_INTO_CGROUP); on v1
+	// it moves itself in, one thread, before its Go runtime starts
+	// (cgroups/cgjoin).
 	m := c.cgroup()
+	if m != nil {
+		f, ok, err := cgroups.CloneInto(m)
+		if err != nil {
+			childSock.Close()
+			return nil, fmt.Errorf("exec: the container's cgroup: %w", err)
+		}
+		if ok {
+			defer f.Close()
+			cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(f.Fd())}
+			m = nil
+		}
+	}
 	if m != nil && cgjoin.Enabled {
 		files, paths, ok, err := cgroups.SelfJoinFiles(m)
 		if err != nil {
@@ -212,7 +225,11 @@ func (c *Container) Exec(p *specs.Process, o ExecOpts) (*Process, error) {
 	}
 	defer tw.Close()
 	sealed := sealExe(cmd)
-	end := trace.Step("container", "start exec-init (nsenter.c runs first)", `execve("/proc/self/exe", ["minirun", "exec-init"])`, "execve(2)")
+	call := `execve("/proc/self/exe", ["minirun", "exec-init"])`
+	if cmd.SysProcAttr != nil && cmd.SysProcAttr.UseCgroupFD {
+		call = "clone3(CLONE_INTO_CGROUP, the container's cgroup) + " + call
+	}
+	end := trace.Step("container", "start exec-init (nsenter.c runs first)", call, "execve(2)")
 	err = cmd.Start()
 	end(err)
 	sealed()

@@ -577,7 +577,7 @@ func (c *Container) cgroupBeforeClone(spec *specs.Spec) (*cgroupStart, error) {
 		cs.join, cs.paths, _, err = cgroups.SelfJoinFiles(mgr)
 	}
 	if err != nil {
-		return nil, c.initFailed(err)
+		return nil, err // the caller destroys the cgroup (initFailed)
 	}
 	return cs, nil
 }
