@@ -217,11 +217,7 @@ FUZZ_TARGETS = \
 	image:FuzzNormalizeRef image:FuzzUnpackEntries image:FuzzUnpackTar \
 	container:FuzzLoadSpec security/seccomp:FuzzCompile
 fuzz:
-	@set -e; for t in $(FUZZ_TARGETS); do \
-		pkg=$${t%%:*}; fn=$${t##*:}; \
-		echo "== $$fn ./$$pkg ($(FUZZTIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -parallel 2 ./$$pkg; \
-	done
+	@scripts/fuzz.sh "$(GO)" "$(FUZZTIME)" $(FUZZ_TARGETS)
 
 # Start-up cost of Docker's seccomp profile and of the CVE-2019-5736 exe seal,
 # minirun against runc and crun (bench/security.sh, bench/README.md).
