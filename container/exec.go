@@ -8,8 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -208,12 +206,7 @@ func (c *Container) Exec(p *specs.Process, o ExecOpts) (*Process, error) {
 			}
 		}()
 		if ok {
-			fds := make([]string, len(files))
-			for i, f := range files {
-				fds[i] = strconv.Itoa(3 + len(cmd.ExtraFiles))
-				cmd.ExtraFiles = append(cmd.ExtraFiles, f)
-			}
-			cmd.Env = append(cmd.Env, cgjoinEnv+"="+strings.Join(fds, ","))
+			passCgroupJoin(cmd, files)
 			cfg.CgroupJoin, m = paths, nil
 		}
 	}

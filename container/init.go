@@ -466,7 +466,7 @@ func joinedCgroup(paths []string) error {
 	if len(paths) == 0 {
 		return nil
 	}
-	err := cgjoin.Err()
+	err := cgjoin.Err(len(paths))
 	for _, p := range paths {
 		trace.Note("cgroups", "move itself into the cgroup, one thread before Go started", fmt.Sprintf("write(fd of %s, \"0\")", p), "cgroups(7)")
 	}

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -271,12 +270,7 @@ func (c *Container) start(spec *specs.Spec, filter *seccomp.Filter, rootfs strin
 		cmd.SysProcAttr.CgroupFD = int(cs.into.Fd())
 	}
 	if len(cs.join) > 0 {
-		fds := make([]string, len(cs.join))
-		for i, f := range cs.join {
-			fds[i] = strconv.Itoa(3 + len(cmd.ExtraFiles))
-			cmd.ExtraFiles = append(cmd.ExtraFiles, f)
-		}
-		cmd.Env = append(cmd.Env, cgjoinEnv+"="+strings.Join(fds, ","))
+		passCgroupJoin(cmd, cs.join)
 		cfg.CgroupJoin = cs.paths
 	}
 	cgFile := cs.into

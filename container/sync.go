@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"strconv"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -37,8 +40,17 @@ type initConfig struct {
 	CgroupJoin []string `json:"cgroupJoin,omitempty"`
 }
 
-// cgjoinEnv names init's descriptors of the tasks files (cgroups/cgjoin).
-const cgjoinEnv = "_MINIRUN_CGROUP_JOIN"
+// passCgroupJoin gives cmd the tasks files (cgroups.SelfJoinFiles) as extra
+// descriptors and names them in _MINIRUN_CGROUP_JOIN, for the constructor
+// of cgroups/cgjoin to write "0" to before the Go runtime starts.
+func passCgroupJoin(cmd *exec.Cmd, files []*os.File) {
+	fds := make([]string, len(files))
+	for i, f := range files {
+		fds[i] = strconv.Itoa(3 + len(cmd.ExtraFiles))
+		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+	}
+	cmd.Env = append(cmd.Env, "_MINIRUN_CGROUP_JOIN="+strings.Join(fds, ","))
+}
 
 // syncMsg is what init answers: "ready" or "error".
 type syncMsg struct {

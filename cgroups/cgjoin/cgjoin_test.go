@@ -16,7 +16,11 @@ import (
 // and the child prints what Err says.
 func TestMain(m *testing.M) {
 	if os.Getenv("CGJOIN_TEST_CHILD") == "1" {
-		if err := Err(); err != nil {
+		want := 0
+		if v := os.Getenv("_MINIRUN_CGROUP_JOIN"); v != "" {
+			want = len(strings.Split(v, ","))
+		}
+		if err := Err(want); err != nil {
 			fmt.Print("ERR ", err)
 		} else {
 			fmt.Print("OK")
@@ -71,7 +75,11 @@ func TestConstructorReportsFailure(t *testing.T) {
 
 // Without the variable the constructor does nothing.
 func TestNoVariableNothing(t *testing.T) {
-	if err := Err(); err != nil {
+	if err := Err(0); err != nil {
 		t.Fatal(err)
+	}
+	// Told to expect a move that never happened, Err says so.
+	if err := Err(2); err == nil || !strings.Contains(err.Error(), "0 of 2") {
+		t.Fatalf("Err(2) without a move = %v", err)
 	}
 }
