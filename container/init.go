@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -30,6 +31,7 @@ func IsInit() bool { return len(os.Args) > 1 && os.Args[1] == "init" && os.Geten
 // in execve(2) or in exit.
 func Init() {
 	reexecMapped()
+	setProcessName("minirun:[init]")
 	os.Unsetenv(initEnv)
 	trace.StartChild("init")
 	sock := os.NewFile(3, "sync")
@@ -474,4 +476,16 @@ func joinedCgroup(paths []string) error {
 		return fmt.Errorf("move init into its cgroup (%s): %w", strings.Join(paths, ", "), err)
 	}
 	return nil
+}
+
+// setProcessName names this process (its main thread, which the main
+// goroutine is locked to) for ps, top and /proc/PID/comm until its execve
+// gives it the container program's name. Without it the name would be the
+// last element of the path this binary was executed by: "exe" for
+// /proc/self/exe, or the descriptor number for the sealed copy
+// (/proc/self/fd/N, exeseal.go). runc's init calls itself "runc:[2:INIT]".
+// prctl(2) PR_SET_NAME; at most 15 bytes are kept.
+func setProcessName(name string) {
+	b := append([]byte(name), 0)
+	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&b[0])), 0, 0, 0)
 }

@@ -69,6 +69,11 @@ func TestOCILifecycle(t *testing.T) {
 	if !strings.HasPrefix(string(cmdline), "minirun\x00init") {
 		t.Errorf("created container's process runs %q, want the waiting init", cmdline)
 	}
+	// ps shows it by name (prctl PR_SET_NAME), not as the descriptor
+	// number of the sealed binary it was executed through.
+	if comm, _ := os.ReadFile("/proc/" + raw2(pid) + "/comm"); string(comm) != "minirun:[init]\n" {
+		t.Errorf("created container's process is named %q in /proc/PID/comm, want \"minirun:[init]\"", comm)
+	}
 	hostNet, _ := os.Readlink("/proc/self/ns/net")
 	ctrNet, _ := os.Readlink("/proc/" + raw2(pid) + "/ns/net")
 	if hostNet == ctrNet || ctrNet == "" {
