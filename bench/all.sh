@@ -60,6 +60,14 @@ your machine; each script's own options are in bench/README.md.
   deleted; the file-heavy scripts (the 100 containers, the pulls) run on a
   loop-mounted journaled ext4 (\`SCRATCH=1\`, the default here) and are
   followed by a ${PAUSE}s pause.
+- Page cache: every runtime binary a script times is written back and dropped
+  from the page cache first (\`sync\` + \`dd iflag=nocache count=0\`), so each
+  comes back into memory the same way, read by exec. Linux 6.x caches a file
+  in folios of up to 2 MiB and maps a whole folio on a page fault: a binary
+  just written by the Go linker sits in large folios, and the same minirun
+  binary then showed a peak RSS of 14.6 MiB instead of 10.6 MiB (runc, read
+  by exec long before, 9.9 MiB either way). Peak RSS includes the timer's own
+  pages until the exec (about 2.4 MiB, a floor for every row).
 - Nothing of the host is touched: private state and data roots, bridges and
   nftables tables of the scripts' own, cgroups below the script's own.
 

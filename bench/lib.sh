@@ -336,6 +336,26 @@ build_minirun() {
 		make -s -C "$repo" build GO="$GO" MINIRUN_OUT="$TMP/bin/minirun" || die "make build failed (the Makefile's static cgo build)"
 		MINIRUN=$TMP/bin/minirun
 	fi
+	uncache "$MINIRUN"
+}
+
+# uncache FILE...: writes each file back (sync) and drops it from the page
+# cache (POSIX_FADV_DONTNEED, through GNU dd's iflag=nocache), so that every
+# runtime binary a script times comes back into memory the same way: read
+# by exec, in read-around windows. Why it matters: Linux 6.x keeps a file's
+# cached pages in folios of up to 2 MiB, and a page fault on an executable
+# maps the whole folio. A binary the Go linker has just written sits in large
+# folios, one exec has read in 64-256 KiB ones; the same minirun binary had
+# a peak RSS of 14.6 MiB the first way and 10.6 MiB the second (runc, read
+# by exec long before, 9.9 MiB either way). Measured with bench/timeit.go;
+# see docs/PERFORMANCE.md, "Method".
+uncache() {
+	local f
+	for f in "$@"; do
+		[[ -f $f ]] || continue
+		sync "$f" 2>/dev/null || true
+		dd if="$f" iflag=nocache count=0 status=none 2>/dev/null || warn "could not drop $f from the page cache (GNU dd iflag=nocache)"
+	done
 }
 
 # import_busybox [ARG...]: imports scripts/busybox-rootfs.sh's tree into DATA
