@@ -15,7 +15,7 @@
 // `minirun run` and the runc-compatible verbs go through exactly these
 // functions; run just calls them in a row and waits in between.
 //
-// # Two processes, one binary
+// # Two processes
 //
 // The Go runtime starts several threads before main() runs, and some
 // namespace operations (setns into a mount or user namespace, for one) need
@@ -26,6 +26,9 @@
 // its instructions from a socket (fd 3), sets up the container from the
 // inside, and finally replaces itself with the user's program with
 // execve(2), keeping PID 1. See docs/ARCHITECTURE.md for the whole path.
+// The program init runs is minirun-init, this package linked alone, where
+// it lies beside minirun with the same build stamp; else minirun itself
+// (initbin.go).
 //
 // # State
 //

@@ -155,13 +155,14 @@ func (c *Container) Exec(p *specs.Process, o ExecOpts) (*Process, error) {
 		return nil, err
 	}
 	defer parentSock.Close()
+	prog, progEnv := initProgram()
 	cmd := &exec.Cmd{
-		Path: "/proc/self/exe",
+		Path: prog,
 		Args: []string{"minirun", execInitArg},
 		// fd 3 is the sync socket; GOMAXPROCS spares the Go runtime of
 		// the new process from reading the container's cgroup files. The
 		// program gets p.Env, none of this.
-		Env:        []string{nsenter.Env + "=3", "GOMAXPROCS=1"},
+		Env:        append([]string{nsenter.Env + "=3", "GOMAXPROCS=1"}, progEnv...),
 		Stdin:      o.Stdin,
 		Stdout:     o.Stdout,
 		Stderr:     o.Stderr,
@@ -218,7 +219,7 @@ func (c *Container) Exec(p *specs.Process, o ExecOpts) (*Process, error) {
 	}
 	defer tw.Close()
 	sealed := sealExe(cmd)
-	call := `execve("/proc/self/exe", ["minirun", "exec-init"])`
+	call := fmt.Sprintf(`execve(%q, ["minirun", "exec-init"])`, prog)
 	if cmd.SysProcAttr != nil && cmd.SysProcAttr.UseCgroupFD {
 		call = "clone3(CLONE_INTO_CGROUP, the container's cgroup) + " + call
 	}

@@ -21,6 +21,7 @@ import (
 // before its own execve (finalize), and execs the program. It never
 // returns.
 func ExecInit() {
+	CheckStamp()
 	setProcessName("minirun:[exec]")
 	trace.StartChild("exec")
 	fd, err := strconv.Atoi(os.Getenv(nsenter.Env))

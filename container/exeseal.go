@@ -16,12 +16,16 @@ import (
 // O_PATH can, once no minirun runs any more (the OCI verbs exit after
 // start), reopen it for writing and replace the host's runtime.
 //
-// sealExe makes such processes run minirun from a read-only mount of the
-// binary instead: open_tree(2) with OPEN_TREE_CLONE clones the mount of
-// our own executable, detached (it is in no mount table, the host's mounts
-// do not change, it goes away with its last reference), mount_setattr(2)
-// makes the clone read-only, nosuid and nodev, and cmd executes it through
-// /proc/self/fd/N. /proc/<pid>/exe of the child then names the binary on
+// The same holds for minirun-init, the program init and exec's helper run
+// when it is installed (initbin.go): replaced, it would run as root on the
+// host at the next container start.
+//
+// sealExe makes such processes run their binary (cmd.Path: minirun-init, or
+// /proc/self/exe, our own executable) from a read-only mount of it instead:
+// open_tree(2) with OPEN_TREE_CLONE clones the mount of that file,
+// detached (it is in no mount table, the host's mounts do not change, it
+// goes away with its last reference), mount_setattr(2) makes the clone
+// read-only, nosuid and nodev, and cmd executes it through /proc/self/fd/N. /proc/<pid>/exe of the child then names the binary on
 // that read-only mount: opening it for writing fails with EROFS, through
 // the link or any descriptor made from it. Nothing is copied (runc copies
 // the binary into a sealed memfd, or mounts an overlayfs over its
@@ -37,7 +41,7 @@ func sealExe(cmd *exec.Cmd) (done func()) {
 	if os.Getenv("MINIRUN_NO_EXE_SEAL") == "1" {
 		return noop
 	}
-	fd, err := unix.OpenTree(unix.AT_FDCWD, "/proc/self/exe", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	fd, err := unix.OpenTree(unix.AT_FDCWD, cmd.Path, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
 	if err != nil {
 		return noop
 	}

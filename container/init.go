@@ -30,6 +30,7 @@ func IsInit() bool { return len(os.Args) > 1 && os.Args[1] == "init" && os.Geten
 // thread (main locks it in an init function), and never returns: it ends
 // in execve(2) or in exit.
 func Init() {
+	CheckStamp()
 	reexecMapped()
 	setProcessName("minirun:[init]")
 	os.Unsetenv(initEnv)

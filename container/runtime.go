@@ -177,12 +177,13 @@ func (c *Container) start(spec *specs.Spec, filter *seccomp.Filter, rootfs strin
 		childSock.Close()
 		return fmt.Errorf("an ordinary user can create namespaces (%s) only together with a new user namespace: add {\"type\": \"user\"} to linux.namespaces with uidMappings and gidMappings of your own IDs (minirun spec --rootless writes such a config.json; docs/ROOTLESS.md)", namespaces.FlagNames(cloneFlags))
 	}
+	prog, progEnv := initProgram()
 	cmd := &exec.Cmd{
-		Path: "/proc/self/exe",
+		Path: prog,
 		Args: []string{"minirun", "init"},
 		// GOMAXPROCS set spares the Go runtime of init from reading cgroup
 		// files at start-up; the user's program never sees this env.
-		Env:    []string{initEnv + "=1", "GOMAXPROCS=1"},
+		Env:    append([]string{initEnv + "=1", "GOMAXPROCS=1"}, progEnv...),
 		Stdin:  opts.Stdin,
 		Stdout: opts.Stdout,
 		Stderr: opts.Stderr,

@@ -397,7 +397,7 @@ func (e *Engine) prepare(o RunOptions) (p *prepared, err error) {
 		rc.UIDMappings, rc.GIDMappings = p.userns.uidMappings(), p.userns.gidMappings()
 	}
 	if o.Init {
-		if rc.InitBinary, err = os.Executable(); err != nil {
+		if rc.InitBinary, err = container.InitBinary(); err != nil {
 			return p, fmt.Errorf("--init: find the minirun binary: %w", err)
 		}
 	}

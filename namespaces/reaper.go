@@ -22,6 +22,9 @@ import (
 //
 // See man 2 wait4, man 7 pid_namespaces ("The namespace init process").
 func Reap(argv []string, env []string) int {
+	if len(argv) > 0 && argv[0] == "--" {
+		argv = argv[1:] // `minirun-init -- prog args`, as tini and docker-init take it
+	}
 	if len(argv) == 0 {
 		fmt.Fprintln(os.Stderr, "minirun-init: no command given")
 		return 127

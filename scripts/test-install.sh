@@ -19,7 +19,7 @@ before=$(snapshot)
 
 fail() { echo "test-install: FAIL: $*" >&2; exit 1; }
 make -s install DESTDIR="$dest" PREFIX="$prefix" >/dev/null
-for f in bin/minirun share/bash-completion/completions/minirun share/zsh/site-functions/_minirun \
+for f in bin/minirun bin/minirun-init share/bash-completion/completions/minirun share/zsh/site-functions/_minirun \
 	share/fish/vendor_completions.d/minirun.fish share/man/man1/minirun.1 share/man/man1/minirun-run.1 \
 	share/man/man1/minirun-network-create.1; do
 	[ -s "$dest$prefix/$f" ] || fail "make install did not install $prefix/$f"

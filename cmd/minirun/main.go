@@ -44,22 +44,14 @@ func init() {
 }
 
 func main() {
+	container.HelperMain() // init or exec's helper: never returns
 	switch {
-	case container.IsInit():
-		container.Init() // never returns
-	case container.IsExecInit():
-		// `exec`: nsenter.c has put this process in the container.
-		container.ExecInit() // never returns
 	case container.IsRemoveHelper():
 		// Rootless mode: removes files of a container's subordinate IDs.
 		os.Exit(container.RemoveHelperMain())
 	case filepath.Base(os.Args[0]) == "minirun-init":
 		// `run --init`: this binary, bind-mounted as /sbin/minirun-init, is PID 1.
-		args := os.Args[1:]
-		if len(args) > 0 && args[0] == "--" {
-			args = args[1:]
-		}
-		os.Exit(namespaces.Reap(args, os.Environ()))
+		os.Exit(namespaces.Reap(os.Args[1:], os.Environ()))
 	case filepath.Base(os.Args[0]) == engine.LaunchArgv0:
 		// `run -d`: the monitor (C, monitor/monitor.c) starts the container through this.
 		os.Exit(engine.LaunchMain(os.Args[1:]))

@@ -49,9 +49,16 @@ func rootfsCopy(t *testing.T) string {
 // while exec's run, and must never resolve a minirun binary's exe link,
 // let alone open it for writing. (b) --init's minirun binary, PID 1 of
 // the container, is read-only: opening it, or /proc/1/exe, for writing
-// fails. (c) The host binary is unchanged afterwards.
+// fails. (c) The host binaries (minirun, and minirun-init beside it, which
+// the exec helper and --init run when it is there) are unchanged afterwards.
 func TestEscapeCVE20195736(t *testing.T) {
 	before := fileSum(t, bin)
+	helper := filepath.Join(filepath.Dir(bin), "minirun-init")
+	var beforeHelper [32]byte
+	hasHelper := fileExists(helper)
+	if hasHelper {
+		beforeHelper = fileSum(t, helper)
+	}
 	name := fmt.Sprintf("esc5736-%d", os.Getpid())
 	defer minirun(t, "", "rm", "-f", name)
 	// The watcher (testdata/exewatch, static): every pid's exe, as fast as
@@ -105,6 +112,9 @@ grep ' /sbin/minirun-init ' /proc/self/mountinfo`)
 	// (c)
 	if fileSum(t, bin) != before {
 		t.Fatal("the host's minirun binary changed")
+	}
+	if hasHelper && fileSum(t, helper) != beforeHelper {
+		t.Fatal("the host's minirun-init binary changed")
 	}
 	assertClean(t)
 }
@@ -364,15 +374,24 @@ echo done`)
 // with ETXTBSY), reopens it for writing to replace the host's runtime.
 //
 // minirun runs init and exec helpers from a detached read-only mount of
-// its binary (container/exeseal.go): the attacker (testdata/sysprobe
-// exe-attack, which only opens, never writes) must reach the binary (the
-// test sees the attack happen) but never get it writable. The same attack
-// with MINIRUN_NO_EXE_SEAL=1 is logged as the control.
+// their binary (container/exeseal.go): minirun-init beside minirun (what
+// `make build` makes, container/initbin.go), else minirun itself. The
+// attacker (testdata/sysprobe exe-attack, which only opens, never writes)
+// must reach that binary (the test sees the attack happen) but never get it
+// writable. The same attack with MINIRUN_NO_EXE_SEAL=1 is logged as the
+// control.
 func TestEscapeCVE20195736ProcSelfExe(t *testing.T) {
 	probe := buildSysprobe(t)
-	before := fileSum(t, bin)
+	// The binary the exec helper runs, and what /proc/self/exe then runs
+	// for a second: minirun-init is the `run --init` reaper (it runs
+	// `sleep 1` and waits), minirun reads import's stdin.
+	target, victimArgs := bin, []string{"import", "-", "x:y"}
+	if h := filepath.Join(filepath.Dir(bin), "minirun-init"); fileExists(h) {
+		target, victimArgs = h, []string{"sleep", "1"}
+	}
+	before, beforeBin := fileSum(t, target), fileSum(t, bin)
 	var st syscall.Stat_t
-	if err := syscall.Stat(bin, &st); err != nil {
+	if err := syscall.Stat(target, &st); err != nil {
 		t.Fatal(err)
 	}
 	attack := func(t *testing.T, env ...string) string {
@@ -391,7 +410,7 @@ func TestEscapeCVE20195736ProcSelfExe(t *testing.T) {
 		run(t, 0, "start", id)
 		// The victim: minirun exec'ing /proc/self/exe in the container,
 		// alive for a second (import reads its stdin), then gone.
-		victim := exec.Command(bin, "exec", "-i", id, "/proc/self/exe", "import", "-", "x:y")
+		victim := exec.Command(bin, append([]string{"exec", "-i", id, "/proc/self/exe"}, victimArgs...)...)
 		victim.Env = append(minirunEnv(), env...)
 		in, _ := victim.StdinPipe()
 		if err := victim.Start(); err != nil {
@@ -420,8 +439,8 @@ func TestEscapeCVE20195736ProcSelfExe(t *testing.T) {
 		t.Errorf("the container could open the host's minirun binary for writing: %q", out)
 	}
 	t.Logf("control, MINIRUN_NO_EXE_SEAL=1: %q", attack(t, "MINIRUN_NO_EXE_SEAL=1"))
-	if fileSum(t, bin) != before {
-		t.Fatal("the host's minirun binary changed")
+	if fileSum(t, target) != before || fileSum(t, bin) != beforeBin {
+		t.Fatalf("the host's %s changed", target)
 	}
 	assertClean(t)
 }
