@@ -336,7 +336,7 @@ build_minirun() {
 		make -s -C "$repo" build GO="$GO" MINIRUN_OUT="$TMP/bin/minirun" || die "make build failed (the Makefile's static cgo build)"
 		MINIRUN=$TMP/bin/minirun
 	fi
-	uncache "$MINIRUN"
+	uncache "$MINIRUN" "$(dirname "$MINIRUN")/minirun-init"
 }
 
 # uncache FILE...: writes each file back (sync) and drops it from the page
