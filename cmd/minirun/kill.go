@@ -24,15 +24,22 @@ CONTAINER is a name, an ID or a unique ID prefix.`,
 			// runc's default is SIGTERM; Docker's (for containers of
 			// `minirun run`) SIGKILL.
 			sig := unix.SIGTERM
-			id := args[0]
+			id, engineContainer := args[0], false
 			if m, err := g.engine().Find(id); err == nil {
-				id, sig = m.ID, unix.SIGKILL
+				id, sig, engineContainer = m.ID, unix.SIGKILL, true
 			}
 			for _, s := range []string{sigFlag, args[len(args)-1]} {
 				if s == "" || (len(args) == 1 && s == args[0]) {
 					continue
 				}
 				v, err := parseSignal(s)
+				if err != nil && s == "0" && !engineContainer {
+					// runc and crun take signal 0 for an OCI container:
+					// kill(2) then only checks that init is there (exit 0
+					// while it runs). Docker refuses it, and so does
+					// kill of a container of `minirun run`.
+					v, err = 0, nil
+				}
 				if err != nil {
 					return err
 				}

@@ -97,6 +97,11 @@ func TestDetachedLifecycle(t *testing.T) {
 	if st := inspectC(t, "det"); st.State.Paused || !st.State.Running {
 		t.Errorf("after unpause: %+v", st.State)
 	}
+	// Signal 0 is refused for a container of `run`, as Docker does (runc's
+	// kill of an OCI container takes it: oci_test.go).
+	if r := minirun(t, "", "kill", "-s", "0", "det"); r.code != 125 || !strings.Contains(r.stderr, "invalid signal") {
+		t.Errorf("kill -s 0 of a run container: %d %q, want 125 and invalid signal", r.code, r.stderr)
+	}
 	// A duplicate name, rm without -f, and unknown containers.
 	if r := minirun(t, "", "run", "-d", "--name", "det", "busybox", "true"); r.code != 125 || !strings.Contains(r.stderr, "already in use") {
 		t.Errorf("duplicate name: %d %q", r.code, r.stderr)

@@ -86,6 +86,8 @@ func TestOCILifecycle(t *testing.T) {
 	if r.code == 0 {
 		t.Fatal("delete of a created container without --force succeeded")
 	}
+	// Signal 0, as runc and crun take it: is init there?
+	run(t, 0, "kill", "lc1", "0")
 	run(t, 0, "start", "lc1")
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -114,6 +116,9 @@ func TestOCILifecycle(t *testing.T) {
 	}
 	if r := minirun(t, "", "kill", "lc1"); r.code == 0 {
 		t.Fatal("kill of a stopped container succeeded")
+	}
+	if r := minirun(t, "", "kill", "lc1", "0"); r.code == 0 || !strings.Contains(r.stderr, "not running") {
+		t.Fatalf("kill 0 of a stopped container: exit %d, %q; want a failure saying it is not running", r.code, r.stderr)
 	}
 	run(t, 0, "delete", "lc1")
 	if r := minirun(t, "", "state", "lc1"); r.code == 0 {
