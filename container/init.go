@@ -15,7 +15,7 @@ import (
 
 	"github.com/minirun/minirun/cgroups/cgjoin"
 	"github.com/minirun/minirun/namespaces"
-	"github.com/minirun/minirun/network"
+	"github.com/minirun/minirun/network/loopback"
 	"github.com/minirun/minirun/rootfs"
 	"github.com/minirun/minirun/security"
 	"github.com/minirun/minirun/security/seccomp"
@@ -178,7 +178,7 @@ func setup(cfg *initConfig) (string, error) {
 		}
 	}
 	if newNS[specs.NetworkNamespace] {
-		if err := network.LoopbackUp(); err != nil {
+		if err := loopback.Up(); err != nil {
 			return "", err
 		}
 	}

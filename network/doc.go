@@ -2,9 +2,10 @@
 //
 // A new network namespace starts with a single interface, the loopback
 // "lo", and it is down: even 127.0.0.1 does not answer until it is brought
-// up. Link changes go through netlink, the socket protocol the kernel uses
-// to configure networking (what `ip link set lo up` speaks too); minirun
-// uses github.com/vishvananda/netlink for it.
+// up (init does it with two ioctls: network/loopback). Link changes go
+// through netlink, the socket protocol the kernel uses to configure
+// networking (what `ip link set lo up` speaks too); minirun uses
+// github.com/vishvananda/netlink for it.
 // See man 7 network_namespaces, man 7 netlink, man 7 rtnetlink, man 8 ip-link.
 //
 // A container on a network is plugged into a bridge (a virtual switch on
