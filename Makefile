@@ -23,7 +23,7 @@ export MINIRUN_DATA_ROOT
 # for every minirun process, the runtime's and each container init's alike.
 # musl's start-up asks nothing (see docs/PERFORMANCE.md).
 MINIRUN_CC ?= $(shell command -v musl-gcc 2>/dev/null || echo gcc)
-GOFLAGS_BUILD = CGO_ENABLED=1 CC=$(MINIRUN_CC)
+GOFLAGS_BUILD = CGO_ENABLED=1 CC=$(MINIRUN_CC) CGO_CFLAGS='-O2 -g -DMINIRUN_STAMP="$(MINIRUN_STAMP)"' 
 MINIRUN_OUT ?= bin/minirun
 MINIRUN_BUILD = $(GOFLAGS_BUILD) $(GO) build -trimpath -tags netgo,osusergo -ldflags "-s -w -extldflags -static -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X github.com/minirun/minirun/container.BuildStamp=$(MINIRUN_STAMP)"
 # `build` makes two programs: minirun, and beside it minirun-init, what runs

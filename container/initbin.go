@@ -36,8 +36,8 @@ var BuildStamp string
 // HelperName is the file name of the helper, next to minirun.
 const HelperName = "minirun-init"
 
-// stampEnv carries the runtime's BuildStamp to the helper.
-const stampEnv = "_MINIRUN_INIT_STAMP"
+// StampEnv carries the runtime's BuildStamp to the helper.
+const StampEnv = "_MINIRUN_INIT_STAMP"
 
 // helperPath is the helper next to this binary, if this binary has a stamp
 // and the helper is a regular file there; "" otherwise.
@@ -60,7 +60,7 @@ var helperPath = sync.OnceValue(func() string {
 // minirun-init when it can be used, else this binary again.
 func initProgram() (path string, env []string) {
 	if p := helperPath(); p != "" {
-		return p, []string{stampEnv + "=" + BuildStamp}
+		return p, []string{StampEnv + "=" + BuildStamp}
 	}
 	return "/proc/self/exe", nil
 }
@@ -80,11 +80,11 @@ func InitBinary() (string, error) {
 // other sources than itself. From minirun's own binary (no stamp passed)
 // it does nothing.
 func CheckStamp() {
-	want, ok := os.LookupEnv(stampEnv)
+	want, ok := os.LookupEnv(StampEnv)
 	if !ok {
 		return
 	}
-	os.Unsetenv(stampEnv)
+	os.Unsetenv(StampEnv)
 	if want != BuildStamp {
 		exe, _ := os.Executable()
 		fmt.Fprintf(os.Stderr, "minirun: %s (%s) was built from other sources than the minirun that started it (stamp %q, minirun's %q): install both from one build (make install, or make build for bin/)\n", HelperName, exe, BuildStamp, want)

@@ -67,6 +67,19 @@ var (
 	ErrExecNotExecutable = namespaces.ErrNotExecutable
 )
 
+// ExitCode is Docker's exit code for an error of starting a container: 127
+// when its program is not found, 126 when it cannot be executed, 125 (the
+// runtime failed) otherwise.
+func ExitCode(err error) int {
+	switch {
+	case errors.Is(err, ErrExecNotFound):
+		return 127
+	case errors.Is(err, ErrExecNotExecutable):
+		return 126
+	}
+	return 125
+}
+
 type initError struct {
 	msg  string
 	kind error

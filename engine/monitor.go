@@ -267,16 +267,10 @@ func (e *StartError) Error() string { return e.Msg }
 // ExitCode maps an error of minirun's to Docker's exit codes: 127 for a
 // command not found, 126 for one that cannot be executed, 125 otherwise.
 func ExitCode(err error) int {
-	var se *StartError
-	switch {
-	case errors.As(err, &se):
+	if se := (*StartError)(nil); errors.As(err, &se) {
 		return se.Code
-	case errors.Is(err, container.ErrExecNotFound):
-		return 127
-	case errors.Is(err, container.ErrExecNotExecutable):
-		return 126
 	}
-	return 125
+	return container.ExitCode(err)
 }
 
 // The monitor's names (argv[0]): the monitor itself is C (monitor/

@@ -8,12 +8,14 @@
 // Command minirun-init is what runs inside a container before its own
 // program: the container's init (create: namespaces, root filesystem,
 // security, then execve of the program), exec's helper, and the PID 1
-// reaper of `run --init` (bind-mounted as /sbin/minirun-init). minirun's
-// own binary can do all three; this one is the same container package
-// linked without the command line, the image store, the registry client
-// and the network engine, so it starts faster and takes less memory.
-// minirun runs it when it lies next to minirun and comes from the same
-// build (container/initbin.go). Users never run it themselves.
+// reaper of `run --init` (bind-mounted as /sbin/minirun-init); and, on the
+// host, the fast path of the runc verbs container engines call most
+// (front.go). minirun's own binary can do all of it; this one is the same
+// container package linked without the command line, the image store,
+// the registry client and the network engine, so it starts faster and
+// takes less memory. minirun runs it when it lies next to minirun and
+// comes from the same build (container/initbin.go). Users never run it
+// themselves.
 package main
 
 import (
@@ -31,11 +33,14 @@ func init() {
 	// As in cmd/minirun: init's namespace work and its final execve
 	// happen on the main thread.
 	runtime.LockOSThread()
-	runtime.GOMAXPROCS(1)
+	if container.IsInit() || container.IsExecInit() {
+		runtime.GOMAXPROCS(1)
+	}
 }
 
 func main() {
 	container.HelperMain() // init or exec's helper: never returns
+	front()                // a runc verb minirun handed over: never returns
 	// `run --init`: PID 1 of the container, which starts its program and
 	// reaps every orphan (namespaces.Reap).
 	os.Exit(namespaces.Reap(os.Args[1:], os.Environ()))

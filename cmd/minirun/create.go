@@ -1,12 +1,9 @@
 package main
 
 import (
-	"net"
-	"os"
-
 	"github.com/spf13/cobra"
 
-	"github.com/minirun/minirun/container"
+	"github.com/minirun/minirun/ocicmd"
 )
 
 func newCreateCommand(g *globals) *cobra.Command {
@@ -19,17 +16,7 @@ func newCreateCommand(g *globals) *cobra.Command {
   minirun start mycontainer`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts := container.CreateOpts{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, PidFile: pidFile, NoPivot: noPivot}
-			if consoleSocket != "" {
-				f, err := dialConsole(consoleSocket)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				opts.ConsoleSocket = f
-			}
-			_, err := (&container.Runtime{Root: g.root}).Create(args[0], bundleOrCwd(bundle), opts)
-			return err
+			return ocicmd.Create(g.root, args[0], bundle, ocicmd.CreateFlags{PidFile: pidFile, ConsoleSocket: consoleSocket, NoPivot: noPivot})
 		},
 	}
 	ociCreateFlags(c, &bundle, &pidFile, &consoleSocket, &noPivot)
@@ -49,51 +36,10 @@ func ociCreateFlags(c *cobra.Command, bundle, pidFile, consoleSocket *string, no
 	f.Bool("no-new-keyring", false, "accepted for runc compatibility: the container keeps the caller's session keyring (minirun never makes a new one)")
 }
 
-func bundleOrCwd(b string) string {
-	if b == "" {
-		return "."
-	}
-	return b
-}
-
-// dialConsole connects to the engine's console socket.
-func dialConsole(path string) (*os.File, error) {
-	conn, err := net.Dial("unix", path)
-	if err != nil {
-		return nil, errorf("connect to console socket %s: %w", path, err)
-	}
-	defer conn.Close()
-	return conn.(*net.UnixConn).File()
-}
-
 // ociRun is runc's `run`: create, start and wait, then delete.
 func ociRun(g *globals, bundle, pidFile, consoleSocket string, noPivot bool, args []string) error {
 	if len(args) != 1 {
 		return errorf("run --bundle takes exactly one container ID")
 	}
-	opts := container.CreateOpts{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, PidFile: pidFile, NoPivot: noPivot}
-	if consoleSocket != "" {
-		f, err := dialConsole(consoleSocket)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		opts.ConsoleSocket = f
-	}
-	c, err := (&container.Runtime{Root: g.root}).Create(args[0], bundleOrCwd(bundle), opts)
-	if err != nil {
-		return err
-	}
-	if err := c.Start(); err != nil {
-		_ = c.Delete(true)
-		return err
-	}
-	code, werr := c.Wait()
-	if err := c.Delete(true); err != nil {
-		return err
-	}
-	if werr != nil {
-		return werr
-	}
-	return exitError(code)
+	return ocicmd.Run(g.root, args[0], bundle, ocicmd.CreateFlags{PidFile: pidFile, ConsoleSocket: consoleSocket, NoPivot: noPivot})
 }

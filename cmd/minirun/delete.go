@@ -1,11 +1,9 @@
 package main
 
 import (
-	"errors"
-
 	"github.com/spf13/cobra"
 
-	"github.com/minirun/minirun/container"
+	"github.com/minirun/minirun/ocicmd"
 )
 
 func newDeleteCommand(g *globals) *cobra.Command {
@@ -16,14 +14,7 @@ func newDeleteCommand(g *globals) *cobra.Command {
 		Example: `  minirun delete --force mycontainer`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := (&container.Runtime{Root: g.root}).Load(args[0])
-			if err != nil {
-				if force && errors.Is(err, container.ErrNotExist) {
-					return nil // runc: delete --force of an unknown ID succeeds
-				}
-				return err
-			}
-			return c.Delete(force)
+			return ocicmd.Delete(g.root, args[0], force)
 		},
 	}
 	c.Flags().BoolVarP(&force, "force", "f", false, "kill the container first if it is still running")

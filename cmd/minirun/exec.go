@@ -14,6 +14,7 @@ import (
 
 	"github.com/minirun/minirun/container"
 	"github.com/minirun/minirun/engine"
+	"github.com/minirun/minirun/ocicmd"
 )
 
 func newExecCommand(g *globals) *cobra.Command {
@@ -106,7 +107,7 @@ func ociExec(g *globals, args []string, processFile, pidFile, consoleSocket stri
 		if consoleSocket == "" {
 			return errorf("process.terminal is true but no --console-socket was given")
 		}
-		f, err := dialConsole(consoleSocket)
+		f, err := ocicmd.DialConsole(consoleSocket)
 		if err != nil {
 			return err
 		}

@@ -4,8 +4,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
-	"github.com/minirun/minirun/container"
 	"github.com/minirun/minirun/engine"
+	"github.com/minirun/minirun/ocicmd"
 )
 
 func newKillCommand(g *globals) *cobra.Command {
@@ -45,14 +45,7 @@ CONTAINER is a name, an ID or a unique ID prefix.`,
 				}
 				sig = v
 			}
-			c, err := (&container.Runtime{Root: g.root}).Load(id)
-			if err != nil {
-				return err
-			}
-			if all {
-				return c.SignalAll(sig)
-			}
-			return c.Signal(sig)
+			return ocicmd.Kill(g.root, id, sig, all)
 		},
 	}
 	c.Flags().BoolVarP(&all, "all", "a", false, "send the signal to every process of the container (its cgroup)")

@@ -16,7 +16,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -26,10 +25,14 @@ import (
 	"github.com/minirun/minirun/container"
 	"github.com/minirun/minirun/engine"
 	"github.com/minirun/minirun/namespaces"
+	"github.com/minirun/minirun/ocicmd"
 	"github.com/minirun/minirun/trace"
 	// nsenter's C constructor gets `exec` into a container's namespaces
 	// before the Go runtime starts (see its doc.go).
 	_ "github.com/minirun/minirun/monitor"
+	// frontdoor's C constructor hands the runc verbs engines call most to
+	// minirun-init before the Go runtime starts (see its doc.go).
+	_ "github.com/minirun/minirun/cmd/minirun/frontdoor"
 	_ "github.com/minirun/minirun/namespaces/nsenter"
 )
 
@@ -76,15 +79,12 @@ func exitCode(err error) int {
 	if errors.As(err, &ee) {
 		return int(ee)
 	}
-	logRuntimeError(err) // --log: where containerd's shim looks
-	fmt.Fprintf(os.Stderr, "%s %v\n", colour(os.Stderr, red, "minirun:"), err)
-	return engine.ExitCode(err)
+	// On stderr, and in the --log file: where containerd's shim looks.
+	return ocicmd.Fail(err, engine.ExitCode(err))
 }
 
 // exitError carries a container's exit code through cobra untouched.
-type exitError int
-
-func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+type exitError = ocicmd.ExitError
 
 // globals are the flags every command shares (runc's global flags).
 type globals struct {

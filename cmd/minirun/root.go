@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/minirun/minirun/config"
+	"github.com/minirun/minirun/ocicmd"
 )
 
 var version = "0.1.0-dev"
@@ -40,7 +41,7 @@ See docs/ARCHITECTURE.md for how a container comes to be.`,
 			if err := enableTrace(); err != nil {
 				return err
 			}
-			return openRuntimeLog(g)
+			return ocicmd.OpenLog(g.log, g.logFormat)
 		},
 	}
 	pf := root.PersistentFlags()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/minirun/minirun/engine"
 	"github.com/minirun/minirun/oci"
+	"github.com/minirun/minirun/ocicmd"
 )
 
 func newSpecCommand(g *globals) *cobra.Command {
@@ -31,7 +32,7 @@ func newSpecCommand(g *globals) *cobra.Command {
 					return err
 				}
 			}
-			path := filepath.Join(bundleOrCwd(bundle), "config.json")
+			path := filepath.Join(ocicmd.BundleOrCwd(bundle), "config.json")
 			f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 			if err != nil {
 				return errorf("write %s: %w (remove it first to get a new one)", path, err)

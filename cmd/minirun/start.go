@@ -3,7 +3,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/minirun/minirun/container"
+	"github.com/minirun/minirun/ocicmd"
 )
 
 func newStartCommand(g *globals) *cobra.Command {
@@ -13,11 +13,7 @@ func newStartCommand(g *globals) *cobra.Command {
 		Example: `  minirun start mycontainer`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := (&container.Runtime{Root: g.root}).Load(args[0])
-			if err != nil {
-				return err
-			}
-			return c.Start()
+			return ocicmd.Start(g.root, args[0])
 		},
 	}
 }

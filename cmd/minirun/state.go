@@ -1,12 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 
 	"github.com/spf13/cobra"
 
-	"github.com/minirun/minirun/container"
+	"github.com/minirun/minirun/ocicmd"
 )
 
 func newStateCommand(g *globals) *cobra.Command {
@@ -16,13 +15,7 @@ func newStateCommand(g *globals) *cobra.Command {
 		Example: `  minirun state mycontainer`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := (&container.Runtime{Root: g.root}).Load(args[0])
-			if err != nil {
-				return err
-			}
-			enc := json.NewEncoder(os.Stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(c.State())
+			return ocicmd.State(g.root, args[0], os.Stdout)
 		},
 	}
 }
