@@ -122,11 +122,14 @@ func (r *Runtime) Create(id, bundle string, opts CreateOpts) (*Container, error)
 	}
 	marker.Close()
 	c := &Container{ID: id, dir: dir, spec: spec}
+	h := hooksOf(spec)
+	later := len(h.Poststart) > 0 || len(h.Poststop) > 0
 	c.state = State{
-		State:   specs.State{Version: specs.Version, ID: id, Status: Creating, Bundle: bundle, Annotations: spec.Annotations},
-		Rootfs:  rootfs,
-		Created: time.Now().UTC(),
-		Owner:   "",
+		State:      specs.State{Version: specs.Version, ID: id, Status: Creating, Bundle: bundle, Annotations: spec.Annotations},
+		Rootfs:     rootfs,
+		Created:    time.Now().UTC(),
+		Owner:      "",
+		LaterHooks: &later,
 	}
 	if err := c.save(); err != nil {
 		c.destroy()
@@ -841,9 +844,11 @@ func (c *Container) Start() error {
 	if len(b) == 0 {
 		return errors.New("container init exited before it could start the process")
 	}
+	// Not written back: every reader derives the status from the kernel and
+	// the FIFO, gone now (refresh), never from state.json.
 	c.state.Status = Running
-	if err := c.save(); err != nil {
-		return err
+	if !c.state.laterHooks() {
+		return nil
 	}
 	if spec := c.loadSpec(); spec != nil {
 		warnHooks("poststart", hooksOf(spec).Poststart, c.ociState(Running), os.Stderr)
@@ -959,7 +964,10 @@ func (c *Container) Delete(force bool) error {
 	if err := c.destroyCgroup(); err != nil {
 		return err
 	}
-	spec := c.loadSpec()
+	var spec *specs.Spec
+	if c.state.laterHooks() {
+		spec = c.loadSpec()
+	}
 	end := trace.StepFn("container", "remove the state directory", "unlink(2), rmdir(2)", func() string { return "unlink + rmdir " + c.dir })
 	err = c.destroy()
 	end(err)

@@ -41,7 +41,15 @@ type State struct {
 	InitStartTime uint64 `json:"initStartTime"`
 	// Cgroup locates the container's cgroup (nil before it exists).
 	Cgroup *cgroups.Config `json:"cgroup,omitempty"`
+	// LaterHooks tells whether config.json has poststart or poststop
+	// hooks, which start and delete run: without them those need not read
+	// and decode config.json again. nil in a state written before minirun
+	// recorded it: then they read it to see.
+	LaterHooks *bool `json:"laterHooks,omitempty"`
 }
+
+// laterHooks: the container's config may have poststart or poststop hooks.
+func (s *State) laterHooks() bool { return s.LaterHooks == nil || *s.LaterHooks }
 
 // validIDChars: an ID is [a-zA-Z0-9][a-zA-Z0-9_.-]*. A loop, not a
 // regexp compiled at package init: every minirun process, each container's

@@ -1,6 +1,7 @@
 package container
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -19,6 +20,28 @@ func TestValidateID(t *testing.T) {
 	for _, id := range bad {
 		if err := ValidateID(id); err == nil {
 			t.Errorf("ValidateID(%q) = nil, want an error", id)
+		}
+	}
+}
+
+// start and delete read config.json for poststart and poststop hooks only
+// when the state says it may have some; a state written before minirun
+// recorded that (no "laterHooks") may.
+func TestStateLaterHooks(t *testing.T) {
+	for _, c := range []struct {
+		json string
+		want bool
+	}{
+		{`{"id":"a","status":"created"}`, true},
+		{`{"id":"a","status":"created","laterHooks":true}`, true},
+		{`{"id":"a","status":"created","laterHooks":false}`, false},
+	} {
+		var s State
+		if err := json.Unmarshal([]byte(c.json), &s); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.laterHooks(); got != c.want {
+			t.Errorf("%s: laterHooks %v, want %v", c.json, got, c.want)
 		}
 	}
 }
