@@ -58,8 +58,8 @@ __attribute__((constructor)) static void frontdoor(void)
 {
 	static char cmdline[1 << 15];
 	static char *argv[256];
-	if (MINIRUN_STAMP[0] == '\0')
-		return;
+	if (MINIRUN_STAMP[0] == '\0' || geteuid() != 0)
+		return; /* no stamp; rootless mode, which minirun-init leaves to minirun */
 	if (getenv("_MINIRUN_FULL") != NULL) {
 		unsetenv("_MINIRUN_FULL"); /* handed back: run it here */
 		return;
