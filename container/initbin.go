@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 )
 
@@ -102,5 +103,17 @@ func HelperMain() {
 	case IsExecInit():
 		// `exec`: nsenter.c has put this process in the container.
 		ExecInit() // never returns
+	}
+}
+
+// MainThread is the first thing minirun and minirun-init do (from their
+// init()): the main goroutine stays on the main thread. A container init
+// does its namespace work and its final execve on one OS thread, and a
+// time namespace can only be prepared from the main thread. init and
+// exec's helper also run on one processor: they have one thing to do.
+func MainThread() {
+	runtime.LockOSThread()
+	if IsInit() || IsExecInit() {
+		runtime.GOMAXPROCS(1)
 	}
 }

@@ -20,7 +20,6 @@ package main
 
 import (
 	"os"
-	"runtime"
 
 	"github.com/minirun/minirun/container"
 	"github.com/minirun/minirun/namespaces"
@@ -29,14 +28,7 @@ import (
 	_ "github.com/minirun/minirun/namespaces/nsenter"
 )
 
-func init() {
-	// As in cmd/minirun: init's namespace work and its final execve
-	// happen on the main thread.
-	runtime.LockOSThread()
-	if container.IsInit() || container.IsExecInit() {
-		runtime.GOMAXPROCS(1)
-	}
-}
+func init() { container.MainThread() }
 
 func main() {
 	container.HelperMain() // init or exec's helper: never returns

@@ -18,7 +18,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"runtime"
 
 	"github.com/spf13/pflag"
 
@@ -36,15 +35,7 @@ import (
 	_ "github.com/minirun/minirun/namespaces/nsenter"
 )
 
-func init() {
-	// The main goroutine stays on the main thread: a container init does its
-	// namespace work and its final execve on one OS thread, and a time
-	// namespace can only be prepared from the main thread.
-	runtime.LockOSThread()
-	if container.IsInit() || container.IsExecInit() {
-		runtime.GOMAXPROCS(1)
-	}
-}
+func init() { container.MainThread() }
 
 func main() {
 	container.HelperMain() // init or exec's helper: never returns
