@@ -45,20 +45,8 @@ func (o *RunOptions) checkLifecycle() error {
 	return nil
 }
 
-// ParseSignal accepts "KILL", "SIGKILL" or "9".
-func ParseSignal(s string) (unix.Signal, error) {
-	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
-		return unix.Signal(n), nil
-	}
-	name := strings.ToUpper(s)
-	if !strings.HasPrefix(name, "SIG") {
-		name = "SIG" + name
-	}
-	if sig := unix.SignalNum(name); sig != 0 {
-		return sig, nil
-	}
-	return 0, fmt.Errorf("invalid signal %q (see man 7 signal)", s)
-}
+// ParseSignal accepts "KILL", "SIGKILL" or "9" (container.ParseSignal).
+func ParseSignal(s string) (unix.Signal, error) { return container.ParseSignal(s) }
 
 // stopSignal is the container's stop signal: --stop-signal, the image's
 // STOPSIGNAL, or SIGTERM.

@@ -2,6 +2,7 @@ package ocicmd
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -78,6 +79,20 @@ func Colour(f *os.File, code, s string) string {
 // UseColour: f is a terminal, NO_COLOR is empty and TERM is not "dumb".
 func UseColour(f *os.File) bool {
 	return os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb" && term.IsTerminal(int(f.Fd()))
+}
+
+// Exit is the exit code of a command that ended with err: 0 without one,
+// the container's own code for an ExitError, and otherwise codeOf(err)
+// once err is reported (Fail).
+func Exit(err error, codeOf func(error) int) int {
+	var ee ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return int(ee)
+	}
+	return Fail(err, codeOf(err))
 }
 
 // Fail reports err the way every minirun command does (on stderr after a

@@ -133,6 +133,17 @@ func Delete(root, id string, force bool) error {
 	return c.Delete(force)
 }
 
+// KillSignal reads runc's SIGNAL argument of kill for an OCI container: a
+// signal as container.ParseSignal takes it, or 0, which runc and crun take
+// too: kill(2) then only checks that init is there. (Docker refuses 0, and
+// so does kill of a container of `minirun run`.)
+func KillSignal(s string) (unix.Signal, error) {
+	if s == "0" {
+		return 0, nil
+	}
+	return container.ParseSignal(s)
+}
+
 // Kill is `kill [--all] ID SIGNAL`: the signal to init, or with all to
 // every process of the container.
 func Kill(root, id string, sig unix.Signal, all bool) error {

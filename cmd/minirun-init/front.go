@@ -1,10 +1,8 @@
 package main
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -150,16 +148,7 @@ func frontMain(args []string) (code int, ok bool) {
 	if format == "" {
 		format = "text"
 	}
-	run := func(err error) (int, bool) {
-		var ee ocicmd.ExitError
-		switch {
-		case err == nil:
-			return 0, true
-		case errors.As(err, &ee):
-			return int(ee), true
-		}
-		return ocicmd.Fail(err, container.ExitCode(err)), true
-	}
+	run := func(err error) (int, bool) { return ocicmd.Exit(err, container.ExitCode), true }
 	if err := ocicmd.OpenLog(flags["--log"], format); err != nil {
 		return 0, false
 	}
@@ -184,8 +173,8 @@ func frontMain(args []string) (code int, ok bool) {
 		}
 		sig := unix.SIGTERM
 		if len(pos) == 2 {
-			var ok bool
-			if sig, ok = ociSignal(pos[1]); !ok {
+			var err error
+			if sig, err = ocicmd.KillSignal(pos[1]); err != nil {
 				return 0, false
 			}
 		}
@@ -223,20 +212,6 @@ func firstSet(flags map[string]string, names ...string) string {
 		}
 	}
 	return ""
-}
-
-// ociSignal reads runc's SIGNAL argument: a number (0 to 64: 0 only checks
-// that init is there) or a name with or without SIG.
-func ociSignal(s string) (unix.Signal, bool) {
-	if n, err := strconv.Atoi(s); err == nil {
-		return unix.Signal(n), n >= 0 && n < 65
-	}
-	name := strings.ToUpper(s)
-	if !strings.HasPrefix(name, "SIG") {
-		name = "SIG" + name
-	}
-	sig := unix.SignalNum(name)
-	return sig, sig != 0
 }
 
 // engineContainer reports whether ref may name a container of `minirun

@@ -32,14 +32,11 @@ CONTAINER is a name, an ID or a unique ID prefix.`,
 				if s == "" || (len(args) == 1 && s == args[0]) {
 					continue
 				}
-				v, err := parseSignal(s)
-				if err != nil && s == "0" && !engineContainer {
-					// runc and crun take signal 0 for an OCI container:
-					// kill(2) then only checks that init is there (exit 0
-					// while it runs). Docker refuses it, and so does
-					// kill of a container of `minirun run`.
-					v, err = 0, nil
+				parse := ocicmd.KillSignal // runc's, 0 included
+				if engineContainer {
+					parse = engine.ParseSignal // Docker's
 				}
+				v, err := parse(s)
 				if err != nil {
 					return err
 				}
@@ -52,6 +49,3 @@ CONTAINER is a name, an ID or a unique ID prefix.`,
 	c.Flags().StringVarP(&sigFlag, "signal", "s", "", "signal to send (Docker's form; default KILL)")
 	return c
 }
-
-// parseSignal accepts "KILL", "SIGKILL" or "9".
-func parseSignal(s string) (unix.Signal, error) { return engine.ParseSignal(s) }

@@ -15,7 +15,6 @@
 package main
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 
@@ -62,17 +61,9 @@ func main() {
 // exitCode follows Docker: 125 when minirun itself failed, 126 when the
 // command cannot be executed, 127 when it is not found, and otherwise the
 // container's own code (carried by exitError).
-func exitCode(err error) int {
-	if err == nil {
-		return 0
-	}
-	var ee exitError
-	if errors.As(err, &ee) {
-		return int(ee)
-	}
-	// On stderr, and in the --log file: where containerd's shim looks.
-	return ocicmd.Fail(err, engine.ExitCode(err))
-}
+// The error goes to stderr and to the --log file: where containerd's shim
+// looks.
+func exitCode(err error) int { return ocicmd.Exit(err, engine.ExitCode) }
 
 // exitError carries a container's exit code through cobra untouched.
 type exitError = ocicmd.ExitError
