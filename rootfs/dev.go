@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -90,11 +91,16 @@ func createDevice(rootfs string, d specs.LinuxDevice) error {
 	default:
 		return fmt.Errorf("device %s: unknown type %q (want c, b, u or p)", d.Path, d.Type)
 	}
-	_ = os.Remove(target)
 	end := trace.StepWith("rootfs", "mknod(2)", func() string { return "create the device node " + d.Path }, func() string {
 		return fmt.Sprintf("mknod(%q, %#o, makedev(%d, %d))", target, mode, d.Major, d.Minor)
 	})
-	err = unix.Mknod(target, mode, int(unix.Mkdev(uint32(d.Major), uint32(d.Minor))))
+	dev := int(unix.Mkdev(uint32(d.Major), uint32(d.Minor)))
+	err = unix.Mknod(target, mode, dev)
+	if errors.Is(err, unix.EEXIST) {
+		// The image's own (a file, a symlink, an empty directory) gives way.
+		_ = os.Remove(target)
+		err = unix.Mknod(target, mode, dev)
+	}
 	end(err)
 	if err != nil {
 		return fmt.Errorf("mknod(%q, %o, %d:%d): %w", d.Path, mode, d.Major, d.Minor, err)
@@ -131,8 +137,12 @@ func DevSymlinks(rootfs string) error {
 		if err != nil {
 			return err
 		}
-		_ = os.Remove(p)
-		if err := os.Symlink(l[0], p); err != nil {
+		err = os.Symlink(l[0], p)
+		if errors.Is(err, os.ErrExist) {
+			_ = os.Remove(p)
+			err = os.Symlink(l[0], p)
+		}
+		if err != nil {
 			return fmt.Errorf("symlink %s -> %s: %w", l[1], l[0], err)
 		}
 	}

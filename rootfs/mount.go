@@ -157,11 +157,15 @@ func MkdirInRoot(rootfs, path string, mode os.FileMode) (string, error) {
 // volume it shares: CVE-2021-30465) cannot make minirun create or mount
 // anything outside the root. The caller mounts onto procFd(mp.h).
 func mountTarget(rootfs, dest string, file bool) (*mountPoint, error) {
-	root, err := os.OpenFile(rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return nil, &os.PathError{Op: "open", Path: rootfs, Err: err}
 	}
+	root := os.NewFile(uintptr(fd), rootfs)
 	defer root.Close()
+	if mp, ok, err := walkTarget(fd, dest, file); ok || err != nil {
+		return mp, err
+	}
 	var h *os.File
 	mkdirAll := func(dir string) (*os.File, error) {
 		h, err := pathrs.MkdirAllHandle(root, dir, 0o755)
@@ -212,6 +216,122 @@ func mountTarget(rootfs, dest string, file bool) (*mountPoint, error) {
 		return nil, err
 	}
 	return mp, nil
+}
+
+// walkTarget is mountTarget's fast path, for a dest without symlinks on
+// the way (nearly every mount): dest is walked one name at a time from the
+// root's handle, each name opened with O_NOFOLLOW relative to the handle of
+// the directory before it, and what is missing is created there (mkdirat,
+// or an empty file for the last name of a file bind mount). Nothing is
+// looked up twice and no symlink is followed, so a process of the
+// container that swaps a directory for a symlink meanwhile makes the walk
+// fail, never leave the root; and the mount point's parent handle comes
+// for free. A symlink (or "..") on the way ends it with ok false and no
+// error: the general path resolves it inside the root (filepath-securejoin).
+// About 2 syscalls per name against ~25 for the general path.
+func walkTarget(root int, dest string, file bool) (mp *mountPoint, ok bool, err error) {
+	for _, name := range strings.Split(dest, "/") {
+		if name == ".." {
+			return nil, false, nil
+		}
+	}
+	rel := strings.TrimPrefix(filepath.Clean("/"+dest), "/")
+	if rel == "" {
+		return nil, false, nil
+	}
+	names := strings.Split(rel, "/")
+	dir := root
+	closeDir := func() {
+		if dir != root {
+			unix.Close(dir)
+		}
+	}
+	for _, name := range names[:len(names)-1] {
+		next, err := walkDir(dir, name)
+		closeDir()
+		if err != nil {
+			return walkFailed(err, dest)
+		}
+		dir = next
+	}
+	base := names[len(names)-1]
+	var h int
+	if file {
+		h, err = walkFile(dir, base)
+	} else {
+		h, err = walkDir(dir, base)
+	}
+	if err != nil {
+		closeDir()
+		return walkFailed(err, dest)
+	}
+	if dir == root {
+		if dir, err = unix.Dup(root); err != nil {
+			unix.Close(h)
+			return nil, true, err
+		}
+	}
+	mp = &mountPoint{h: os.NewFile(uintptr(h), dest), parent: os.NewFile(uintptr(dir), filepath.Dir(dest)), base: base}
+	if mp.mntID, err = mountID(h); err != nil {
+		mp.Close()
+		return nil, true, err
+	}
+	return mp, true, nil
+}
+
+// walkFailed: a symlink on the way (ELOOP from O_NOFOLLOW, ENOTDIR from
+// O_DIRECTORY on the link itself, or a file where a directory should be)
+// hands dest to the general path, which resolves it or words the error;
+// any other error is final.
+func walkFailed(err error, dest string) (*mountPoint, bool, error) {
+	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
+		return nil, false, nil
+	}
+	return nil, true, &os.PathError{Op: "create mount point", Path: dest, Err: err}
+}
+
+// walkDir opens the directory name in dir, creating it (0755) if missing.
+func walkDir(dir int, name string) (int, error) {
+	open := func() (int, error) {
+		return unix.Openat(dir, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	}
+	fd, err := open()
+	if errors.Is(err, unix.ENOENT) {
+		if err = unix.Mkdirat(dir, name, 0o755); err == nil || errors.Is(err, unix.EEXIST) {
+			fd, err = open()
+		}
+	}
+	return fd, err
+}
+
+// walkFile opens the file name in dir, creating it empty if missing; a
+// symlink there is ELOOP.
+func walkFile(dir int, name string) (int, error) {
+	open := func() (int, error) {
+		return unix.Openat(dir, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	}
+	fd, err := open()
+	if errors.Is(err, unix.ENOENT) {
+		c, cerr := unix.Openat(dir, name, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_RDONLY|unix.O_CLOEXEC, 0o644)
+		if cerr == nil {
+			unix.Close(c)
+		} else if !errors.Is(cerr, unix.EEXIST) {
+			return -1, cerr
+		}
+		fd, err = open()
+	}
+	if err != nil {
+		return -1, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		unix.Close(fd)
+		if err == nil {
+			err = unix.ELOOP
+		}
+		return -1, err
+	}
+	return fd, nil
 }
 
 // mountPoint is a mount point inside the root: a handle of it (h), and of
