@@ -280,7 +280,7 @@ func (c *Container) Exec(p *specs.Process, o ExecOpts) (*Process, error) {
 	if err := cmd.Wait(); err != nil {
 		return fail(fmt.Errorf("exec: the intermediate process: %w", err))
 	}
-	if err := json.NewEncoder(parentSock).Encode(&cfg); err != nil {
+	if err := writeFrame(parentSock, &cfg); err != nil {
 		return fail(fmt.Errorf("exec: send the process to the container: %w", err))
 	}
 	// "exec" comes right before execve(2); the end of the stream then

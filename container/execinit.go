@@ -38,7 +38,7 @@ func ExecInit() {
 	sock := os.NewFile(uintptr(fd), "sync")
 	unix.CloseOnExec(fd)
 	var cfg execConfig
-	if err := json.NewDecoder(sock).Decode(&cfg); err != nil || cfg.Process == nil {
+	if err := readFrame(sock, &cfg); err != nil || cfg.Process == nil {
 		fmt.Fprintf(os.Stderr, "minirun exec-init: read the process: %v\n", err)
 		os.Exit(1)
 	}

@@ -36,13 +36,14 @@ func Init() {
 	os.Unsetenv(initEnv)
 	trace.StartChild("init")
 	sock := os.NewFile(3, "sync")
-	initSock, initDec = sock, json.NewDecoder(sock)
 	var cfg initConfig
-	if err := initDec.Decode(&cfg); err != nil {
+	err := readFrame(sock, &cfg)
+	initSock, initDec = sock, json.NewDecoder(sock)
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "minirun init: read config: %v\n", err)
 		os.Exit(1)
 	}
-	err := joinedCgroup(cfg.CgroupJoin)
+	err = joinedCgroup(cfg.CgroupJoin)
 	path := ""
 	if err == nil {
 		path, err = setup(&cfg)

@@ -358,8 +358,8 @@ func (c *Container) start(spec *specs.Spec, filter *seccomp.Filter, rootfs strin
 		}
 	}
 	cfg.Pid = c.state.Pid
-	trace.Note("container", "send init its configuration", "write(sync socket, config JSON)", "unix(7)")
-	if err := json.NewEncoder(parentSock).Encode(&cfg); err != nil {
+	trace.Note("container", "send init its configuration", "write(sync socket, config frame)", "unix(7)")
+	if err := writeFrame(parentSock, &cfg); err != nil {
 		return c.initFailed(fmt.Errorf("send config to init: %w", err))
 	}
 	dec := json.NewDecoder(parentSock)
