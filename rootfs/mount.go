@@ -53,9 +53,12 @@ func PrepareRoot(rootfs string, propagation uintptr) error {
 	// shared now, and pivot_root refuses a new root whose parent mount is
 	// shared (EINVAL). Make that parent private first, as runc does; the
 	// container's own propagation goes on "/" after the pivot (ApplyRootPropagation).
-	if parent, err := mountPointOf(rootfs); err == nil {
-		if err := SetPropagation(parent, unix.MS_PRIVATE); err != nil {
-			return err
+	// After a recursive private or slave no mount is shared: nothing to find.
+	if propagation&unix.MS_REC == 0 || propagation&unix.MS_SHARED != 0 {
+		if parent, err := mountPointOf(rootfs); err == nil {
+			if err := SetPropagation(parent, unix.MS_PRIVATE); err != nil {
+				return err
+			}
 		}
 	}
 	return mount(rootfs, rootfs, "", unix.MS_BIND|unix.MS_REC, "")
@@ -578,7 +581,8 @@ func mountCgroup(target string, o Options) error {
 	}
 	for _, h := range hier {
 		dir := filepath.Join(target, h.dir)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		// One level, in the tmpfs just mounted.
+		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 			return err
 		}
 		if h.path != "/" {
