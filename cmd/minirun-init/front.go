@@ -32,6 +32,8 @@ import (
 const (
 	frontEnv = "_MINIRUN_FRONT" // set by frontdoor.c: the minirun that handed over
 	fullEnv  = "_MINIRUN_FULL"  // for frontdoor.c: let minirun run this one itself
+	// procsEnv: frontdoor.c set GOMAXPROCS=1 for this process alone.
+	procsEnv = "_MINIRUN_FRONT_PROCS"
 )
 
 // front runs a command line minirun handed over, and exits; in any other
@@ -42,6 +44,12 @@ func front() {
 		return
 	}
 	os.Unsetenv(frontEnv)
+	if os.Getenv(procsEnv) == "1" {
+		// The runtime has read it; no child (hooks, minirun when handed
+		// back, the container) is to inherit it.
+		os.Unsetenv("GOMAXPROCS")
+		os.Unsetenv(procsEnv)
+	}
 	stamp := os.Getenv(container.StampEnv)
 	os.Unsetenv(container.StampEnv)
 	if stamp == container.BuildStamp {

@@ -21,7 +21,10 @@
 // minirun runs it. Both binaries carry the same build stamp (a hash of the
 // sources, set by the Makefile), and minirun-init hands back when the
 // stamps differ, so a minirun-init from another build never answers for
-// minirun.
+// minirun. minirun-init is also started with GOMAXPROCS=1 (unless the user
+// set one): a Go runtime allowed two processors starts threads for them it
+// never needs in a command this short, ~0.2 ms of CPU measured per command;
+// minirun-init drops the variable before it starts anything.
 //
 // Man pages: execve(2), proc(5); gcc's documentation of the constructor
 // attribute.

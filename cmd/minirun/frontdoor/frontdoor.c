@@ -110,8 +110,19 @@ __attribute__((constructor)) static void frontdoor(void)
 		return;
 	if (setenv("_MINIRUN_FRONT", self, 1) != 0 || setenv("_MINIRUN_INIT_STAMP", MINIRUN_STAMP, 1) != 0)
 		return;
+	/* One processor for these short commands, from the Go runtime's very
+	 * start (it reads GOMAXPROCS before anything runs): no idle threads
+	 * started and parked, ~0.2 ms of CPU less per command. front.go takes
+	 * it out of the environment again at once, so nothing minirun-init
+	 * starts inherits it; a GOMAXPROCS of the user's is left alone. */
+	int procs = getenv("GOMAXPROCS") == NULL && setenv("GOMAXPROCS", "1", 1) == 0 &&
+		    setenv("_MINIRUN_FRONT_PROCS", "1", 1) == 0;
 	execv(helper, argv);
 	/* It could not be executed: minirun runs the command itself. */
 	unsetenv("_MINIRUN_FRONT");
 	unsetenv("_MINIRUN_INIT_STAMP");
+	if (procs) {
+		unsetenv("GOMAXPROCS");
+		unsetenv("_MINIRUN_FRONT_PROCS");
+	}
 }
