@@ -23,8 +23,8 @@
 // like a C runtime: it re-executes itself (/proc/self/exe init) with the
 // CLONE_NEW* flags given to clone(2) by os/exec (SysProcAttr.Cloneflags), so
 // the new process is born inside its namespaces. That child, "init", reads
-// its instructions from a socket (fd 3), sets up the container from the
-// inside, and finally replaces itself with the user's program with
+// its instructions from a socket (fd 3; one frame of Go values, wire.go),
+// sets up the container from the inside, and finally replaces itself with the user's program with
 // execve(2), keeping PID 1. See docs/ARCHITECTURE.md for the whole path.
 // The program init runs is minirun-init, this package linked alone, where
 // it lies beside minirun with the same build stamp; else minirun itself
@@ -34,8 +34,11 @@
 //
 // Each container has a directory <root>/<id> holding state.json (the OCI
 // state plus the init's start time, so a recycled PID is never mistaken for
-// the container) and, between create and start, the exec FIFO. A
+// the container) and, between create and start, the exec FIFO. state.json
+// is replaced in one step (written beside, then exchanged with
+// renameat2(RENAME_EXCHANGE)), so a reader never sees half of one. A
 // container's status is derived from the kernel, not trusted from the file:
 // init gone means "stopped", whatever state.json says.
-// See man 7 fifo, man 2 pidfd_open, man 5 proc (/proc/<pid>/stat).
+// See man 7 fifo, man 2 pidfd_open, man 5 proc (/proc/<pid>/stat),
+// man 2 rename (RENAME_EXCHANGE).
 package container

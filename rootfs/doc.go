@@ -65,4 +65,17 @@
 // PID namespace; /sys read-only. Sensitive files are "masked" (a bind mount
 // of /dev/null or an empty read-only tmpfs over them) or made read-only.
 // See man 5 proc, man 4 null, man 7 pty, man 4 pts.
+//
+// # Mount points inside the root
+//
+// A mount destination is a path inside the container, and the image (or a
+// process of another container sharing a volume) may have put a symlink on
+// the way: /data -> / must not send a mount onto the host's /. So a
+// destination is never resolved as a host path. It is walked one name at a
+// time from an O_PATH handle of the root, each name opened relative to the
+// handle before it with O_NOFOLLOW and created when missing (mkdirat(2));
+// the mount then goes onto that handle (/proc/self/fd/N). Where the walk
+// meets a symlink it hands over to filepath-securejoin, which resolves the
+// path as if the root were "/" (openat2(2) RESOLVE_IN_ROOT).
+// See man 2 openat2, man 2 openat (O_NOFOLLOW, O_PATH), man 7 path_resolution.
 package rootfs
