@@ -27,6 +27,7 @@ func TestMountTarget(t *testing.T) {
 	must(os.Symlink(outside, filepath.Join(root, "escape")))           // points at the host's dir
 	must(os.Symlink("../../..", filepath.Join(root, "etc", "dotdot"))) // climbs above the root
 	must(os.WriteFile(filepath.Join(root, "etc", "hosts"), nil, 0o644))
+	must(os.Symlink("hosts", filepath.Join(root, "etc", "hosts-link"))) // a file bind mount's target
 
 	rfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	must(err)
@@ -45,6 +46,8 @@ func TestMountTarget(t *testing.T) {
 		{"/etc/hosts", true, true, "etc/hosts"},
 		{"/etc/new.conf", true, true, "etc/new.conf"},
 		{"/link/sub", false, false, "etc/sub"},
+		{"/link", false, false, "etc"},
+		{"/etc/hosts-link", true, false, "etc/hosts"},
 		{"/escape/x", false, false, "escape/x"},
 		{"/etc/dotdot/y", false, false, "y"},
 		{"/a/../up", false, false, "up"},
