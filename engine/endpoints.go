@@ -48,6 +48,11 @@ type ctrNet struct {
 	ExtraHosts []string      `json:"extraHosts,omitempty"` // --add-host, as "IP\tNAME"
 	Ports      []PortSpec    `json:"ports,omitempty"`      // published, host ports resolved
 	Endpoints  []endpointRec `json:"endpoints"`            // eth0 first
+	// Pid and Start (field 22 of /proc/<pid>/stat) name the container's
+	// init for good, so that reconcileEndpoints tells a live container
+	// from a dead one with one read of /proc, not a load of its state.
+	Pid   int    `json:"pid,omitempty"`
+	Start uint64 `json:"start,omitempty"`
 }
 
 // endpointRec is one interface of a container on one network.
@@ -110,13 +115,24 @@ func (e *Engine) alive(id string) bool {
 	return st == container.Created || st == container.Running || st == container.Paused
 }
 
+// aliveNet is alive for a container of the table: its init, recorded by PID
+// and start time when it joined, still runs (not a zombie). A record
+// without them (written by an older minirun) asks the runtime.
+func (e *Engine) aliveNet(id string, c *ctrNet) bool {
+	if c.Pid <= 0 || c.Start == 0 {
+		return e.alive(id)
+	}
+	start, st, err := container.ProcStartTime(c.Pid)
+	return err == nil && start == c.Start && st != 'Z' && st != 'X'
+}
+
 // reconcileEndpoints drops the table's containers that are gone (a
 // minirun killed before it could clean up) and frees what they held.
 // It reports whether the table changed.
 func (e *Engine) reconcileEndpoints(t *endpointTable) bool {
 	var dead []string
-	for id := range t.Containers {
-		if !e.alive(id) {
+	for id, c := range t.Containers {
+		if !e.aliveNet(id, c) {
 			dead = append(dead, id)
 		}
 	}
@@ -209,7 +225,10 @@ type netPlan struct {
 // the published ports' DNAT rules, and the hosts files of everyone
 // concerned. On error, leaveNetworks undoes what was done.
 func (e *Engine) joinNetworks(id string, pid int, plan *netPlan) error {
-	rec := &ctrNet{Name: plan.name, Hostname: plan.hostname, HostsPath: plan.hostsPath, ExtraHosts: plan.extraHosts}
+	rec := &ctrNet{Name: plan.name, Hostname: plan.hostname, HostsPath: plan.hostsPath, ExtraHosts: plan.extraHosts, Pid: pid}
+	if start, _, err := container.ProcStartTime(pid); err == nil {
+		rec.Start = start
+	}
 	err := e.withEndpoints(func(t *endpointTable) (bool, error) {
 		e.reconcileEndpoints(t)
 		// Recorded first, so that a failure below leaves a record that
@@ -363,6 +382,7 @@ func (e *Engine) writeHosts(t *endpointTable, nets []string, also string) error 
 	for _, n := range nets {
 		want[n] = true
 	}
+	var peers map[string][]peerLine
 	var errs []error
 	for id, c := range t.Containers {
 		hit := id == also
@@ -372,17 +392,68 @@ func (e *Engine) writeHosts(t *endpointTable, nets []string, also string) error 
 		if !hit || c.HostsPath == "" {
 			continue
 		}
-		if err := os.WriteFile(c.HostsPath, renderHosts(t, id), 0o644); err != nil && !os.IsNotExist(err) {
+		if peers == nil {
+			peers = peerLines(t) // once: the same lines go into every file
+		}
+		if err := rewriteInPlace(c.HostsPath, renderHostsWith(t, id, peers)); err != nil && !os.IsNotExist(err) {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
+// rewriteInPlace gives the existing file path the content b, keeping its
+// inode (a bind mount shows that inode): written over from the start, then
+// cut to length. Not truncated to zero first: ext4 (auto_da_alloc) writes a
+// file truncated to zero and written again out to the disk when it is
+// closed, and a container's start rewrites the hosts file of every
+// container on its network, one block write each.
+func rewriteInPlace(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteAt(b, 0)
+	if err == nil {
+		err = f.Truncate(int64(len(b)))
+	}
+	return errors.Join(err, f.Close())
+}
+
+// peerLine is one line of the hosts files of the containers on a network
+// ("IP\tname aliases short-ID"), and the container it names.
+type peerLine struct{ id, line string }
+
+// peerLines is, for each network, the hosts line of every container on
+// it, sorted: built once per writeHosts, so that rewriting the hosts files
+// of N containers costs N files of N lines, not N sorts of them.
+func peerLines(t *endpointTable) map[string][]peerLine {
+	byNet := map[string][]peerLine{}
+	for id, p := range t.Containers {
+		for _, ep := range p.Endpoints {
+			names := make([]string, 0, 2+len(ep.Aliases))
+			if p.Name != "" {
+				names = append(names, p.Name)
+			}
+			names = append(names, ep.Aliases...)
+			names = append(names, ShortID(id))
+			byNet[ep.Network] = append(byNet[ep.Network], peerLine{id, ep.IP + "\t" + strings.Join(names, " ")})
+		}
+	}
+	for _, l := range byNet {
+		sort.Slice(l, func(i, j int) bool { return l[i].line < l[j].line })
+	}
+	return byNet
+}
+
 // renderHosts is one container's /etc/hosts: localhost, its own
 // addresses and hostname, --add-host entries, and every other container
 // that shares a network with it, by name, aliases and short ID.
 func renderHosts(t *endpointTable, id string) []byte {
+	return renderHostsWith(t, id, peerLines(t))
+}
+
+func renderHostsWith(t *endpointTable, id string, byNet map[string][]peerLine) []byte {
 	c := t.Containers[id]
 	var b bytes.Buffer
 	b.WriteString(hostsFile)
@@ -396,33 +467,30 @@ func renderHosts(t *endpointTable, id string) []byte {
 		}
 		fmt.Fprintf(&b, "%s\t%s\n", ep.IP, strings.Join(names, " "))
 	}
-	mine := map[string]bool{}
-	for _, ep := range c.Endpoints {
-		mine[ep.Network] = true
-	}
 	var peers []string
-	for pid, p := range t.Containers {
-		if pid == id {
+	nets := 0
+	seen := map[string]bool{}
+	for _, ep := range c.Endpoints {
+		if seen[ep.Network] {
 			continue
 		}
-		for _, ep := range p.Endpoints {
-			if !mine[ep.Network] {
-				continue
+		seen[ep.Network] = true
+		nets++
+		for _, l := range byNet[ep.Network] {
+			if l.id != id {
+				peers = append(peers, l.line)
 			}
-			names := []string{}
-			if p.Name != "" {
-				names = append(names, p.Name)
-			}
-			names = append(names, ep.Aliases...)
-			names = append(names, ShortID(pid))
-			peers = append(peers, fmt.Sprintf("%s\t%s", ep.IP, strings.Join(names, " ")))
 		}
 	}
 	if len(peers) > 0 {
-		sort.Strings(peers)
+		if nets > 1 {
+			sort.Strings(peers) // one network's lines are sorted already
+		}
+		b.Grow(len(peers) * 48)
 		b.WriteString("# containers on the same networks (kept current by minirun)\n")
 		for _, l := range peers {
-			b.WriteString(l + "\n")
+			b.WriteString(l)
+			b.WriteByte('\n')
 		}
 	}
 	return b.Bytes()

@@ -2,13 +2,18 @@ package engine
 
 import (
 	"errors"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/minirun/minirun/container"
 )
 
 func TestParsePublish(t *testing.T) {
@@ -186,5 +191,40 @@ func TestFindByNameIDAndPrefix(t *testing.T) {
 	}
 	if _, err := e.Find("ab"); err == nil {
 		t.Error("a 2-character prefix matched")
+	}
+}
+
+// TestRenderHostsMany: on one network of 50 containers every hosts file
+// lists the 49 others, each once, sorted, never itself; aliveNet tells a
+// recorded init that is gone.
+func TestRenderHostsMany(t *testing.T) {
+	tab := &endpointTable{Containers: map[string]*ctrNet{}}
+	for i := 0; i < 50; i++ {
+		id := fmt.Sprintf("%02d%014x", i, 0xabc000+i)
+		tab.Containers[id] = &ctrNet{Name: fmt.Sprintf("c%d", i), Hostname: id[:12],
+			Endpoints: []endpointRec{{Network: "bridge", IP: fmt.Sprintf("10.88.0.%d", 2+i)}}}
+	}
+	peers := peerLines(tab)
+	for id := range tab.Containers {
+		got := string(renderHostsWith(tab, id, peers))
+		if want := string(renderHosts(tab, id)); got != want {
+			t.Fatalf("%s: renderHostsWith and renderHosts differ", id)
+		}
+		_, list, ok := strings.Cut(got, "kept current by minirun)\n")
+		if !ok {
+			t.Fatalf("%s: no peer section:\n%s", id, got)
+		}
+		lines := strings.Split(strings.TrimSuffix(list, "\n"), "\n")
+		if len(lines) != 49 || !sort.StringsAreSorted(lines) || strings.Contains(list, ShortID(id)) {
+			t.Fatalf("%s: %d peer lines (sorted %v), or itself among them:\n%s", id, len(lines), sort.StringsAreSorted(lines), list)
+		}
+	}
+	e := &Engine{}
+	if e.aliveNet("x", &ctrNet{Pid: os.Getpid(), Start: 1}) {
+		t.Error("a recorded start time that is not the process's counts as alive")
+	}
+	start, _, err := container.ProcStartTime(os.Getpid())
+	if err != nil || !e.aliveNet("x", &ctrNet{Pid: os.Getpid(), Start: start}) {
+		t.Errorf("this test's own process, recorded with its start time, is not alive (%v)", err)
 	}
 }
