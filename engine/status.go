@@ -34,15 +34,34 @@ type State struct {
 // says), is its monitor alive, and what did the monitor record.
 func (e *Engine) status(m Meta) State {
 	rs := e.readRunState(m.ID)
-	st := State{StartedAt: rs.StartedAt, FinishedAt: rs.FinishedAt, ExitCode: rs.ExitCode, OOMKilled: rs.OOMKilled,
-		Error: rs.Error, RestartCount: rs.RestartCount}
-	if processAlive(rs.MonitorPid, rs.MonitorStart) {
-		st.MonitorPid = rs.MonitorPid
-	}
+	monitor := processAlive(rs.MonitorPid, rs.MonitorStart)
 	c, err := e.Runtime.Load(m.ID)
 	var cs container.State
 	if err == nil {
 		cs = c.State()
+	}
+	stopped := err != nil || (cs.Status != container.Running && cs.Status != container.Paused && cs.Status != container.Created)
+	if stopped && monitor && !rs.StartedAt.IsZero() && rs.FinishedAt.Before(rs.StartedAt) && !rs.Restarting {
+		// Init has just ended and its monitor, alive, has not recorded
+		// how yet: it does within milliseconds, and until then the exit
+		// code is not known. Wait for the record (as Docker shows a
+		// container running until its daemon has the exit), not for
+		// long: a monitor that records nothing is killed or stuck.
+		for end := time.Now().Add(time.Second); time.Now().Before(end); {
+			time.Sleep(2 * time.Millisecond)
+			rs = e.readRunState(m.ID)
+			if !rs.FinishedAt.Before(rs.StartedAt) || rs.Restarting {
+				break
+			}
+			if monitor = processAlive(rs.MonitorPid, rs.MonitorStart); !monitor {
+				break
+			}
+		}
+	}
+	st := State{StartedAt: rs.StartedAt, FinishedAt: rs.FinishedAt, ExitCode: rs.ExitCode, OOMKilled: rs.OOMKilled,
+		Error: rs.Error, RestartCount: rs.RestartCount}
+	if monitor {
+		st.MonitorPid = rs.MonitorPid
 	}
 	switch {
 	case err == nil && cs.Status == container.Running:
