@@ -250,7 +250,34 @@ alternate "$RUNS" "$WARMUP" ps0 "$MINIRUN ps" psa0 "$MINIRUN ps -a"
 
 FILES0=$(find "$DATA" "$TMP/run" -xdev 2>/dev/null | wc -l) || true
 if [[ $NETWORK == bridge ]]; then NET_DESC="the default bridge network on $BRIDGE, nftables table ip $TABLE"; else NET_DESC="none (--network none: each container has only lo)"; fi
-say "starting $N detached containers, network $NETWORK, one after another ..."
+# Scaling: at a few points on the way (1, 10, 25, 50, 75 and N containers
+# running) the memory charged to the containers' cgroups (their common
+# parent, CGNAME), the monitors' PSS, and three timed `minirun ps`; the
+# start times of each stretch come from the timed runs afterwards. Each
+# checkpoint costs ~0.1 s, outside the timed runs (the batch wall time
+# includes it). The host's free memory is no measure here: the kernel frees
+# the namespaces of earlier runs in the background, and /proc/meminfo moved
+# by more than the containers took.
+CHECKPOINTS=()
+for c in 1 10 25 50 75 "$N"; do
+	((c <= N)) && [[ " ${CHECKPOINTS[*]} " != *" $c "* ]] && CHECKPOINTS+=("$c")
+done
+if [[ $(stat -f -c %T /sys/fs/cgroup 2>/dev/null) == cgroup2fs ]]; then
+	CG_MEM=/sys/fs/cgroup${OWN_CGROUP%/}/$CGNAME/memory.current
+else
+	CG_MEM=/sys/fs/cgroup/memory${OWN_CGROUP%/}/$CGNAME/memory.usage_in_bytes
+fi
+: >"$M/scale"
+checkpoint() {
+	local n=$1 cg pss=0 pid
+	cg=$(cat "$CG_MEM" 2>/dev/null || echo nan)
+	for pid in $(our_monitors); do
+		pss=$((pss + $(awk '/^Pss:/ {print $2}' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0)))
+	done
+	for _ in 1 2 3; do measure "ps@$n" "$MINIRUN" ps || true; done
+	echo "$n $cg $pss" >>"$M/scale"
+}
+say "starting $N detached containers, network $NETWORK, one after another (checkpoints at ${CHECKPOINTS[*]}) ..."
 START_FAILS=0
 B0=${EPOCHREALTIME/./}
 for ((i = 1; i <= N; i++)); do
@@ -259,6 +286,7 @@ for ((i = 1; i <= N; i++)); do
 		((i > 1)) || die "the first container failed to start: $(tail -n 5 "$LOGS/start.log")"
 	fi
 	if ((i == N || i % 20 == 0)); then say "  $i/$N"; fi
+	[[ " ${CHECKPOINTS[*]} " != *" $i "* ]] || TIMER=$START_TIMER checkpoint "$i"
 done
 B1=${EPOCHREALTIME/./}
 BATCH_S=$(awk -v a="$B0" -v b="$B1" 'BEGIN {printf "%.2f", (b - a) / 1e6}')
@@ -415,6 +443,25 @@ TENTH=$(((N + 9) / 10))
 START_FIRST=$(awk -v k="$TENTH" 'NR <= k && $5 == 0 {print $1 / 1e6}' "$M/start" | median)
 START_LAST=$(awk '$5 == 0 {print $1 / 1e6}' "$M/start" | tail -n "$TENTH" | median)
 START_SUM=$(awk '$5 == 0 {s += $1} END {printf "%.2f", s / 1e9}' "$M/start")
+# The scaling table: one row per checkpoint; the starts of the stretch up
+# to it (after the previous checkpoint), the rest as measured there.
+SCALE_MD=()
+SCALE_TXT=()
+prev=0
+while read -r n cg pss; do
+	sw=$(awk -v a="$prev" -v b="$n" 'NR > a && NR <= b && $5 == 0 {print $1 / 1e6}' "$M/start" | median)
+	sc=$(awk -v a="$prev" -v b="$n" 'NR > a && NR <= b && $5 == 0 {print ($2 + $3) / 1e3}' "$M/start" | median)
+	pw=$(awk '$5 == 0 {print $1 / 1e6}' "$M/ps@$n" 2>/dev/null | median)
+	cgm=$(awk -v b="$cg" 'BEGIN {if (b == "nan") print "n/a"; else printf "%.1f", b / 1048576}')
+	cgper=$(awk -v b="$cg" -v n="$n" 'BEGIN {if (b == "nan") print "n/a"; else printf "%.2f", b / 1048576 / n}')
+	pssm=$(awk -v k="$pss" 'BEGIN {printf "%.1f", k / 1024}')
+	pssper=$(awk -v k="$pss" -v n="$n" 'BEGIN {printf "%.2f", k / 1024 / n}')
+	stretch="$((prev + 1))–$n"
+	((prev + 1 < n)) || stretch=$n
+	SCALE_MD+=("| $n | $stretch | $(fmt "$sw") | $(fmt "$sc") | $(fmt "$pw") | $cgm | $cgper | $pssm | $pssper |")
+	SCALE_TXT+=("$(printf '%10s  %9s  %11s  %9s  %8s  %10s  %9s  %10s  %9s' "$n" "$stretch" "$(fmt "$sw")" "$(fmt "$sc")" "$(fmt "$pw")" "$cgm" "$cgper" "$pssm" "$pssper")")
+	prev=$n
+done <"$M/scale"
 RM_S=$(awk '$5 == 0 {printf "%.2f", $1 / 1e9}' "$M/rm")
 RM_PER=$(awk -v n="$N" '$5 == 0 {printf "%.1f", $1 / 1e6 / n}' "$M/rm")
 [[ -n $RM_S ]] || RM_S=n/a
@@ -473,6 +520,10 @@ UNITS=$(printf '%-48s %5s  %8s  %15s  %8s' "" "" ms ms ms)
 	say "$MEM_UNITS"
 	printf '%s\n' "${MEM_TXT[@]}"
 	say "$MONCPU_TXT"
+	say ""
+	say "scaling (at N containers running; start: median of the starts since the previous row; memory in MiB: the containers' cgroups, the monitors' PSS):"
+	printf '%10s  %9s  %11s  %9s  %8s  %10s  %9s  %10s  %9s\n' running starts "start wall" "start CPU" "ps wall" cgroups "per ctr" "mon. PSS" "per ctr"
+	printf '%s\n' "${SCALE_TXT[@]}"
 	notes_txt
 	say ""
 }
@@ -513,6 +564,18 @@ report_md() {
 	say "- $MONCPU_TXT"
 	say ""
 	say "For comparison (the issue's figures, not measured here): conmon RSS ≈ 2.0 MB, PSS ≈ 0.35–0.5 MB; containerd's shim RSS ≈ 13 MB."
+	say ""
+	say "## Scaling: 1 to $N containers running"
+	say ""
+	say "Measured on the way up, right after the start of the Nth container. **start**: median wall and CPU of the \`run -d\`s since the"
+	say "previous row (the stretch; CPU is the \`run -d\` command's, not its monitor's); **ps**: median of 3 \`minirun ps\`;"
+	say "**cgroups**: the memory charged to the containers' cgroups (their common parent: the containers' processes, their page"
+	say "cache and the kernel memory charged to them); **monitors**: the sum of the minirun-monitors' PSS. Not in either: the"
+	say "network namespaces, veths and mounts, which the kernel charges to the process that made them."
+	say ""
+	say "| containers running | starts | start wall (ms) | start CPU (ms) | \`ps\` wall (ms) | cgroups (MiB) | per container (MiB) | monitors, PSS (MiB) | per container (MiB) |"
+	say "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	printf '%s\n' "${SCALE_MD[@]}"
 	notes_md
 }
 write_result lifecycle.md report_md
