@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/minirun/minirun/atomicfile"
 )
 
 // Parent cgroups that minirun made (e.g. /minirun, or the tests'
@@ -76,8 +78,5 @@ func sweepParents(list []string) []string {
 }
 
 func writeFileAtomic(path string, b []byte) error {
-	if err := os.WriteFile(path+".tmp", b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(path+".tmp", path)
+	return atomicfile.WriteFile(path, b, 0o600)
 }

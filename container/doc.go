@@ -35,8 +35,9 @@
 // Each container has a directory <root>/<id> holding state.json (the OCI
 // state plus the init's start time, so a recycled PID is never mistaken for
 // the container) and, between create and start, the exec FIFO. state.json
-// is replaced in one step (written beside, then exchanged with
-// renameat2(RENAME_EXCHANGE)), so a reader never sees half of one. A
+// is replaced in one step (package atomicfile: written beside, then
+// exchanged with renameat2(RENAME_EXCHANGE)), so a reader never sees half
+// of one. A
 // container's status is derived from the kernel, not trusted from the file:
 // init gone means "stopped", whatever state.json says.
 // See man 7 fifo, man 2 pidfd_open, man 5 proc (/proc/<pid>/stat),

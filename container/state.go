@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/minirun/minirun/atomicfile"
 	"github.com/minirun/minirun/cgroups"
 )
 
@@ -82,29 +83,7 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return replaceFile(tmp, path)
-}
-
-// replaceFile puts the file tmp in place of path in one atomic step: a
-// reader sees the old file or the new one, never a part of either. Where
-// path exists it exchanges the two names (renameat2(2) RENAME_EXCHANGE)
-// and removes tmp, which then holds the old content, rather than renaming
-// tmp over path: ext4 (mount option auto_da_alloc, its default) writes a
-// file renamed over another out to the disk at once, to save its data from
-// a crash, and that write was ~0.3 ms of every container start here; the
-// state of a container does not outlive a reboot anyway. An exchange, like
-// a first rename, leaves the data in the page cache.
-func replaceFile(tmp, path string) error {
-	err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, path, unix.RENAME_EXCHANGE)
-	if err == nil {
-		return os.Remove(tmp)
-	}
-	// ENOENT: no path yet; EINVAL: a filesystem without exchange.
-	return os.Rename(tmp, path)
+	return atomicfile.WriteFile(path, b, 0o600)
 }
 
 func (c *Container) save() error {

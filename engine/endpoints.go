@@ -31,6 +31,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/minirun/minirun/atomicfile"
 	"github.com/minirun/minirun/container"
 	"github.com/minirun/minirun/network"
 )
@@ -98,11 +99,7 @@ func (e *Engine) withEndpoints(fn func(*endpointTable) (bool, error)) error {
 		return err
 	}
 	b, _ := json.MarshalIndent(t, "", "  ")
-	tmp := path + ".tmp"
-	if werr := os.WriteFile(tmp, b, 0o600); werr != nil {
-		return errors.Join(err, werr)
-	}
-	return errors.Join(err, os.Rename(tmp, path))
+	return errors.Join(err, atomicfile.WriteFile(path, b, 0o600))
 }
 
 // alive: the container exists and its init has not ended.

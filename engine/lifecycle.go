@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/minirun/minirun/atomicfile"
 	"github.com/minirun/minirun/container"
 )
 
@@ -246,11 +247,7 @@ func (e *Engine) writeMeta(m *Meta) error {
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(e.containerDataDir(m.ID), "meta.json")
-	if err := os.WriteFile(path+".tmp", b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(path+".tmp", path)
+	return atomicfile.WriteFile(filepath.Join(e.containerDataDir(m.ID), "meta.json"), b, 0o600)
 }
 
 // Wait is `minirun wait`: it blocks until the container has stopped and

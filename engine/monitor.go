@@ -44,6 +44,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/minirun/minirun/atomicfile"
 	"github.com/minirun/minirun/container"
 	"github.com/minirun/minirun/image"
 	"github.com/minirun/minirun/rootfs"
@@ -89,15 +90,11 @@ func (e *Engine) readRunState(id string) runState {
 	return rs
 }
 
-// writeRunState replaces run.json atomically (rename), so a reader never
-// sees half a file and a killed writer leaves the old one.
+// writeRunState replaces run.json atomically (package atomicfile), so a
+// reader never sees half a file and a killed writer leaves the old one.
 func (e *Engine) writeRunState(id string, rs runState) error {
 	b, _ := json.Marshal(rs)
-	p := e.runStatePath(id)
-	if err := os.WriteFile(p+".tmp", b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(p+".tmp", p)
+	return atomicfile.WriteFile(e.runStatePath(id), b, 0o600)
 }
 
 func (e *Engine) mark(id, name string) error {

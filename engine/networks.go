@@ -15,6 +15,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/minirun/minirun/atomicfile"
 	"github.com/minirun/minirun/network"
 )
 
@@ -341,11 +342,7 @@ func (e *Engine) writeNetwork(n *Network) error {
 	if err := os.MkdirAll(e.netDir(), 0o700); err != nil {
 		return err
 	}
-	tmp := e.networkPath(n.Name) + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, e.networkPath(n.Name))
+	return atomicfile.WriteFile(e.networkPath(n.Name), b, 0o600)
 }
 
 // Networks lists the networks, by name.
