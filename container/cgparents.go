@@ -44,7 +44,7 @@ func (c *Container) withParents(fn func([]string) []string) {
 		return
 	}
 	b, _ := json.Marshal(out)
-	_ = writeFileAtomic(path, b)
+	_ = atomicfile.WriteFile(path, b, 0o600)
 }
 
 // parentsOf picks, from the directories Create made, those that are not a
@@ -75,8 +75,4 @@ func sweepParents(list []string) []string {
 		keep = append(keep, d)
 	}
 	return keep
-}
-
-func writeFileAtomic(path string, b []byte) error {
-	return atomicfile.WriteFile(path, b, 0o600)
 }

@@ -431,26 +431,12 @@ func mountID(fd int) (uint64, error) {
 // fileTarget opens (creating it empty if missing) the file name in the
 // directory dir, never following a symlink there.
 func fileTarget(dir *os.File, name string) (*os.File, error) {
-	open := func() (int, error) {
-		return unix.Openat(int(dir.Fd()), name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	}
-	fd, err := open()
-	if errors.Is(err, unix.ENOENT) {
-		c, cerr := unix.Openat(int(dir.Fd()), name, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_RDONLY|unix.O_CLOEXEC, 0o644)
-		if cerr == nil {
-			unix.Close(c)
-		} else if !errors.Is(cerr, unix.EEXIST) {
-			return nil, cerr
-		}
-		fd, err = open()
+	fd, err := walkFile(int(dir.Fd()), name)
+	if errors.Is(err, unix.ELOOP) {
+		return nil, fmt.Errorf("%s is a symlink: refusing to mount over it", name)
 	}
 	if err != nil {
 		return nil, err
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT == unix.S_IFLNK {
-		unix.Close(fd)
-		return nil, fmt.Errorf("%s is a symlink: refusing to mount over it", name)
 	}
 	return os.NewFile(uintptr(fd), name), nil
 }
