@@ -15,6 +15,12 @@
 // the old content, is removed. Where the file does not exist yet (or the
 // filesystem cannot exchange) a plain rename does it.
 //
+// The temporary name is fixed (path+".tmp"), so that whoever removes a
+// container's files knows every name there can be; it also means one
+// writer at a time per file: the callers write a file they own, or hold a
+// lock (image/store.go, whose index several pulls may write at once
+// without one, keeps its own unique temporary names).
+//
 // What these files hold does not outlive a reboot (containers do not), so
 // nothing here asks for durability (no fsync).
 //

@@ -111,9 +111,9 @@ func (e *encoder) value(v reflect.Value) error {
 			}
 			return nil
 		}
-		return e.elems(v)
+		return elems(v, e.value)
 	case reflect.Array:
-		return e.elems(v)
+		return elems(v, e.value)
 	case reflect.Map:
 		if v.IsNil() {
 			e.uvarint(0)
@@ -137,14 +137,7 @@ func (e *encoder) value(v reflect.Value) error {
 		e.buf = append(e.buf, 1)
 		return e.value(v.Elem())
 	case reflect.Struct:
-		t := v.Type()
-		for i := 0; i < t.NumField(); i++ {
-			if t.Field(i).IsExported() {
-				if err := e.value(v.Field(i)); err != nil {
-					return err
-				}
-			}
-		}
+		return fields(v, e.value)
 	case reflect.Interface:
 		if !v.IsNil() {
 			return fmt.Errorf("frame: cannot encode the interface value of type %s", v.Elem().Type())
@@ -155,10 +148,24 @@ func (e *encoder) value(v reflect.Value) error {
 	return nil
 }
 
-func (e *encoder) elems(v reflect.Value) error {
+// elems runs f on each element of an array or slice, fields on each
+// exported field of a struct, in order: the walk both ends share.
+func elems(v reflect.Value, f func(reflect.Value) error) error {
 	for i := 0; i < v.Len(); i++ {
-		if err := e.value(v.Index(i)); err != nil {
+		if err := f(v.Index(i)); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+func fields(v reflect.Value, f func(reflect.Value) error) error {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		if t.Field(i).IsExported() {
+			if err := f(v.Field(i)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -261,9 +268,9 @@ func (d *decoder) value(v reflect.Value) error {
 			return nil
 		}
 		v.Set(reflect.MakeSlice(v.Type(), n, n))
-		return d.elems(v)
+		return elems(v, d.value)
 	case reflect.Array:
-		return d.elems(v)
+		return elems(v, d.value)
 	case reflect.Map:
 		n, isNil, err := d.length(true)
 		if err != nil || isNil {
@@ -293,27 +300,11 @@ func (d *decoder) value(v reflect.Value) error {
 		}
 		v.Set(p)
 	case reflect.Struct:
-		t := v.Type()
-		for i := 0; i < t.NumField(); i++ {
-			if t.Field(i).IsExported() {
-				if err := d.value(v.Field(i)); err != nil {
-					return err
-				}
-			}
-		}
+		return fields(v, d.value)
 	case reflect.Interface:
 		// Always nil (the encoder refuses anything else).
 	default:
 		return fmt.Errorf("frame: cannot decode a %s", v.Type())
-	}
-	return nil
-}
-
-func (d *decoder) elems(v reflect.Value) error {
-	for i := 0; i < v.Len(); i++ {
-		if err := d.value(v.Index(i)); err != nil {
-			return err
-		}
 	}
 	return nil
 }
