@@ -84,10 +84,10 @@ build-deps:
 			echo "musl-tools not installed: building with glibc (starts slower)"; \
 	fi
 
-# What the tests drive besides minirun: jq, and the engines of tests/engines
+# What the tests drive besides minirun: jq, strace (threads_test.go), and the engines of tests/engines
 # (podman, dockerd, containerd). Nothing is installed if it is there.
 test-deps: deps build-deps
-	@missing=""; for p in jq:jq podman:podman dockerd:docker.io containerd:containerd; do \
+	@missing=""; for p in jq:jq strace:strace podman:podman dockerd:docker.io containerd:containerd; do \
 		command -v $${p%%:*} >/dev/null || missing="$$missing $${p#*:}"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing (Debian) for the tests"; \

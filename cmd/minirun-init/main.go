@@ -26,6 +26,8 @@ import (
 	// nsenter's C constructor puts exec's helper into the container's
 	// namespaces before the Go runtime starts (see its doc.go).
 	_ "github.com/minirun/minirun/namespaces/nsenter"
+	// threadstart's C constructor spares each new thread an munmap(2).
+	_ "github.com/minirun/minirun/threadstart"
 )
 
 func init() { container.MainThread() }

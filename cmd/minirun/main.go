@@ -32,6 +32,8 @@ import (
 	// minirun-init before the Go runtime starts (see its doc.go).
 	_ "github.com/minirun/minirun/cmd/minirun/frontdoor"
 	_ "github.com/minirun/minirun/namespaces/nsenter"
+	// threadstart's C constructor spares each new thread an munmap(2).
+	_ "github.com/minirun/minirun/threadstart"
 )
 
 func init() { container.MainThread() }
