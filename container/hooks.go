@@ -32,6 +32,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/minirun/minirun/affinity"
 	"github.com/minirun/minirun/trace"
 )
 
@@ -82,7 +83,11 @@ func runHook(kind string, h specs.Hook, state []byte) error {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	// The hook's children must not keep our pipes open past the kill.
 	cmd.WaitDelay = time.Second
-	err := cmd.Run()
+	// A hook is the user's program: not pinned with the runtime.
+	err := affinity.Released(cmd.Start)
+	if err == nil {
+		err = cmd.Wait()
+	}
 	if err == nil {
 		return nil
 	}

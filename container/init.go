@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/minirun/minirun/affinity"
 	"github.com/minirun/minirun/cgroups/cgjoin"
 	"github.com/minirun/minirun/namespaces"
 	"github.com/minirun/minirun/network/loopback"
@@ -32,6 +33,9 @@ func IsInit() bool { return len(os.Args) > 1 && os.Args[1] == "init" && os.Geten
 func Init() {
 	CheckStamp()
 	reexecMapped()
+	// The container's program and hooks get every CPU the cgroup allows,
+	// whatever the runtime ran on (as with runc; affinity/doc.go).
+	affinity.ReleaseToAll()
 	setProcessName("minirun:[init]")
 	os.Unsetenv(initEnv)
 	trace.StartChild("init")
@@ -84,7 +88,7 @@ func Init() {
 	}
 	p := cfg.Spec.Process
 	traceExec(path, p.Args)
-	err = unix.Exec(path, p.Args, p.Env)
+	err = affinity.Released(func() error { return unix.Exec(path, p.Args, p.Env) })
 	fmt.Fprintf(os.Stderr, "minirun: exec %s: %v\n", p.Args[0], err)
 	if err == unix.EACCES || err == unix.ENOEXEC {
 		os.Exit(126)

@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/minirun/minirun/affinity"
 	"github.com/minirun/minirun/config"
 	"github.com/minirun/minirun/container"
 	"github.com/minirun/minirun/ocicmd"
@@ -50,6 +51,16 @@ func front() {
 		os.Unsetenv("GOMAXPROCS")
 		os.Unsetenv(procsEnv)
 	}
+	if s, ok := os.LookupEnv(affinity.Env); ok {
+		// frontdoor.c pinned this process to one CPU; what it starts
+		// but init gets the set it had before.
+		os.Unsetenv(affinity.Env)
+		set, err := affinity.Decode(s)
+		if err != nil {
+			set = *affinity.All()
+		}
+		affinity.SetRelease(set)
+	}
 	stamp := os.Getenv(container.StampEnv)
 	os.Unsetenv(container.StampEnv)
 	if stamp == container.BuildStamp {
@@ -59,7 +70,9 @@ func front() {
 	}
 	// Back to minirun, with the same arguments. argv[0] is minirun's path:
 	// minirun reads some names there (minirun-init, its reaper).
-	err := unix.Exec(minirun, append([]string{minirun}, os.Args[1:]...), append(os.Environ(), fullEnv+"=1"))
+	err := affinity.Released(func() error {
+		return unix.Exec(minirun, append([]string{minirun}, os.Args[1:]...), append(os.Environ(), fullEnv+"=1"))
+	})
 	os.Exit(ocicmd.Fail(err, 125))
 }
 

@@ -24,8 +24,10 @@
 // minirun. minirun-init is also started with GOMAXPROCS=1 (unless the user
 // set one): a Go runtime allowed two processors starts threads for them it
 // never needs in a command this short, ~0.2 ms of CPU measured per command;
-// minirun-init drops the variable before it starts anything.
+// minirun-init drops the variable before it starts anything. And it is
+// pinned to the CPU it runs on, its former set of CPUs left in
+// _MINIRUN_CPUS for what it starts (package affinity says why and how).
 //
-// Man pages: execve(2), proc(5); gcc's documentation of the constructor
-// attribute.
+// Man pages: execve(2), proc(5), sched_setaffinity(2); gcc's documentation
+// of the constructor attribute.
 package frontdoor

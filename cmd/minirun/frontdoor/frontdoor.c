@@ -15,12 +15,17 @@
  * whatever it does not run itself; then, and in every other case, this
  * returns and minirun runs as usual.
  *
- * Man pages: execve(2), proc(5) (/proc/self/cmdline, /proc/self/exe).
+ * It also pins the verb to the CPU it is on (pin_cpu below; why:
+ * affinity/doc.go).
+ *
+ * Man pages: execve(2), proc(5) (/proc/self/cmdline, /proc/self/exe),
+ * sched_setaffinity(2), sched_getcpu(3).
  */
 
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +57,37 @@ static int fast_verb(const char *v)
 		if (strcmp(v, *p) == 0)
 			return 1;
 	return 0;
+}
+
+/* Pins this process to the CPU it runs on, when it may run on more than
+ * one, and leaves the set it had in _MINIRUN_CPUS (hexadecimal, the bytes
+ * of the cpu_set_t in memory order: affinity.Decode reads it), so that the
+ * runtime gives it back to whatever it starts but init. 1: pinned. */
+static int pin_cpu(cpu_set_t *was)
+{
+	static char hex[2 * sizeof(cpu_set_t) + 1];
+	static const char digits[] = "0123456789abcdef";
+	if (sched_getaffinity(0, sizeof *was, was) != 0 || CPU_COUNT(was) < 2)
+		return 0;
+	int cpu = sched_getcpu();
+	if (cpu < 0 || cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, was))
+		return 0;
+	const unsigned char *b = (const unsigned char *)was;
+	for (size_t k = 0; k < sizeof *was; k++) {
+		hex[2 * k] = digits[b[k] >> 4];
+		hex[2 * k + 1] = digits[b[k] & 15];
+	}
+	hex[sizeof hex - 1] = '\0';
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (setenv("_MINIRUN_CPUS", hex, 1) != 0)
+		return 0;
+	if (sched_setaffinity(0, sizeof one, &one) != 0) {
+		unsetenv("_MINIRUN_CPUS");
+		return 0;
+	}
+	return 1;
 }
 
 __attribute__((constructor)) static void frontdoor(void)
@@ -117,6 +153,8 @@ __attribute__((constructor)) static void frontdoor(void)
 	 * starts inherits it; a GOMAXPROCS of the user's is left alone. */
 	int procs = getenv("GOMAXPROCS") == NULL && setenv("GOMAXPROCS", "1", 1) == 0 &&
 		    setenv("_MINIRUN_FRONT_PROCS", "1", 1) == 0;
+	cpu_set_t was;
+	int pinned = pin_cpu(&was);
 	execv(helper, argv);
 	/* It could not be executed: minirun runs the command itself. */
 	unsetenv("_MINIRUN_FRONT");
@@ -124,5 +162,9 @@ __attribute__((constructor)) static void frontdoor(void)
 	if (procs) {
 		unsetenv("GOMAXPROCS");
 		unsetenv("_MINIRUN_FRONT_PROCS");
+	}
+	if (pinned) {
+		sched_setaffinity(0, sizeof was, &was);
+		unsetenv("_MINIRUN_CPUS");
 	}
 }
