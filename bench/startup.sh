@@ -165,6 +165,13 @@ cleanup() {
 }
 on_exit cleanup
 
+# The state roots on a tmpfs, as every runtime's default is (/run/runc,
+# /run/crun, /run/minirun; /run is a tmpfs): what a runtime writes per start
+# (its state files, the exec FIFO) costs what it costs in use, and this
+# machine's ext4 without a journal, slow to create files for a while after
+# many were deleted, weighs on no runtime. rm_tmp unmounts it.
+mount -t tmpfs -o mode=0755,size=256m minirun-bench-state "$S" || die "mount a tmpfs on $S failed"
+
 # ---------------------------------------------------------------- binaries
 build_minirun
 BIN[minirun]=$MINIRUN
@@ -540,7 +547,7 @@ UNITS=$(printf '%-31s %5s  %9s  %15s  %9s  %8s' "" "" ms ms ms MiB)
 {
 	say ""
 	say "== container start-up: $N interleaved runs per runtime, $WARMUP warm-up runs, /bin/true in one busybox bundle (run; create, start, wait, delete) =="
-	say "machine: $MACHINE, cgroups $CGMODE, /tmp on $FS"
+	say "machine: $MACHINE, cgroups $CGMODE, /tmp on $FS, state roots on a tmpfs"
 	say "runtimes: $RUNC_V | $CRUN_V | $MINIRUN_V, commit $COMMIT"
 	say "timer: $TIMER_DESC"
 	say ""
@@ -575,7 +582,7 @@ report_md() {
 	say "A \`--version\` row is one process of that runtime that starts, prints its version and exits: the floor under the other rows (a start is two such processes for minirun and runc, the runtime and its re-executed init; crun forks its init)."
 	say "Each binary was dropped from the page cache before the warm-up (\`sync\`, \`dd iflag=nocache count=0\`), so all come back into memory the same way, read by exec (docs/PERFORMANCE.md, Method). Peak RSS includes the timer's own pages up to the exec (about 2.4 MiB)."
 	say ""
-	say "- $MACHINE, cgroups $CGMODE, /tmp on $FS"
+	say "- $MACHINE, cgroups $CGMODE, /tmp on $FS, the runtimes' state roots (\`--root\`) on a tmpfs, as /run is"
 	say "- $RUNC_V; $CRUN_V; $MINIRUN_V, commit $COMMIT"
 	say "- timer: $TIMER_DESC"
 	say ""
