@@ -19,6 +19,7 @@ import (
 	"github.com/minirun/minirun/cgroups"
 	"github.com/minirun/minirun/cgroups/cgjoin"
 	"github.com/minirun/minirun/namespaces"
+	"github.com/minirun/minirun/quickjson"
 	"github.com/minirun/minirun/rootfs"
 	"github.com/minirun/minirun/security/seccomp"
 	"github.com/minirun/minirun/trace"
@@ -71,9 +72,15 @@ func LoadSpec(bundle string) (*specs.Spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the bundle's config: %w", err)
 	}
+	// quickjson skips encoding/json's per-type set-up, ~0.2 ms of each
+	// create; whatever it does not decode as encoding/json would, it
+	// hands over, and encoding/json decides (and words the error).
 	var s specs.Spec
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("parse %s: %w", filepath.Join(bundle, "config.json"), err)
+	if quickjson.Unmarshal(b, &s) != nil {
+		s = specs.Spec{}
+		if err := json.Unmarshal(b, &s); err != nil {
+			return nil, fmt.Errorf("parse %s: %w", filepath.Join(bundle, "config.json"), err)
+		}
 	}
 	return &s, nil
 }
