@@ -10,10 +10,35 @@ import (
 // path+".tmp", then put in place by Replace.
 func WriteFile(path string, data []byte, perm os.FileMode) error {
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, perm); err != nil {
+	if err := writeNew(tmp, data, perm); err != nil {
 		return err
 	}
 	return Replace(tmp, path)
+}
+
+// writeNew is os.WriteFile with plain system calls: os.File would first
+// try the file with the Go runtime's network poller and switch it to
+// non-blocking mode and back, five system calls a regular file never needs.
+func writeNew(path string, data []byte, perm os.FileMode) error {
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, uint32(perm.Perm()))
+	if err != nil {
+		return &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	for len(data) > 0 && err == nil {
+		var n int
+		if n, err = unix.Write(fd, data); err == nil {
+			data = data[n:]
+		} else if err == unix.EINTR {
+			err = nil
+		}
+	}
+	if cerr := unix.Close(fd); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return &os.PathError{Op: "write", Path: path, Err: err}
+	}
+	return nil
 }
 
 // Replace puts the file tmp in place of path in one atomic step, and tmp
@@ -23,7 +48,10 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 func Replace(tmp, path string) error {
 	err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, path, unix.RENAME_EXCHANGE)
 	if err == nil {
-		return os.Remove(tmp)
+		if err := unix.Unlink(tmp); err != nil {
+			return &os.PathError{Op: "remove", Path: tmp, Err: err}
+		}
+		return nil
 	}
 	// ENOENT: no path yet; EINVAL: a filesystem without exchange.
 	return os.Rename(tmp, path)

@@ -98,7 +98,7 @@ func Load(c Config) (Manager, error) {
 func writeFile(mode Mode, dir, file, value string) error {
 	p := filepath.Join(dir, file)
 	end := trace.StepFn("cgroups", cgroupWords(file), "cgroups(7)", func() string { return "write " + p + " = " + value })
-	err := os.WriteFile(p, []byte(value), 0)
+	err := writeValue(p, value)
 	end(err)
 	if err != nil {
 		var hint string
@@ -116,7 +116,7 @@ func writeFile(mode Mode, dir, file, value string) error {
 }
 
 func readUint(dir, file string) (uint64, error) {
-	b, err := os.ReadFile(filepath.Join(dir, file))
+	b, err := readValue(filepath.Join(dir, file))
 	if err != nil {
 		return 0, err
 	}
@@ -129,7 +129,7 @@ func readUint(dir, file string) (uint64, error) {
 
 // keyedValue reads "key value" lines (memory.events, cpu.stat, ...).
 func keyedValue(dir, file, key string) (uint64, error) {
-	b, err := os.ReadFile(filepath.Join(dir, file))
+	b, err := readValue(filepath.Join(dir, file))
 	if err != nil {
 		return 0, err
 	}
@@ -143,7 +143,7 @@ func keyedValue(dir, file, key string) (uint64, error) {
 }
 
 func readPids(dir string) ([]int, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	b, err := readValue(filepath.Join(dir, "cgroup.procs"))
 	if err != nil {
 		return nil, err
 	}

@@ -503,7 +503,7 @@ func devStartChild(t *testing.T, cgroupDir string) *devChild {
 	})
 	c := &devChild{t: t, dir: dir, stdin: stdin, out: bufio.NewScanner(stdout), pid: cmd.Process.Pid}
 	c.expect("DEVREADY")
-	if err := devWriteCgroupFile(filepath.Join(cgroupDir, "cgroup.procs"), strconv.Itoa(c.pid)); err != nil {
+	if err := writeValue(filepath.Join(cgroupDir, "cgroup.procs"), strconv.Itoa(c.pid)); err != nil {
 		t.Fatal(err)
 	}
 	return c

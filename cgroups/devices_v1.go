@@ -39,12 +39,12 @@ package cgroups
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // devV1Write is one line written to devices.allow or devices.deny.
@@ -257,12 +257,28 @@ func SetDevicesV1(dir string, rules []specs.LinuxDeviceCgroup) error {
 	if err != nil {
 		return err
 	}
+	// devices.allow and devices.deny take one rule per write(2): each is
+	// opened once and written as often as it takes.
+	fds := map[string]int{}
+	defer func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}()
 	for _, w := range writes {
-		if err := devWriteCgroupFile(filepath.Join(dir, w.file()), w.line()); err != nil {
-			return fmt.Errorf("cgroup v1 devices: %w", err)
+		path := filepath.Join(dir, w.file())
+		fd, ok := fds[path]
+		if !ok {
+			if fd, err = openFile(path, unix.O_WRONLY); err != nil {
+				return fmt.Errorf("cgroup v1 devices: %w", err)
+			}
+			fds[path] = fd
+		}
+		if err := writeFD(fd, path, w.line()); err != nil {
+			return fmt.Errorf("cgroup v1 devices: write %q: %w", w.line(), err)
 		}
 	}
-	data, err := os.ReadFile(filepath.Join(dir, "devices.list"))
+	data, err := readValue(filepath.Join(dir, "devices.list"))
 	if err != nil {
 		return fmt.Errorf("cgroup v1 devices: read back: %w", err)
 	}
@@ -275,24 +291,6 @@ func SetDevicesV1(dir string, rules []specs.LinuxDeviceCgroup) error {
 	if !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want))) {
 		return fmt.Errorf("cgroup v1 devices: %s shows [%s] but the rules allow [%s] (does a parent cgroup deny some of them?)",
 			filepath.Join(dir, "devices.list"), strings.Join(got, ", "), strings.Join(want, ", "))
-	}
-	return nil
-}
-
-// devWriteCgroupFile writes one line to an existing cgroup control file, in
-// one write(2), which is how the kernel wants them.
-func devWriteCgroupFile(path, line string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	_, werr := f.WriteString(line)
-	cerr := f.Close()
-	if werr != nil {
-		return fmt.Errorf("write %q to %s: %w", line, path, werr)
-	}
-	if cerr != nil {
-		return fmt.Errorf("write %q to %s: %w", line, path, cerr)
 	}
 	return nil
 }

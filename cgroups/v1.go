@@ -9,10 +9,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // v1 is a cgroup on a legacy or hybrid host: one directory in every
@@ -121,7 +121,7 @@ func (m *v1) Create() error {
 			// refuses processes until it gets some: copy the parent's.
 			for _, c := range created {
 				for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
-					b, _ := os.ReadFile(filepath.Join(filepath.Dir(c), f))
+					b, _ := readValue(filepath.Join(filepath.Dir(c), f))
 					if err := writeFile(m.cfg.Mode, c, f, strings.TrimSpace(string(b))); err != nil {
 						return err
 					}
@@ -475,14 +475,14 @@ func SelfJoinFiles(m Manager) (files []*os.File, paths []string, ok bool, err er
 	}
 	for _, name := range v.names() {
 		p := filepath.Join(v.cfg.Dirs[name], "tasks")
-		f, err := os.OpenFile(p, os.O_WRONLY|syscall.O_CLOEXEC, 0)
+		fd, err := openFile(p, unix.O_WRONLY)
 		if err != nil {
 			for _, f := range files {
 				f.Close()
 			}
-			return nil, nil, false, fmt.Errorf("open %s: %w", p, err)
+			return nil, nil, false, err
 		}
-		files, paths = append(files, f), append(paths, p)
+		files, paths = append(files, os.NewFile(uintptr(fd), p)), append(paths, p)
 	}
 	return files, paths, true, nil
 }

@@ -120,14 +120,6 @@ func (r *Runtime) Create(id, bundle string, opts CreateOpts) (*Container, error)
 	if err := os.MkdirAll(dir, 0o711); err != nil {
 		return nil, fmt.Errorf("create state directory: %w", err)
 	}
-	marker, err := os.OpenFile(filepath.Join(dir, "state.json"), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		if os.IsExist(err) {
-			return nil, fmt.Errorf("container with id %q already exists", id)
-		}
-		return nil, fmt.Errorf("create state file: %w", err)
-	}
-	marker.Close()
 	c := &Container{ID: id, dir: dir, spec: spec}
 	h := hooksOf(spec)
 	later := len(h.Poststart) > 0 || len(h.Poststop) > 0
@@ -138,9 +130,29 @@ func (r *Runtime) Create(id, bundle string, opts CreateOpts) (*Container, error)
 		Owner:      "",
 		LaterHooks: &later,
 	}
-	if err := c.save(); err != nil {
-		c.destroy()
+	first, err := json.Marshal(&c.state)
+	if err != nil {
 		return nil, err
+	}
+	// Written straight into the new file: no one else writes it yet.
+	path := filepath.Join(dir, "state.json")
+	marker, err := unix.Open(path, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		if err == unix.EEXIST {
+			return nil, fmt.Errorf("container with id %q already exists", id)
+		}
+		return nil, fmt.Errorf("create state file %s: %w", path, err)
+	}
+	n, err := unix.Write(marker, first)
+	if err == nil && n < len(first) {
+		err = io.ErrShortWrite
+	}
+	if cerr := unix.Close(marker); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		c.destroy()
+		return nil, fmt.Errorf("write state file %s: %w", path, err)
 	}
 	if err := c.start(spec, filter, rootfs, opts); err != nil {
 		c.destroy()

@@ -20,3 +20,16 @@ func BoundingCapabilities() []string {
 	}
 	return out
 }
+
+// InBoundingSet tells whether the calling thread's bounding set holds the
+// capability named name (as CapabilityNames spells it): one
+// prctl(PR_CAPBSET_READ). An unknown name, or one above cap_last_cap, is
+// not in it.
+func InBoundingSet(name string) bool {
+	c, ok := capNames[name]
+	if !ok || c > LastCap() {
+		return false
+	}
+	r, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(c), 0, 0, 0)
+	return err == nil && r == 1
+}

@@ -35,3 +35,22 @@ func TestRlimitNumber(t *testing.T) {
 		t.Fatal("bogus rlimit accepted")
 	}
 }
+
+// InBoundingSet agrees with BoundingCapabilities, one name at a time.
+func TestInBoundingSet(t *testing.T) {
+	in := map[string]bool{}
+	for _, n := range BoundingCapabilities() {
+		in[n] = true
+		if !InBoundingSet(n) {
+			t.Errorf("InBoundingSet(%s) = false; BoundingCapabilities lists it", n)
+		}
+	}
+	for _, n := range CapabilityNames() {
+		if !in[n] && InBoundingSet(n) {
+			t.Errorf("InBoundingSet(%s) = true; BoundingCapabilities leaves it out", n)
+		}
+	}
+	if InBoundingSet("CAP_NO_SUCH_THING") {
+		t.Error("an unknown name is in the bounding set")
+	}
+}
