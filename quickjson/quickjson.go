@@ -493,6 +493,14 @@ type typeInfo struct {
 type field struct {
 	name  string
 	index int
+	// folded is name in lower case without dashes and underscores: how
+	// encoding/json's matching may see it.
+	folded string
+}
+
+// fold is a name as folded.
+func fold(name string) string {
+	return strings.ToLower(delimiters.Replace(name))
 }
 
 func (t *typeInfo) field(name []byte) int {
@@ -507,8 +515,9 @@ func (t *typeInfo) field(name []byte) int {
 // foldMatch tells whether name would match a field if case, or dashes
 // and underscores, were ignored, as encoding/json's matching may.
 func (t *typeInfo) foldMatch(name string) bool {
+	folded := fold(name)
 	for _, f := range t.fields {
-		if strings.EqualFold(f.name, name) || strings.EqualFold(delimiters.Replace(f.name), delimiters.Replace(name)) {
+		if f.folded == folded || strings.EqualFold(f.name, name) {
 			return true
 		}
 	}
@@ -588,7 +597,7 @@ func makeInfo(t reflect.Type) (*typeInfo, error) {
 			if info.foldMatch(name) {
 				return nil, fmt.Errorf("%s: two fields named %q", t, name)
 			}
-			info.fields = append(info.fields, field{name: name, index: i})
+			info.fields = append(info.fields, field{name: name, index: i, folded: fold(name)})
 		}
 	default:
 		return nil, fmt.Errorf("Go type %s", t)
