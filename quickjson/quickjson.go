@@ -493,14 +493,33 @@ type typeInfo struct {
 type field struct {
 	name  string
 	index int
-	// folded is name in lower case without dashes and underscores: how
-	// encoding/json's matching may see it.
-	folded string
 }
 
-// fold is a name as folded.
-func fold(name string) string {
-	return strings.ToLower(delimiters.Replace(name))
+// foldEqual tells whether a and b are equal when case is ignored, or when
+// case, dashes and underscores are: how encoding/json's matching may see
+// two names.
+func foldEqual(a, b string) bool {
+	if strings.EqualFold(a, b) {
+		return true
+	}
+	i, j := 0, 0
+	for {
+		for i < len(a) && (a[i] == '-' || a[i] == '_') {
+			i++
+		}
+		for j < len(b) && (b[j] == '-' || b[j] == '_') {
+			j++
+		}
+		if i == len(a) || j == len(b) {
+			return i == len(a) && j == len(b)
+		}
+		ra, na := utf8.DecodeRuneInString(a[i:])
+		rb, nb := utf8.DecodeRuneInString(b[j:])
+		if ra != rb && !strings.EqualFold(a[i:i+na], b[j:j+nb]) {
+			return false
+		}
+		i, j = i+na, j+nb
+	}
 }
 
 func (t *typeInfo) field(name []byte) int {
@@ -515,9 +534,8 @@ func (t *typeInfo) field(name []byte) int {
 // foldMatch tells whether name would match a field if case, or dashes
 // and underscores, were ignored, as encoding/json's matching may.
 func (t *typeInfo) foldMatch(name string) bool {
-	folded := fold(name)
 	for _, f := range t.fields {
-		if f.folded == folded || strings.EqualFold(f.name, name) {
+		if foldEqual(f.name, name) {
 			return true
 		}
 	}
@@ -525,11 +543,10 @@ func (t *typeInfo) foldMatch(name string) bool {
 }
 
 var (
-	delimiters = strings.NewReplacer("-", "", "_", "")
-	infos      sync.Map // reflect.Type -> *typeInfo or error
-	jsonU      = reflect.TypeFor[json.Unmarshaler]()
-	textU      = reflect.TypeFor[encoding.TextUnmarshaler]()
-	tagChar    = func(r rune) bool {
+	infos   sync.Map // reflect.Type -> *typeInfo or error
+	jsonU   = reflect.TypeFor[json.Unmarshaler]()
+	textU   = reflect.TypeFor[encoding.TextUnmarshaler]()
+	tagChar = func(r rune) bool {
 		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_' || r == '-' || r == '.'
 	}
 )
@@ -584,7 +601,9 @@ func makeInfo(t reflect.Type) (*typeInfo, error) {
 				continue
 			}
 			name, opts, _ := strings.Cut(tag, ",")
-			for _, o := range strings.Split(opts, ",") {
+			for opts != "" {
+				var o string
+				o, opts, _ = strings.Cut(opts, ",")
 				if o != "" && o != "omitempty" && o != "omitzero" {
 					return nil, fmt.Errorf("%s.%s: json tag option %q", t, f.Name, o)
 				}
@@ -597,7 +616,7 @@ func makeInfo(t reflect.Type) (*typeInfo, error) {
 			if info.foldMatch(name) {
 				return nil, fmt.Errorf("%s: two fields named %q", t, name)
 			}
-			info.fields = append(info.fields, field{name: name, index: i, folded: fold(name)})
+			info.fields = append(info.fields, field{name: name, index: i})
 		}
 	default:
 		return nil, fmt.Errorf("Go type %s", t)

@@ -242,3 +242,17 @@ func BenchmarkConfig(b *testing.B) {
 		}
 	}
 }
+
+func TestFoldEqual(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"cgroupsPath", "cgroupspath", true}, {"cgroupsPath", "CGROUPS_PATH", true}, {"a-b", "A_B", true},
+		{"ab", "a_b_", true}, {"ab", "abc", false}, {"", "-", true}, {"k", "\u212a", true}, {"ſ", "S", true}, {"é", "É", true}, {"x", "y", false},
+	} {
+		if got := foldEqual(c.a, c.b); got != c.want {
+			t.Errorf("foldEqual(%q, %q) = %v", c.a, c.b, got)
+		}
+	}
+}
