@@ -130,7 +130,7 @@ func (r *Runtime) Create(id, bundle string, opts CreateOpts) (*Container, error)
 		Owner:      "",
 		LaterHooks: &later,
 	}
-	first, err := json.Marshal(&c.state)
+	first, err := marshal(&c.state)
 	if err != nil {
 		return nil, err
 	}

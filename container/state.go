@@ -15,6 +15,7 @@ import (
 
 	"github.com/minirun/minirun/atomicfile"
 	"github.com/minirun/minirun/cgroups"
+	"github.com/minirun/minirun/quickjson"
 )
 
 // Status values of the OCI runtime spec (runtime.md, "State").
@@ -79,11 +80,21 @@ func ValidateID(id string) error {
 func (r *Runtime) dir(id string) string { return filepath.Join(r.Root, id) }
 
 func writeJSON(path string, v any) error {
-	b, err := json.Marshal(v)
+	b, err := marshal(v)
 	if err != nil {
 		return err
 	}
 	return atomicfile.WriteFile(path, b, 0o600)
+}
+
+// marshal is json.Marshal without its per-type set-up in each new process
+// (quickjson: the same bytes), and json.Marshal itself for what quickjson
+// leaves to it.
+func marshal(v any) ([]byte, error) {
+	if b, err := quickjson.Marshal(v); err == nil {
+		return b, nil
+	}
+	return json.Marshal(v)
 }
 
 func (c *Container) save() error {

@@ -24,6 +24,12 @@
 // document encoding/json rejects, only never to accept one differently
 // (its tests compare the two on thousands of mutated documents).
 //
+// Marshal is the other direction, for the state files a runtime writes
+// (state.json): the same bytes as encoding/json.Marshal, for the same
+// subset plus embedded structs and types with their own MarshalJSON
+// (time.Time); anything else is ErrUnsupported, for encoding/json to
+// encode. Its tests compare the bytes of both.
+//
 // See RFC 8259 (the JSON grammar), the encoding/json documentation
-// (Unmarshal), and the reflect package.
+// (Unmarshal, Marshal), and the reflect package.
 package quickjson

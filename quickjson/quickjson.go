@@ -574,20 +574,10 @@ func makeInfo(t reflect.Type) (*typeInfo, error) {
 		return nil, fmt.Errorf("%s has its own decoding method", t)
 	}
 	info := &typeInfo{}
-	switch t.Kind() {
-	case reflect.Pointer, reflect.String, reflect.Bool,
-		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-	case reflect.Slice:
-		if t.Elem().Kind() == reflect.Uint8 {
-			return nil, fmt.Errorf("%s (base64 in encoding/json)", t)
-		}
-	case reflect.Map:
-		k := t.Key()
-		if k.Kind() != reflect.String || k.Implements(textU) || reflect.PointerTo(k).Implements(textU) {
-			return nil, fmt.Errorf("map key type %s", k)
-		}
-	case reflect.Struct:
+	if err := kindError(t, textU); err != nil {
+		return nil, err
+	}
+	if t.Kind() == reflect.Struct {
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
 			if f.Anonymous {
@@ -618,8 +608,29 @@ func makeInfo(t reflect.Type) (*typeInfo, error) {
 			}
 			info.fields = append(info.fields, field{name: name, index: i})
 		}
-	default:
-		return nil, fmt.Errorf("Go type %s", t)
 	}
 	return info, nil
+}
+
+// kindError says why quickjson leaves values of t's kind to encoding/json,
+// or is nil for a kind it handles. text is the method a map key must not
+// have (encoding/json would use it for the key).
+func kindError(t, text reflect.Type) error {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.String, reflect.Bool, reflect.Struct,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return nil
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return fmt.Errorf("%s (base64 in encoding/json)", t)
+		}
+		return nil
+	case reflect.Map:
+		if k := t.Key(); k.Kind() != reflect.String || k.Implements(text) || reflect.PointerTo(k).Implements(text) {
+			return fmt.Errorf("map key type %s", k)
+		}
+		return nil
+	}
+	return fmt.Errorf("Go type %s", t)
 }
