@@ -159,24 +159,39 @@ func readPids(dir string) ([]int, error) {
 // mkdirs creates dir and its missing parents below root, returning the
 // directories it created, top first.
 func mkdirs(root, dir string) ([]string, error) {
-	var missing []string
+	// mkdir(2) itself tells what is missing (no stat(2) first): EEXIST,
+	// the directory is there; ENOENT, its parent is not, so go up.
+	var missing []string // deepest first
+	var created []string
 	for d := dir; d != root && d != "/" && d != "."; d = filepath.Dir(d) {
-		if _, err := os.Stat(d); err == nil {
+		err := mkdir(d)
+		if err == nil {
+			created = append(created, d)
 			break
 		}
-		missing = append([]string{d}, missing...)
-	}
-	var created []string
-	for _, d := range missing {
-		end := trace.StepFn("cgroups", "create a cgroup (a directory)", "cgroups(7)", func() string { return "mkdir " + d })
-		err := os.Mkdir(d, 0o755)
-		end(err)
-		if err != nil && !os.IsExist(err) {
-			return created, fmt.Errorf("create cgroup %s: %w", d, err)
+		if errors.Is(err, unix.EEXIST) {
+			break
 		}
-		created = append(created, d)
+		if !errors.Is(err, unix.ENOENT) {
+			return nil, fmt.Errorf("create cgroup %s: %w", d, err)
+		}
+		missing = append(missing, d)
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := mkdir(missing[i]); err != nil && !errors.Is(err, unix.EEXIST) {
+			return created, fmt.Errorf("create cgroup %s: %w", missing[i], err)
+		}
+		created = append(created, missing[i])
 	}
 	return created, nil
+}
+
+// mkdir creates one cgroup directory.
+func mkdir(d string) error {
+	end := trace.StepFn("cgroups", "create a cgroup (a directory)", "cgroups(7)", func() string { return "mkdir " + d })
+	err := unix.Mkdir(d, 0o755)
+	end(err)
+	return err
 }
 
 // removeDirs removes created directories, deepest first, with rmdir(2):

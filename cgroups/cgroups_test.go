@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -270,4 +271,27 @@ func testCgroup(t *testing.T, name string) Manager {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// mkdirs creates what is missing of a path, top first, and reports
+// exactly the directories it made.
+func TestMkdirs(t *testing.T) {
+	root := t.TempDir()
+	j := func(p ...string) string { return filepath.Join(append([]string{root}, p...)...) }
+	got, err := mkdirs(root, j("a", "b", "c"))
+	if want := []string{j("a"), j("a", "b"), j("a", "b", "c")}; err != nil || !slices.Equal(got, want) {
+		t.Errorf("mkdirs a/b/c = %v, %v; want %v", got, err, want)
+	}
+	if got, err := mkdirs(root, j("a", "b", "c")); err != nil || len(got) != 0 {
+		t.Errorf("mkdirs of an existing path = %v, %v; want nothing made", got, err)
+	}
+	if got, err := mkdirs(root, j("a", "b", "d")); err != nil || !slices.Equal(got, []string{j("a", "b", "d")}) {
+		t.Errorf("mkdirs a/b/d = %v, %v", got, err)
+	}
+	if err := os.WriteFile(j("f"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := mkdirs(root, j("f", "x")); err == nil || len(got) != 0 {
+		t.Errorf("mkdirs through a file = %v, %v; want an error", got, err)
+	}
 }

@@ -35,15 +35,18 @@ func (c *Container) withParents(fn func([]string) []string) {
 	defer unlock()
 	path := filepath.Join(root, parentsFile)
 	var list []string
-	if b, err := os.ReadFile(path); err == nil {
+	b, rerr := os.ReadFile(path)
+	if rerr == nil {
 		_ = json.Unmarshal(b, &list)
 	}
 	out := fn(list)
 	if len(out) == 0 {
-		_ = os.Remove(path)
+		if rerr == nil { // there is a list to remove
+			_ = unix.Unlink(path)
+		}
 		return
 	}
-	b, _ := json.Marshal(out)
+	b, _ = json.Marshal(out)
 	_ = atomicfile.WriteFile(path, b, 0o600)
 }
 
