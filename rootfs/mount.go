@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
@@ -164,11 +165,14 @@ func mountTarget(rootfs, dest string, file bool) (*mountPoint, error) {
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: rootfs, Err: err}
 	}
-	root := os.NewFile(uintptr(fd), rootfs)
-	defer root.Close()
 	if mp, ok, err := walkTarget(fd, dest, file); ok || err != nil {
+		if mp == nil || mp.parent != fd { // else the root is the parent mp holds
+			unix.Close(fd)
+		}
 		return mp, err
 	}
+	root := os.NewFile(uintptr(fd), rootfs)
+	defer root.Close()
 	var h *os.File
 	mkdirAll := func(dir string) (*os.File, error) {
 		h, err := pathrs.MkdirAllHandle(root, dir, 0o755)
@@ -268,18 +272,14 @@ func walkTarget(root int, dest string, file bool) (mp *mountPoint, ok bool, err 
 		closeDir()
 		return walkFailed(err, dest)
 	}
-	if dir == root {
-		if dir, err = unix.Dup(root); err != nil {
-			unix.Close(h)
-			return nil, true, err
-		}
-	}
-	mp = &mountPoint{h: os.NewFile(uintptr(h), dest), parent: os.NewFile(uintptr(dir), filepath.Dir(dest)), base: base}
-	if mp.mntID, err = mountID(h); err != nil {
-		mp.Close()
+	id, err := mountID(h)
+	if err != nil {
+		unix.Close(h)
+		closeDir()
 		return nil, true, err
 	}
-	return mp, true, nil
+	// dir may be root itself: mp then holds it, and mountTarget leaves it open.
+	return &mountPoint{h: h, parent: dir, base: base, mntID: id}, true, nil
 }
 
 // walkFailed: a symlink on the way (ELOOP from O_NOFOLLOW, ENOTDIR from
@@ -340,13 +340,16 @@ func walkFile(dir int, name string) (int, error) {
 // mountPoint is a mount point inside the root: a handle of it (h), and of
 // its parent directory with its name there, to find the mount made on it.
 type mountPoint struct {
-	h, parent *os.File
+	h, parent int // O_PATH descriptors of the mount point and its directory
 	base      string
 	mntID     uint64
+	// files hold h and parent when the general path opened them as
+	// *os.File; Close closes those instead.
+	files []*os.File
 }
 
 func newMountPoint(rootfs string, root, h *os.File) (*mountPoint, error) {
-	real, err := os.Readlink(procFd(h))
+	real, err := os.Readlink(procFd(int(h.Fd())))
 	if err != nil {
 		return nil, err
 	}
@@ -362,21 +365,21 @@ func newMountPoint(rootfs string, root, h *os.File) (*mountPoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	mp := &mountPoint{h: h, parent: parent, base: filepath.Base(rel)}
+	mp := &mountPoint{h: int(h.Fd()), parent: int(parent.Fd()), base: filepath.Base(rel), files: []*os.File{h, parent}}
 	var want, got unix.Stat_t
-	fd, err := unix.Openat(int(parent.Fd()), mp.base, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := unix.Openat(mp.parent, mp.base, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err == nil {
 		err = unix.Fstat(fd, &got)
 		unix.Close(fd)
 	}
 	if err == nil {
-		err = unix.Fstat(int(h.Fd()), &want)
+		err = unix.Fstat(mp.h, &want)
 	}
 	if err == nil && (got.Dev != want.Dev || got.Ino != want.Ino) {
 		err = fmt.Errorf("%s changed under minirun: refusing (CVE-2021-30465)", real)
 	}
 	if err == nil {
-		mp.mntID, err = mountID(int(h.Fd()))
+		mp.mntID, err = mountID(mp.h)
 	}
 	if err != nil {
 		parent.Close()
@@ -386,18 +389,24 @@ func newMountPoint(rootfs string, root, h *os.File) (*mountPoint, error) {
 }
 
 func (mp *mountPoint) Close() {
-	mp.h.Close()
-	mp.parent.Close()
+	if mp.files != nil {
+		for _, f := range mp.files {
+			f.Close()
+		}
+		return
+	}
+	unix.Close(mp.h)
+	unix.Close(mp.parent)
 }
 
 // top opens the root of the mount just made on the mount point: its name
 // looked up in the parent's handle (a lookup that, unlike one through
 // /proc/self/fd, enters the mount on top), refusing anything that is not a
 // new mount there (a symlink or directory swapped in meanwhile).
-func (mp *mountPoint) top() (*os.File, error) {
-	fd, err := unix.Openat(int(mp.parent.Fd()), mp.base, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+func (mp *mountPoint) top() (int, error) {
+	fd, err := unix.Openat(mp.parent, mp.base, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return -1, err
 	}
 	id, err := mountID(fd)
 	if err == nil && id == mp.mntID {
@@ -405,9 +414,9 @@ func (mp *mountPoint) top() (*os.File, error) {
 	}
 	if err != nil {
 		unix.Close(fd)
-		return nil, err
+		return -1, err
 	}
-	return os.NewFile(uintptr(fd), mp.base), nil
+	return fd, nil
 }
 
 // onTop runs fn on the mount just made, named by /proc/self/fd/N.
@@ -416,7 +425,7 @@ func (mp *mountPoint) onTop(fn func(procfd string) error) error {
 	if err != nil {
 		return err
 	}
-	defer t.Close()
+	defer unix.Close(t)
 	return fn(procFd(t))
 }
 
@@ -443,7 +452,7 @@ func fileTarget(dir *os.File, name string) (*os.File, error) {
 
 // procFd is the magic link of an open file. Mounting onto procFd(h) mounts
 // on exactly h; its lookup does not enter a mount made there (mountPoint.top).
-func procFd(f *os.File) string { return fmt.Sprintf("/proc/self/fd/%d", f.Fd()) }
+func procFd(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
 
 // Mount performs one mount of the OCI spec, with its destination resolved
 // inside rootfs.
@@ -734,7 +743,7 @@ var bindAttrs = map[uintptr]uint64{
 // on h. done is false (nothing was done) where that API is missing or
 // refused, or for flags it cannot set: the caller then mounts by
 // /proc/self/fd and remounts.
-func bindDetached(source string, h *os.File, o Options) (done bool, err error) {
+func bindDetached(source string, h int, o Options) (done bool, err error) {
 	var set uint64
 	for flag, attr := range bindAttrs {
 		if o.Flags&flag != 0 {
@@ -771,7 +780,7 @@ func bindDetached(source string, h *os.File, o Options) (done bool, err error) {
 			return false, nil
 		}
 	}
-	if err := unix.MoveMount(tree, "", int(h.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+	if err := unix.MoveMount(tree, "", h, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
 		return true, &os.PathError{Op: "move_mount", Path: source, Err: err}
 	}
 	return true, nil

@@ -32,6 +32,20 @@ func TestMountTarget(t *testing.T) {
 	rfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	must(err)
 	defer unix.Close(rfd)
+	// Every descriptor a mountPoint holds (the root's among them, when it
+	// is the parent) is closed with it.
+	fds := func() int { e, _ := os.ReadDir("/proc/self/fd"); return len(e) }
+	// The general path keeps a handle of /proc open for good
+	// (filepath-securejoin): let it open that first.
+	warm, err := mountTarget(root, "/link/warm", false)
+	must(err)
+	warm.Close()
+	before := fds()
+	defer func() {
+		if after := fds(); after != before {
+			t.Errorf("open descriptors: %d before the mount points, %d after", before, after)
+		}
+	}()
 
 	for _, c := range []struct {
 		dest string
@@ -60,7 +74,11 @@ func TestMountTarget(t *testing.T) {
 			t.Errorf("%s: walk handled it: %v, want %v", c.dest, ok, c.walk)
 		}
 		if ok {
-			mp.Close()
+			// The parent may be rfd itself, kept for the next case.
+			unix.Close(mp.h)
+			if mp.parent != rfd {
+				unix.Close(mp.parent)
+			}
 		}
 		mp, err = mountTarget(root, c.dest, c.file)
 		if err != nil {
@@ -84,8 +102,8 @@ func TestMountTarget(t *testing.T) {
 		}
 		// parent/base is the mount point itself.
 		var a, b unix.Stat_t
-		must(unix.Fstatat(int(mp.parent.Fd()), mp.base, &b, unix.AT_SYMLINK_NOFOLLOW))
-		must(unix.Fstat(int(mp.h.Fd()), &a))
+		must(unix.Fstatat(mp.parent, mp.base, &b, unix.AT_SYMLINK_NOFOLLOW))
+		must(unix.Fstat(mp.h, &a))
 		if a.Ino != b.Ino || a.Dev != b.Dev {
 			t.Errorf("%s: parent handle and name %q are not the mount point", c.dest, mp.base)
 		}
