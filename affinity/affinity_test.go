@@ -77,6 +77,9 @@ func TestReleased(t *testing.T) {
 	// ReleaseToAll: the kernel narrows every CPU to the ones this thread
 	// may use, which are those it had before the test pinned it.
 	ReleaseToAll()
+	if len(release) != 1024 {
+		t.Errorf("ReleaseToAll: a mask of %d bytes, want 1024 (8192 CPUs, not a cpu_set_t's 1024)", len(release))
+	}
 	if err := Released(func() error { return unix.SchedGetaffinity(0, &inside) }); err != nil || inside != mine {
 		t.Errorf("ReleaseToAll: set %v (err %v), want %v", inside, err, mine)
 	}

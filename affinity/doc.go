@@ -10,13 +10,15 @@
 //
 // minirun uses it twice:
 //
-//   - The container gets every CPU its cgroup allows, as with runc: init
-//     sets the mask to all CPUs (the kernel clamps that to the cgroup's
-//     cpuset) just before it executes the container's program or a hook
-//     (ReleaseToAll, Released). A `taskset -c 0 minirun run ...` or an
-//     engine pinned by systemd's CPUAffinity= does not pin the container.
-//     `minirun exec` leaves the affinity alone: the new process keeps the
-//     one of whoever ran `minirun exec`, as with runc.
+//   - The container's processes get every CPU its cgroup allows, as with
+//     runc since 1.3.1 (runc pull request 4858): init and exec's helper
+//     set the mask to all CPUs, which the kernel clamps to the cgroup's
+//     cpuset, just before they execute the container's program or a hook
+//     (ReleaseToAll, Released). A `taskset -c 0 minirun run ...`, or an
+//     engine pinned by systemd's CPUAffinity=, does not pin the container
+//     (runc 1.1, Debian's here, still passes its own set on). The mask is
+//     8192 CPUs wide, not a cpu_set_t's 1024: all-ones in 1024 bits would
+//     leave a bigger machine's other CPUs out (runc issue 5023).
 //
 //   - The runc verbs run on one CPU. A Go program starts several threads
 //     at once (sysmon, and threads the scheduler hands work to while the

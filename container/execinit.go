@@ -9,6 +9,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/minirun/minirun/affinity"
 	"github.com/minirun/minirun/namespaces"
 	"github.com/minirun/minirun/namespaces/nsenter"
 	"github.com/minirun/minirun/trace"
@@ -22,6 +23,9 @@ import (
 // returns.
 func ExecInit() {
 	CheckStamp()
+	// As init's: every CPU the container's cgroup allows, whatever CPUs
+	// `minirun exec` ran on (affinity/doc.go).
+	affinity.ReleaseToAll()
 	setProcessName("minirun:[exec]")
 	trace.StartChild("exec")
 	fd, err := strconv.Atoi(os.Getenv(nsenter.Env))
@@ -56,7 +60,7 @@ func ExecInit() {
 		os.Exit(1)
 	}
 	traceExec(path, p.Args)
-	err = unix.Exec(path, p.Args, p.Env)
+	err = affinity.Released(func() error { return unix.Exec(path, p.Args, p.Env) })
 	// Still here: execve failed. The socket is still open (it closes only
 	// on success), so the reason reaches `minirun exec`.
 	kind := errnoKind(err)

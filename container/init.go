@@ -34,7 +34,7 @@ func Init() {
 	CheckStamp()
 	reexecMapped()
 	// The container's program and hooks get every CPU the cgroup allows,
-	// whatever the runtime ran on (as with runc; affinity/doc.go).
+	// whatever the runtime ran on (as with runc 1.3.1; affinity/doc.go).
 	affinity.ReleaseToAll()
 	setProcessName("minirun:[init]")
 	os.Unsetenv(initEnv)

@@ -25,9 +25,9 @@ func cpusAllowed(status string) string {
 }
 
 // The container gets every CPU its cgroup allows, whatever CPUs minirun
-// itself ran on (as runc does); the runc verbs run pinned to one CPU
-// (affinity/doc.go), and a hook, the user's program too, gets the CPUs of
-// whoever ran minirun back.
+// itself ran on (as runc does since 1.3.1), and so does an exec'd process;
+// the runc verbs run pinned to one CPU (affinity/doc.go), and a hook, the
+// user's program too, gets the CPUs of whoever ran minirun back.
 func TestCPUAffinity(t *testing.T) {
 	var mine unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &mine); err != nil {
@@ -68,30 +68,46 @@ func TestCPUAffinity(t *testing.T) {
 	// the container still gets all of them.
 	var last unix.CPUSet
 	last.Set(cpus[len(cpus)-1])
-	cmd := exec.Command(bin, "run", "--bundle", b, "cpus2")
-	cmd.Env = minirunEnv()
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	runtime.LockOSThread()
-	err := unix.SchedSetaffinity(0, &last)
-	if err == nil {
-		err = cmd.Start() // the child gets this thread's CPUs
-		unix.SchedSetaffinity(0, &mine)
+	pinned := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = minirunEnv()
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		runtime.LockOSThread()
+		err := unix.SchedSetaffinity(0, &last)
+		if err == nil {
+			err = cmd.Start() // the child gets this thread's CPUs
+			unix.SchedSetaffinity(0, &mine)
+		}
+		runtime.UnlockOSThread()
+		if err == nil {
+			err = cmd.Wait()
+		}
+		if err != nil {
+			t.Fatalf("minirun %v pinned to CPU %d: %v\n%s", args, cpus[len(cpus)-1], err, out.String())
+		}
+		return out.String()
 	}
-	runtime.UnlockOSThread()
-	if err == nil {
-		err = cmd.Wait()
-	}
-	if err != nil {
-		t.Fatalf("minirun pinned to CPU %d: %v\n%s", cpus[len(cpus)-1], err, out.String())
-	}
-	if got := cpusAllowed(out.String()); got != all {
+	if got := cpusAllowed(pinned("run", "--bundle", b, "cpus2")); got != all {
 		t.Errorf("started by a minirun pinned to CPU %d, the container may run on CPUs %q, want %q", cpus[len(cpus)-1], got, all)
 	}
 	h, _ = os.ReadFile(filepath.Join(dir, "hook"))
 	if got, want := cpusAllowed(string(h)), strconv.Itoa(cpus[len(cpus)-1]); got != want {
 		t.Errorf("the createRuntime hook of a pinned minirun may run on CPUs %q, want %q", got, want)
 	}
+
+	// So does a process `minirun exec` starts in a running container.
+	sleeper := bundle(t, []string{"sleep", "30"}, nil)
+	defer minirun(t, "", "delete", "--force", "cpus4")
+	if r := minirunFiles(t, "create", "--bundle", sleeper, "cpus4"); r.code != 0 {
+		t.Fatalf("create: exit %d: %s", r.code, r.stderr)
+	}
+	run(t, 0, "start", "cpus4")
+	if got := cpusAllowed(pinned("exec", "cpus4", "cat", "/proc/self/status")); got != all {
+		t.Errorf("exec'd by a minirun pinned to CPU %d, the process may run on CPUs %q, want %q", cpus[len(cpus)-1], got, all)
+	}
+	run(t, 0, "delete", "--force", "cpus4")
 
 	// The cgroup's cpuset narrows it.
 	first := strconv.Itoa(cpus[0])
