@@ -38,16 +38,6 @@ func ReleaseToAll() {
 	}
 }
 
-// All is every CPU a cpu_set_t can name.
-func All() *unix.CPUSet {
-	var set unix.CPUSet
-	b := bytesOf(&set)
-	for i := range b {
-		b[i] = 0xff
-	}
-	return &set
-}
-
 func bytesOf(set *unix.CPUSet) []byte {
 	return (*[unsafe.Sizeof(*set)]byte)(unsafe.Pointer(set))[:]
 }

@@ -30,9 +30,6 @@ func TestEncodeDecode(t *testing.T) {
 			t.Errorf("Decode(%q): no error", bad)
 		}
 	}
-	if n := All().Count(); n != 1024 {
-		t.Errorf("All() holds %d CPUs, want every one of a cpu_set_t (1024)", n)
-	}
 }
 
 // Released runs fn on a thread with the release set, and puts the

@@ -10,17 +10,24 @@ import (
 // path+".tmp", then put in place by Replace.
 func WriteFile(path string, data []byte, perm os.FileMode) error {
 	tmp := path + ".tmp"
-	if err := writeNew(tmp, data, perm); err != nil {
+	if err := writeNew(tmp, data, perm, 0); err != nil {
 		return err
 	}
 	return Replace(tmp, path)
 }
 
+// Create makes path with the content data, failing (os.ErrExist) if it
+// exists: the first version of a file whose creation claims a name (a
+// container's state.json), which no one reads or writes before it is.
+func Create(path string, data []byte, perm os.FileMode) error {
+	return writeNew(path, data, perm, unix.O_EXCL)
+}
+
 // writeNew is os.WriteFile with plain system calls: os.File would first
 // try the file with the Go runtime's network poller and switch it to
 // non-blocking mode and back, five system calls a regular file never needs.
-func writeNew(path string, data []byte, perm os.FileMode) error {
-	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, uint32(perm.Perm()))
+func writeNew(path string, data []byte, perm os.FileMode, excl int) error {
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC|excl, uint32(perm.Perm()))
 	if err != nil {
 		return &os.PathError{Op: "open", Path: path, Err: err}
 	}

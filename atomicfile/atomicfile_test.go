@@ -1,6 +1,7 @@
 package atomicfile
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -81,5 +82,22 @@ func TestWriteFile(t *testing.T) {
 	fi, _ := os.Stat(p)
 	if fi.Mode().Perm() != 0o600 {
 		t.Fatalf("mode %v", fi.Mode())
+	}
+}
+
+// Create makes a new file with its content, and refuses one that exists,
+// leaving it as it was.
+func TestCreate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	if err := Create(path, []byte("first"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Create(path, []byte("second"), 0o600); !errors.Is(err, os.ErrExist) {
+		t.Errorf("Create over an existing file: %v, want os.ErrExist", err)
+	}
+	b, err := os.ReadFile(path)
+	fi, _ := os.Stat(path)
+	if err != nil || string(b) != "first" || fi.Mode().Perm() != 0o600 {
+		t.Errorf("content %q (%v), mode %v; want \"first\", 0600", b, err, fi.Mode().Perm())
 	}
 }

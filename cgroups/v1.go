@@ -344,7 +344,7 @@ func (m *v1) Frozen() (bool, error) {
 	if d == "" {
 		return false, nil
 	}
-	b, err := os.ReadFile(filepath.Join(d, "freezer.state"))
+	b, err := readValue(filepath.Join(d, "freezer.state"))
 	if err != nil {
 		return false, err
 	}
@@ -368,7 +368,7 @@ func (m *v1) freeze(state string) error {
 	// finish before freezing again.
 	deadline := time.Now().Add(5 * time.Second)
 	for i := 1; ; i++ {
-		b, err := os.ReadFile(filepath.Join(d, "freezer.state"))
+		b, err := readValue(filepath.Join(d, "freezer.state"))
 		if err == nil && strings.TrimSpace(string(b)) == state {
 			return nil
 		}
@@ -411,7 +411,7 @@ func (m *v1) Stats() (*Stats, error) {
 	s.Pids, _ = readUint(m.dir("pids"), "pids.current")
 	s.PidsLimit, _ = readUint(m.dir("pids"), "pids.max")
 	s.OOMKills, _ = m.OOMKills()
-	if b, err := os.ReadFile(filepath.Join(m.dir("blkio"), "blkio.throttle.io_service_bytes")); err == nil {
+	if b, err := readValue(filepath.Join(m.dir("blkio"), "blkio.throttle.io_service_bytes")); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			f := strings.Fields(line)
 			if len(f) == 3 {

@@ -58,11 +58,11 @@ func (m *v2) Create() error {
 // enableControllers writes "+memory +pids ..." for every controller of dir
 // that is not enabled yet for its children.
 func enableControllers(dir string) error {
-	avail, err := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
+	avail, err := readValue(filepath.Join(dir, "cgroup.controllers"))
 	if err != nil {
 		return fmt.Errorf("%s: read %s/cgroup.controllers: %w", Unified, dir, err)
 	}
-	on, _ := os.ReadFile(filepath.Join(dir, "cgroup.subtree_control"))
+	on, _ := readValue(filepath.Join(dir, "cgroup.subtree_control"))
 	enabled := map[string]bool{}
 	for _, c := range strings.Fields(string(on)) {
 		enabled[c] = true
@@ -76,10 +76,10 @@ func enableControllers(dir string) error {
 	if len(add) == 0 {
 		return nil
 	}
-	if err := os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte(strings.Join(add, " ")), 0); err != nil {
+	if err := writeValue(filepath.Join(dir, "cgroup.subtree_control"), strings.Join(add, " ")); err != nil {
 		// One refused controller (e.g. a busy cpuset) must not stop the rest.
 		for _, c := range add {
-			_ = os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte(c), 0)
+			_ = writeValue(filepath.Join(dir, "cgroup.subtree_control"), c)
 		}
 	}
 	return nil
@@ -305,7 +305,7 @@ func (m *v2) Stats() (*Stats, error) {
 // SIGKILLs the whole subtree), waits until it is empty, and removes it.
 func (m *v2) Destroy() error {
 	if pids, err := readPids(m.dir); err == nil && len(pids) > 0 {
-		if err := os.WriteFile(filepath.Join(m.dir, "cgroup.kill"), []byte("1"), 0); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := writeValue(filepath.Join(m.dir, "cgroup.kill"), "1"); err != nil && !errors.Is(err, os.ErrNotExist) {
 			killAll(m.dir)
 		}
 		waitEmpty(m.dir)

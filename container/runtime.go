@@ -16,6 +16,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/minirun/minirun/atomicfile"
 	"github.com/minirun/minirun/cgroups"
 	"github.com/minirun/minirun/cgroups/cgjoin"
 	"github.com/minirun/minirun/namespaces"
@@ -134,25 +135,14 @@ func (r *Runtime) Create(id, bundle string, opts CreateOpts) (*Container, error)
 	if err != nil {
 		return nil, err
 	}
-	// Written straight into the new file: no one else writes it yet.
-	path := filepath.Join(dir, "state.json")
-	marker, err := unix.Open(path, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		if err == unix.EEXIST {
+	// Written straight into the new file: state.json, created exclusively,
+	// is what marks the ID as taken.
+	if err := atomicfile.Create(filepath.Join(dir, "state.json"), first, 0o600); err != nil {
+		if errors.Is(err, os.ErrExist) {
 			return nil, fmt.Errorf("container with id %q already exists", id)
 		}
-		return nil, fmt.Errorf("create state file %s: %w", path, err)
-	}
-	n, err := unix.Write(marker, first)
-	if err == nil && n < len(first) {
-		err = io.ErrShortWrite
-	}
-	if cerr := unix.Close(marker); err == nil {
-		err = cerr
-	}
-	if err != nil {
 		c.destroy()
-		return nil, fmt.Errorf("write state file %s: %w", path, err)
+		return nil, fmt.Errorf("create state file: %w", err)
 	}
 	if err := c.start(spec, filter, rootfs, opts); err != nil {
 		c.destroy()

@@ -43,20 +43,13 @@ type encField struct {
 }
 
 func encInfoOf(t reflect.Type) (*encInfo, error) {
-	if v, ok := encs.Load(t); ok {
-		if err, ok := v.(error); ok {
-			return nil, err
+	return cached(&encs, t, func(t reflect.Type) (*encInfo, error) {
+		info, err := makeEncInfo(t)
+		if err != nil {
+			return nil, fmt.Errorf("quickjson: encode %s: %w", err, ErrUnsupported)
 		}
-		return v.(*encInfo), nil
-	}
-	info, err := makeEncInfo(t)
-	if err != nil {
-		err = fmt.Errorf("quickjson: encode %s: %w", err, ErrUnsupported)
-		encs.Store(t, err)
-		return nil, err
-	}
-	encs.Store(t, info)
-	return info, nil
+		return info, nil
+	})
 }
 
 func makeEncInfo(t reflect.Type) (*encInfo, error) {
@@ -90,40 +83,28 @@ func makeEncInfo(t reflect.Type) (*encInfo, error) {
 func (info *encInfo) addFields(t reflect.Type, index []int) error {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		tag, tagged := f.Tag.Lookup("json")
-		if tag == "-" {
+		if !f.Anonymous && !f.IsExported() {
 			continue
+		}
+		name, skip, omit, omitzero, err := jsonTag(t, f)
+		if err != nil {
+			return err
+		}
+		if skip {
+			continue
+		}
+		if omitzero {
+			return fmt.Errorf("%s.%s: json tag option omitzero", t, f.Name)
 		}
 		at := append(slices.Clip(index), i)
 		if f.Anonymous {
-			if tagged || f.Type.Kind() != reflect.Struct {
+			if _, tagged := f.Tag.Lookup("json"); tagged || f.Type.Kind() != reflect.Struct {
 				return fmt.Errorf("%s embeds %s", t, f.Type)
 			}
 			if err := info.addFields(f.Type, at); err != nil {
 				return err
 			}
 			continue
-		}
-		if !f.IsExported() {
-			continue
-		}
-		name, opts, _ := strings.Cut(tag, ",")
-		omit := false
-		for opts != "" {
-			var o string
-			o, opts, _ = strings.Cut(opts, ",")
-			switch o {
-			case "":
-			case "omitempty":
-				omit = true
-			default:
-				return fmt.Errorf("%s.%s: json tag option %q", t, f.Name, o)
-			}
-		}
-		if name == "" || !tagged {
-			name = f.Name
-		} else if strings.IndexFunc(name, func(r rune) bool { return !tagChar(r) }) >= 0 {
-			return fmt.Errorf("%s.%s: json name %q", t, f.Name, name)
 		}
 		info.fields = append(info.fields, encField{name: name, index: at, omitempty: omit})
 	}

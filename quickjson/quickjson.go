@@ -553,20 +553,57 @@ var (
 
 // infoOf checks that quickjson decodes values of t exactly as
 // encoding/json does, and lists a struct's fields.
-func infoOf(t reflect.Type) (*typeInfo, error) {
-	if v, ok := infos.Load(t); ok {
+func infoOf(t reflect.Type) (*typeInfo, error) { return cached(&infos, t, makeInfo) }
+
+// cached is what build says of t, asked once per type: a *typeInfo or an
+// *encInfo, or why quickjson leaves t to encoding/json.
+func cached[T any](m *sync.Map, t reflect.Type, build func(reflect.Type) (T, error)) (T, error) {
+	if v, ok := m.Load(t); ok {
 		if err, ok := v.(error); ok {
-			return nil, err
+			var zero T
+			return zero, err
 		}
-		return v.(*typeInfo), nil
+		return v.(T), nil
 	}
-	info, err := makeInfo(t)
+	info, err := build(t)
 	if err != nil {
-		infos.Store(t, err)
-		return nil, err
+		m.Store(t, err)
+		return info, err
 	}
-	infos.Store(t, info)
+	m.Store(t, info)
 	return info, nil
+}
+
+// jsonTag reads f's json tag as encoding/json does: the member name (the
+// field's own without one), whether f is left out ("-"), and its
+// omitempty option. omitzero is reported too; any other option, or a name
+// with characters encoding/json might treat otherwise, is an error.
+func jsonTag(t reflect.Type, f reflect.StructField) (name string, skip, omitempty, omitzero bool, err error) {
+	tag, tagged := f.Tag.Lookup("json")
+	if tag == "-" {
+		return "", true, false, false, nil
+	}
+	name, opts, _ := strings.Cut(tag, ",")
+	for opts != "" {
+		var o string
+		o, opts, _ = strings.Cut(opts, ",")
+		switch o {
+		case "":
+		case "omitempty":
+			omitempty = true
+		case "omitzero":
+			omitzero = true
+		default:
+			return "", false, false, false, fmt.Errorf("%s.%s: json tag option %q", t, f.Name, o)
+		}
+	}
+	if name == "" || !tagged {
+		return f.Name, false, omitempty, omitzero, nil
+	}
+	if strings.IndexFunc(name, func(r rune) bool { return !tagChar(r) }) >= 0 {
+		return "", false, false, false, fmt.Errorf("%s.%s: json name %q", t, f.Name, name)
+	}
+	return name, false, omitempty, omitzero, nil
 }
 
 func makeInfo(t reflect.Type) (*typeInfo, error) {
@@ -586,22 +623,13 @@ func makeInfo(t reflect.Type) (*typeInfo, error) {
 			if !f.IsExported() {
 				continue
 			}
-			tag, tagged := f.Tag.Lookup("json")
-			if tag == "-" {
+			// Decoding ignores omitempty and omitzero.
+			name, skip, _, _, err := jsonTag(t, f)
+			if err != nil {
+				return nil, err
+			}
+			if skip {
 				continue
-			}
-			name, opts, _ := strings.Cut(tag, ",")
-			for opts != "" {
-				var o string
-				o, opts, _ = strings.Cut(opts, ",")
-				if o != "" && o != "omitempty" && o != "omitzero" {
-					return nil, fmt.Errorf("%s.%s: json tag option %q", t, f.Name, o)
-				}
-			}
-			if name == "" || !tagged {
-				name = f.Name
-			} else if strings.IndexFunc(name, func(r rune) bool { return !tagChar(r) }) >= 0 {
-				return nil, fmt.Errorf("%s.%s: json name %q", t, f.Name, name)
 			}
 			if info.foldMatch(name) {
 				return nil, fmt.Errorf("%s: two fields named %q", t, name)

@@ -55,11 +55,11 @@ func front() {
 		// frontdoor.c pinned this process to one CPU; what it starts
 		// but init gets the set it had before.
 		os.Unsetenv(affinity.Env)
-		set, err := affinity.Decode(s)
-		if err != nil {
-			set = *affinity.All()
+		if set, err := affinity.Decode(s); err == nil {
+			affinity.SetRelease(set)
+		} else {
+			affinity.ReleaseToAll() // what it had is lost: every CPU
 		}
-		affinity.SetRelease(set)
 	}
 	stamp := os.Getenv(container.StampEnv)
 	os.Unsetenv(container.StampEnv)
