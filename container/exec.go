@@ -19,6 +19,7 @@ import (
 	"github.com/minirun/minirun/namespaces/nsenter"
 	"github.com/minirun/minirun/security"
 	"github.com/minirun/minirun/security/seccomp"
+	"github.com/minirun/minirun/timerslack"
 	"github.com/minirun/minirun/trace"
 )
 
@@ -162,7 +163,7 @@ func (c *Container) Exec(p *specs.Process, o ExecOpts) (*Process, error) {
 		// fd 3 is the sync socket; GOMAXPROCS spares the Go runtime of
 		// the new process from reading the container's cgroup files. The
 		// program gets p.Env, none of this.
-		Env:        append([]string{nsenter.Env + "=3", "GOMAXPROCS=1"}, progEnv...),
+		Env:        append(append([]string{nsenter.Env + "=3", "GOMAXPROCS=1"}, timerslack.ChildEnv()...), progEnv...),
 		Stdin:      o.Stdin,
 		Stdout:     o.Stdout,
 		Stderr:     o.Stderr,
@@ -224,7 +225,7 @@ func (c *Container) Exec(p *specs.Process, o ExecOpts) (*Process, error) {
 		call = "clone3(CLONE_INTO_CGROUP, the container's cgroup) + " + call
 	}
 	end := trace.Step("container", "start exec-init (nsenter.c runs first)", call, "execve(2)")
-	err = cmd.Start()
+	err = timerslack.Released(cmd.Start)
 	end(err)
 	sealed()
 	childSock.Close()

@@ -12,6 +12,7 @@ import (
 	"github.com/minirun/minirun/affinity"
 	"github.com/minirun/minirun/namespaces"
 	"github.com/minirun/minirun/namespaces/nsenter"
+	"github.com/minirun/minirun/timerslack"
 	"github.com/minirun/minirun/trace"
 )
 
@@ -26,6 +27,7 @@ func ExecInit() {
 	// As init's: every CPU the container's cgroup allows, whatever CPUs
 	// `minirun exec` ran on (affinity/doc.go).
 	affinity.ReleaseToAll()
+	timerslack.TakeEnv()
 	setProcessName("minirun:[exec]")
 	trace.StartChild("exec")
 	fd, err := strconv.Atoi(os.Getenv(nsenter.Env))
@@ -60,7 +62,7 @@ func ExecInit() {
 		os.Exit(1)
 	}
 	traceExec(path, p.Args)
-	err = affinity.Released(func() error { return unix.Exec(path, p.Args, p.Env) })
+	err = released(func() error { return unix.Exec(path, p.Args, p.Env) })
 	// Still here: execve failed. The socket is still open (it closes only
 	// on success), so the reason reaches `minirun exec`.
 	kind := errnoKind(err)

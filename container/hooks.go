@@ -32,7 +32,6 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/minirun/minirun/affinity"
 	"github.com/minirun/minirun/trace"
 )
 
@@ -83,8 +82,9 @@ func runHook(kind string, h specs.Hook, state []byte) error {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	// The hook's children must not keep our pipes open past the kill.
 	cmd.WaitDelay = time.Second
-	// A hook is the user's program: not pinned with the runtime.
-	err := affinity.Released(cmd.Start)
+	// A hook is the user's program: neither pinned nor given the slack of
+	// the runtime.
+	err := released(cmd.Start)
 	if err == nil {
 		err = cmd.Wait()
 	}

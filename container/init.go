@@ -20,6 +20,7 @@ import (
 	"github.com/minirun/minirun/rootfs"
 	"github.com/minirun/minirun/security"
 	"github.com/minirun/minirun/security/seccomp"
+	"github.com/minirun/minirun/timerslack"
 	"github.com/minirun/minirun/trace"
 )
 
@@ -36,6 +37,9 @@ func Init() {
 	// The container's program and hooks get every CPU the cgroup allows,
 	// whatever the runtime ran on (as with runc 1.3.1; affinity/doc.go).
 	affinity.ReleaseToAll()
+	// The runtime's slack, which init's constructor raised (timerslack/doc.go),
+	// for the same.
+	timerslack.TakeEnv()
 	setProcessName("minirun:[init]")
 	os.Unsetenv(initEnv)
 	trace.StartChild("init")
@@ -88,7 +92,7 @@ func Init() {
 	}
 	p := cfg.Spec.Process
 	traceExec(path, p.Args)
-	err = affinity.Released(func() error { return unix.Exec(path, p.Args, p.Env) })
+	err = released(func() error { return unix.Exec(path, p.Args, p.Env) })
 	fmt.Fprintf(os.Stderr, "minirun: exec %s: %v\n", p.Args[0], err)
 	if err == unix.EACCES || err == unix.ENOEXEC {
 		os.Exit(126)

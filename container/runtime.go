@@ -23,6 +23,7 @@ import (
 	"github.com/minirun/minirun/quickjson"
 	"github.com/minirun/minirun/rootfs"
 	"github.com/minirun/minirun/security/seccomp"
+	"github.com/minirun/minirun/timerslack"
 	"github.com/minirun/minirun/trace"
 )
 
@@ -195,7 +196,7 @@ func (c *Container) start(spec *specs.Spec, filter *seccomp.Filter, rootfs strin
 		Args: []string{"minirun", "init"},
 		// GOMAXPROCS set spares the Go runtime of init from reading cgroup
 		// files at start-up; the user's program never sees this env.
-		Env:    append([]string{initEnv + "=1", "GOMAXPROCS=1"}, progEnv...),
+		Env:    append(append([]string{initEnv + "=1", "GOMAXPROCS=1"}, timerslack.ChildEnv()...), progEnv...),
 		Stdin:  opts.Stdin,
 		Stdout: opts.Stdout,
 		Stderr: opts.Stderr,
@@ -436,8 +437,12 @@ func startInit(cmd *exec.Cmd, spec *specs.Spec) error {
 	for _, ns := range spec.Linux.Namespaces {
 		newTime = newTime || (ns.Type == specs.TimeNamespace && ns.Path == "")
 	}
+	// Cloned from a thread with the caller's timer slack, init has that
+	// as its default, as the container's program will; its constructor
+	// raises its own (timerslack/doc.go).
+	start := func() error { return timerslack.Released(cmd.Start) }
 	if !newTime {
-		return cmd.Start()
+		return start()
 	}
 	if unix.Gettid() != unix.Getpid() {
 		return errors.New("a time namespace must be created from the main thread (call Create from the main goroutine locked with runtime.LockOSThread in init)")
@@ -445,7 +450,7 @@ func startInit(cmd *exec.Cmd, spec *specs.Spec) error {
 	if err := namespaces.UnshareTime(spec.Linux.TimeOffsets); err != nil {
 		return err
 	}
-	err := cmd.Start()
+	err := start()
 	if errors.Is(err, unix.EINVAL) {
 		var u unix.Utsname
 		_ = unix.Uname(&u)

@@ -11,6 +11,7 @@ import (
 	"github.com/minirun/minirun/config"
 	"github.com/minirun/minirun/container"
 	"github.com/minirun/minirun/ocicmd"
+	"github.com/minirun/minirun/timerslack"
 	"github.com/minirun/minirun/trace"
 )
 
@@ -61,6 +62,9 @@ func front() {
 			affinity.ReleaseToAll() // what it had is lost: every CPU
 		}
 	}
+	// timerslack.c raised this process's timer slack; what it starts gets
+	// the caller's back.
+	timerslack.TakeEnv()
 	stamp := os.Getenv(container.StampEnv)
 	os.Unsetenv(container.StampEnv)
 	if stamp == container.BuildStamp {
@@ -71,7 +75,9 @@ func front() {
 	// Back to minirun, with the same arguments. argv[0] is minirun's path:
 	// minirun reads some names there (minirun-init, its reaper).
 	err := affinity.Released(func() error {
-		return unix.Exec(minirun, append([]string{minirun}, os.Args[1:]...), append(os.Environ(), fullEnv+"=1"))
+		return timerslack.Released(func() error {
+			return unix.Exec(minirun, append([]string{minirun}, os.Args[1:]...), append(os.Environ(), fullEnv+"=1"))
+		})
 	})
 	os.Exit(ocicmd.Fail(err, 125))
 }

@@ -34,6 +34,8 @@ import (
 	_ "github.com/minirun/minirun/namespaces/nsenter"
 	// threadstart's C constructor spares each new thread an munmap(2).
 	_ "github.com/minirun/minirun/threadstart"
+	// timerslack's C constructor lets sysmon nap in the runc verbs and init.
+	_ "github.com/minirun/minirun/timerslack"
 )
 
 func init() { container.MainThread() }

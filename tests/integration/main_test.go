@@ -180,6 +180,13 @@ func minirun(t *testing.T, stdin string, args ...string) result {
 // own stdio to the container) must not make the test wait for a pipe.
 func minirunFiles(t *testing.T, args ...string) result {
 	t.Helper()
+	return minirunFilesStart(t, (*exec.Cmd).Start, args...)
+}
+
+// minirunFilesStart is minirunFiles with start to start the command (from
+// a thread set up as the test needs, say).
+func minirunFilesStart(t *testing.T, start func(*exec.Cmd) error, args ...string) result {
+	t.Helper()
 	dir := t.TempDir()
 	out, _ := os.Create(filepath.Join(dir, "stdout"))
 	errf, _ := os.Create(filepath.Join(dir, "stderr"))
@@ -188,7 +195,10 @@ func minirunFiles(t *testing.T, args ...string) result {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = minirunEnv()
 	cmd.Stdout, cmd.Stderr = out, errf
-	_ = cmd.Run()
+	if err := start(cmd); err != nil {
+		t.Fatalf("minirun %s: %v", strings.Join(args, " "), err)
+	}
+	_ = cmd.Wait()
 	o, _ := os.ReadFile(out.Name())
 	e, _ := os.ReadFile(errf.Name())
 	return result{string(o), string(e), cmd.ProcessState.ExitCode()}

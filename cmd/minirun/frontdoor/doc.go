@@ -26,8 +26,11 @@
 // never needs in a command this short, ~0.2 ms of CPU measured per command;
 // minirun-init drops the variable before it starts anything. And it is
 // pinned to the CPU it runs on, its former set of CPUs left in
-// _MINIRUN_CPUS for what it starts (package affinity says why and how).
+// _MINIRUN_CPUS for what it starts (package affinity says why and how),
+// and the caller's timer slack is left in _MINIRUN_SLACK, for
+// minirun-init's own constructor to raise its slack and for what it starts
+// to get the caller's back (package timerslack).
 //
-// Man pages: execve(2), proc(5), sched_setaffinity(2); gcc's documentation
-// of the constructor attribute.
+// Man pages: execve(2), proc(5), sched_setaffinity(2), prctl(2); gcc's
+// documentation of the constructor attribute.
 package frontdoor

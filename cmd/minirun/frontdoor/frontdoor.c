@@ -16,10 +16,11 @@
  * returns and minirun runs as usual.
  *
  * It also pins the verb to the CPU it is on (pin_cpu below; why:
- * affinity/doc.go).
+ * affinity/doc.go), and leaves the caller's timer slack in _MINIRUN_SLACK
+ * for minirun-init to raise its own (note_slack; timerslack/doc.go).
  *
  * Man pages: execve(2), proc(5) (/proc/self/cmdline, /proc/self/exe),
- * sched_setaffinity(2), sched_getcpu(3).
+ * sched_setaffinity(2), sched_getcpu(3), prctl(2) (PR_GET_TIMERSLACK).
  */
 
 #define _GNU_SOURCE
@@ -29,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 /* The Makefile defines it (a hash of the sources, as the Go side's
@@ -88,6 +90,20 @@ static int pin_cpu(cpu_set_t *was)
 		return 0;
 	}
 	return 1;
+}
+
+/* note_slack puts this thread's timer slack (the caller's) in
+ * _MINIRUN_SLACK, in nanoseconds: timerslack.c raises the slack of
+ * minirun-init when it finds it there, and timerslack.go gives the value
+ * back to what the verb starts. Returns whether it did. */
+static int note_slack(void)
+{
+	char buf[24];
+	long slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+	if (slack <= 0)
+		return 0; /* a real-time thread's: nothing to raise */
+	snprintf(buf, sizeof buf, "%ld", slack);
+	return setenv("_MINIRUN_SLACK", buf, 1) == 0;
 }
 
 __attribute__((constructor)) static void frontdoor(void)
@@ -155,6 +171,7 @@ __attribute__((constructor)) static void frontdoor(void)
 		    setenv("_MINIRUN_FRONT_PROCS", "1", 1) == 0;
 	cpu_set_t was;
 	int pinned = pin_cpu(&was);
+	int slack = note_slack();
 	execv(helper, argv);
 	/* It could not be executed: minirun runs the command itself. */
 	unsetenv("_MINIRUN_FRONT");
@@ -167,4 +184,6 @@ __attribute__((constructor)) static void frontdoor(void)
 		sched_setaffinity(0, sizeof was, &was);
 		unsetenv("_MINIRUN_CPUS");
 	}
+	if (slack)
+		unsetenv("_MINIRUN_SLACK");
 }
