@@ -1,6 +1,11 @@
 package security
 
-import "testing"
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+)
 
 func TestNormalizeCapability(t *testing.T) {
 	for in, want := range map[string]string{"net_admin": "CAP_NET_ADMIN", "CAP_CHOWN": "CAP_CHOWN", " sys_admin ": "CAP_SYS_ADMIN"} {
@@ -52,5 +57,20 @@ func TestInBoundingSet(t *testing.T) {
 	}
 	if InBoundingSet("CAP_NO_SUCH_THING") {
 		t.Error("an unknown name is in the bounding set")
+	}
+}
+
+// LastCap finds by prctl(2) what the kernel prints in cap_last_cap.
+func TestLastCap(t *testing.T) {
+	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	if err != nil {
+		t.Skip(err)
+	}
+	want, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := LastCap(); got != want {
+		t.Errorf("LastCap() = %d, /proc/sys/kernel/cap_last_cap says %d", got, want)
 	}
 }
