@@ -19,9 +19,12 @@
 // context switches and a reprogrammed timer each time, and in a virtual
 // machine each of those traps to the hypervisor. With 1 ms of slack the
 // kernel lets sysmon sleep on to the next interrupt that comes anyway.
-// Measured on `run --bundle` of /bin/true on a 2-CPU virtual machine,
-// interleaved: 7.09 -> 6.32 ms of CPU per start (0.25 ms: 6.58, 4 ms:
-// 6.12); crun, one C program without such a thread, gained nothing.
+// Measured on `run --bundle` of /bin/true on a 2-CPU virtual machine, 40
+// interleaved runs each: 6.66 -> 6.15 ms of CPU per start, crun 6.69.
+// With the whole process tree started at a given slack, to choose it:
+// 50 µs 7.09 ms, 0.25 ms 6.58, 1 ms 6.32, 4 ms 6.12; crun, one C program
+// without such a thread, the same at 50 µs and 1 ms. 1 ms keeps most of
+// the gain and bounds how late a sleep of the verb's own may end.
 //
 // So:
 //
