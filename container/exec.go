@@ -160,10 +160,8 @@ func (c *Container) Exec(p *specs.Process, o ExecOpts) (*Process, error) {
 	cmd := &exec.Cmd{
 		Path: prog,
 		Args: []string{"minirun", execInitArg},
-		// fd 3 is the sync socket; GOMAXPROCS spares the Go runtime of
-		// the new process from reading the container's cgroup files. The
-		// program gets p.Env, none of this.
-		Env:        append(append([]string{nsenter.Env + "=3", "GOMAXPROCS=1"}, timerslack.ChildEnv()...), progEnv...),
+		// fd 3 is the sync socket.
+		Env:        helperEnv(nsenter.Env+"=3", progEnv),
 		Stdin:      o.Stdin,
 		Stdout:     o.Stdout,
 		Stderr:     o.Stderr,

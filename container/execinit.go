@@ -62,7 +62,7 @@ func ExecInit() {
 		os.Exit(1)
 	}
 	traceExec(path, p.Args)
-	err = released(func() error { return unix.Exec(path, p.Args, p.Env) })
+	err = Released(func() error { return unix.Exec(path, p.Args, p.Env) })
 	// Still here: execve failed. The socket is still open (it closes only
 	// on success), so the reason reaches `minirun exec`.
 	kind := errnoKind(err)

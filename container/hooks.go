@@ -84,7 +84,7 @@ func runHook(kind string, h specs.Hook, state []byte) error {
 	cmd.WaitDelay = time.Second
 	// A hook is the user's program: neither pinned nor given the slack of
 	// the runtime.
-	err := released(cmd.Start)
+	err := Released(cmd.Start)
 	if err == nil {
 		err = cmd.Wait()
 	}

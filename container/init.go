@@ -92,7 +92,7 @@ func Init() {
 	}
 	p := cfg.Spec.Process
 	traceExec(path, p.Args)
-	err = released(func() error { return unix.Exec(path, p.Args, p.Env) })
+	err = Released(func() error { return unix.Exec(path, p.Args, p.Env) })
 	fmt.Fprintf(os.Stderr, "minirun: exec %s: %v\n", p.Args[0], err)
 	if err == unix.EACCES || err == unix.ENOEXEC {
 		os.Exit(126)

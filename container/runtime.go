@@ -192,11 +192,9 @@ func (c *Container) start(spec *specs.Spec, filter *seccomp.Filter, rootfs strin
 	}
 	prog, progEnv := initProgram()
 	cmd := &exec.Cmd{
-		Path: prog,
-		Args: []string{"minirun", "init"},
-		// GOMAXPROCS set spares the Go runtime of init from reading cgroup
-		// files at start-up; the user's program never sees this env.
-		Env:    append(append([]string{initEnv + "=1", "GOMAXPROCS=1"}, timerslack.ChildEnv()...), progEnv...),
+		Path:   prog,
+		Args:   []string{"minirun", "init"},
+		Env:    helperEnv(initEnv+"=1", progEnv),
 		Stdin:  opts.Stdin,
 		Stdout: opts.Stdout,
 		Stderr: opts.Stderr,

@@ -74,10 +74,8 @@ func front() {
 	}
 	// Back to minirun, with the same arguments. argv[0] is minirun's path:
 	// minirun reads some names there (minirun-init, its reaper).
-	err := affinity.Released(func() error {
-		return timerslack.Released(func() error {
-			return unix.Exec(minirun, append([]string{minirun}, os.Args[1:]...), append(os.Environ(), fullEnv+"=1"))
-		})
+	err := container.Released(func() error {
+		return unix.Exec(minirun, append([]string{minirun}, os.Args[1:]...), append(os.Environ(), fullEnv+"=1"))
 	})
 	os.Exit(ocicmd.Fail(err, 125))
 }
